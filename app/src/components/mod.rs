@@ -1,0 +1,2 @@
+pub mod copy_button;
+pub mod site_header;

@@ -1,0 +1,32 @@
+//! The error type of every server function: it crosses the wire to the browser, so it carries only
+//! messages meant for the person, never upstream bodies or secrets.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, thiserror::Error, Serialize, Deserialize)]
+pub enum AppError {
+    /// A submitted value is not one the form offers (a forged or outdated form).
+    #[error("{message}")]
+    InvalidSelection { field: String, message: String },
+    /// The plans, regions and images could not be read from Linode and nothing is cached yet.
+    #[error("Linode's catalog could not be loaded ({reason}). Please try again in a minute.")]
+    CatalogUnavailable { reason: String },
+    /// Too many requests from this address.
+    #[error("Too many attempts from your address; please wait a minute and try again.")]
+    RateLimited,
+    /// Anything the server-function machinery reports (network, encoding…).
+    #[error("The request could not be completed: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}

@@ -1,0 +1,72 @@
+//! Install on Linode: the Leptos application.
+//!
+//! The crate is compiled twice: to WASM with `hydrate` (the browser half) and natively with `ssr`
+//! (server rendering, server functions and the deploy flow in [`ssr`]). Everything that holds a
+//! secret — the OAuth client secret, access tokens, the Linode client — lives behind `ssr`, so it
+//! cannot end up in the WASM.
+
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::components::site_header::SiteHeader;
+use crate::pages::{deploy_form::DeployPage, deployment::DeploymentPage, not_found::NotFound};
+
+/// The HTML document around [`App`], rendered only on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/install-on-linode.css"/>
+        <Title text="Install on Linode"/>
+        <Meta name="description" content="Deploy this application to your own Linode account in one step."/>
+        <Meta name="referrer" content="no-referrer"/>
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
+        <Router>
+            <SiteHeader/>
+            <main id="main">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=DeployPage/>
+                    <Route path=path!("/deployment") view=DeploymentPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// Entry point of the WASM module: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,48 @@
+//! The deployment a browser has started and not yet finished, as sealed in its cookie.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::selection::Selection;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PendingFlow {
+    /// The OAuth `state`: random, single use, compared in constant time on return.
+    pub state: String,
+    pub selection: Selection,
+    /// Seconds since the Unix epoch; the cookie's own expiry is not trusted alone.
+    pub started_at: u64,
+}
+
+impl PendingFlow {
+    pub fn new(selection: Selection) -> Self {
+        Self { state: random_hex(32), selection, started_at: now_secs() }
+    }
+
+    pub fn matches(&self, state: &str) -> bool {
+        self.state.as_bytes().ct_eq(state.as_bytes()).into()
+    }
+
+    pub fn is_expired(&self, ttl: Duration) -> bool {
+        now_secs().saturating_sub(self.started_at) > ttl.as_secs()
+    }
+}
+
+/// How the ledger of finished flows refers to a `state` without keeping the value itself.
+pub fn state_key(state: &str) -> String {
+    hex::encode(Sha256::digest(state.as_bytes()))
+}
+
+pub fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buffer);
+    hex::encode(buffer)
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
+}

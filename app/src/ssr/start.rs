@@ -1,0 +1,45 @@
+//! Step 2: from the form to Linode's login page.
+
+use http::header::{ACCEPT, SET_COOKIE};
+use http::HeaderValue;
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
+
+use super::{context, flow::PendingFlow, selection::Selection, session::FLOW_COOKIE};
+use crate::error::AppError;
+
+/// The only permission the flow needs: creating (and reading) Linodes.
+pub const SCOPES: &str = "linodes:read_write";
+
+/// Body of the `start_deploy` server function.
+pub async fn start_deploy(plan: String, region: String, image: String) -> Result<String, AppError> {
+    let deploy = context::deploy()?;
+    let catalog = deploy.catalog.get().await?;
+    let selection = Selection::parse(&catalog, plan.trim(), region.trim(), image.trim())?;
+    let flow = PendingFlow::new(selection);
+    let url = deploy.login.authorize_url(SCOPES, &deploy.settings.redirect_uri, &flow.state);
+
+    let cookie = deploy
+        .sealer
+        .seal(FLOW_COOKIE, &flow, deploy.settings.flow_ttl)
+        .and_then(|cookie| HeaderValue::from_str(&cookie).ok())
+        .ok_or_else(|| AppError::Transport("could not prepare the session cookie".into()))?;
+    let response = use_context::<ResponseOptions>()
+        .ok_or_else(|| AppError::Transport("no response to set the session cookie on".into()))?;
+    response.append_header(SET_COOKIE, cookie);
+
+    // A plain form post (no WASM yet) gets a real redirect; the hydrated page navigates itself.
+    if accepts_html().await {
+        leptos_axum::redirect(url.as_str());
+    }
+    Ok(url.to_string())
+}
+
+async fn accepts_html() -> bool {
+    leptos_axum::extract::<http::HeaderMap>().await.is_ok_and(|headers| {
+        headers
+            .get(ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    })
+}

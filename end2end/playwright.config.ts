@@ -1,0 +1,55 @@
+import { defineConfig } from "@playwright/test";
+
+// The server under test: the release build, on its embedded Linode sandbox, on its own port.
+const PORT = Number(process.env.E2E_PORT ?? 3100);
+export const BASE_URL = `http://127.0.0.1:${PORT}`;
+// Known only to this test run, so a test can prove it never reaches the browser.
+export const CLIENT_SECRET = "e2e-client-secret-" + "9f1c".repeat(12);
+
+const chromium = {
+  browserName: "chromium" as const,
+  launchOptions: {
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--disable-gpu", "--disable-quic", "--disable-sync", "--disable-background-networking"],
+  },
+};
+
+export default defineConfig({
+  testDir: "./tests",
+  // The tests share one server and its sandbox, and assert on what the sandbox recorded.
+  workers: 1,
+  fullyParallel: false,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  timeout: 30_000,
+  reporter: [["list"], ["./summary-reporter.ts"]],
+  use: { baseURL: BASE_URL, trace: "retain-on-failure" },
+  projects: [
+    { name: "hydrated", use: { ...chromium }, testIgnore: /.*\.nojs\.spec\.ts/ },
+    {
+      name: "no-javascript",
+      use: { ...chromium, javaScriptEnabled: false },
+      testMatch: /.*\.nojs\.spec\.ts/,
+    },
+  ],
+  webServer: {
+    command: "../target/release/server",
+    url: `${BASE_URL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: {
+      LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
+      LEPTOS_OUTPUT_NAME: "install-on-linode",
+      LEPTOS_SITE_ROOT: "../target/site",
+      LEPTOS_SITE_PKG_DIR: "pkg",
+      LEPTOS_ENV: "PROD",
+      APP_NAME: "Demo App",
+      SANDBOX_CLIENT_SECRET: CLIENT_SECRET,
+      SANDBOX_PROVISIONING_SECS: "2",
+      SANDBOX_BOOTING_SECS: "2",
+      RUST_LOG: "info",
+    },
+  },
+});

@@ -1,0 +1,47 @@
+import { expect, Page, APIRequestContext } from "@playwright/test";
+
+/** What the embedded sandbox recorded (GET /sandbox/__sandbox/inspect). */
+export type Inspection = {
+  instances: { id: number; label: string; token_id: string; status: string; region: string }[];
+  tokens: { token_id: string; revoked: boolean; scopes: string }[];
+  codes: { used: boolean }[];
+};
+
+export async function inspect(request: APIRequestContext): Promise<Inspection> {
+  const response = await request.get("/sandbox/__sandbox/inspect");
+  expect(response.ok()).toBeTruthy();
+  return response.json();
+}
+
+export async function addFault(request: APIRequestContext, fault: object) {
+  const response = await request.post("/sandbox/__sandbox/faults", { data: fault });
+  expect(response.ok(), await response.text()).toBeTruthy();
+}
+
+export async function clearFaults(request: APIRequestContext) {
+  const response = await request.delete("/sandbox/__sandbox/faults");
+  expect(response.ok()).toBeTruthy();
+}
+
+/** Picks a plan, region and image on the form and clicks Deploy; ends on Linode's consent page. */
+export async function startDeploy(page: Page, choice = { plan: "g6-nanode-1", region: "us-east", image: "linode/debian12" }) {
+  await page.goto("/");
+  await expect(page.getByTestId("sandbox-banner")).toContainText("nothing is created on Linode");
+  await page.getByLabel("Plan").selectOption(choice.plan);
+  await page.getByLabel("Region").selectOption(choice.region);
+  await page.getByLabel("Image").selectOption(choice.image);
+  await page.getByRole("button", { name: "Deploy" }).click();
+  await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);
+}
+
+/** Every token the sandbox issued since `before` is revoked (revocation runs after the response). */
+export async function expectAllTokensRevoked(request: APIRequestContext, before: Inspection) {
+  const known = new Set(before.tokens.map((t) => t.token_id));
+  await expect
+    .poll(async () => (await inspect(request)).tokens.filter((t) => !known.has(t.token_id) && !t.revoked).length, {
+      timeout: 10_000,
+    })
+    .toBe(0);
+  const issued = (await inspect(request)).tokens.filter((t) => !known.has(t.token_id));
+  return issued;
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs whatever is missing, then runs every test: Rust unit and integration tests (sandbox,
+# Linode client, app, server), the official Python SDK against the standalone sandbox, a release
+# build, and the Playwright end-to-end tests in Debian's Chromium. Exits non-zero on any failure
+# and ends with one "N passed, N failed" line for the whole run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --browser
+source scripts/env.sh
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run() { printf '\033[1m==> %s\033[0m\n' "$*"; "$@" 2>&1 | tee -a "$log"; }
+
+run cargo test --locked -p sandbox -p linode -p server
+run cargo test --locked -p app --features ssr --lib
+run scripts/sdk-check/run.sh
+run cargo leptos build --release
+run bash -c 'cd end2end && npx playwright test'
+
+# One closing line for the whole run, summed over every runner above.
+awk '
+  /^test result: / { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+  /^(sdk-check|playwright): [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
+  END { printf "all: %d passed, %d failed\n", p, f }
+' "$log"

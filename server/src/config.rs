@@ -1,0 +1,235 @@
+//! The operator's configuration, read once at start-up from the environment (and an optional
+//! `.env`). Every error names the variable to fix.
+
+use std::{net::SocketAddr, time::Duration};
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+/// Fewer bytes than this and the cookie key could be guessed.
+pub const MIN_SESSION_KEY_BYTES: usize = 32;
+
+#[derive(Debug)]
+pub struct Config {
+    /// Where to listen (`LEPTOS_SITE_ADDR`, as cargo-leptos sets it).
+    pub bind: SocketAddr,
+    /// The address people use to reach the site (`PUBLIC_BASE_URL`); the OAuth redirect URI is
+    /// `<it>/auth/callback`. Defaults to `http://<bind address>`.
+    pub public_base: Option<Url>,
+    pub app_name: String,
+    /// `LINODE_STACKSCRIPT_ID`; on the sandbox it defaults to the sandbox's demo StackScript.
+    pub stackscript_id: u64,
+    /// `SESSION_KEY`; on the sandbox a random key is made when it is absent.
+    pub session_key: Option<SecretString>,
+    pub linode: LinodeTarget,
+    pub timings: Timings,
+    /// Knobs of the embedded sandbox (ignored when talking to Linode).
+    pub sandbox: SandboxSettings,
+}
+
+/// `SANDBOX_CLIENT_SECRET` (default: random per start; tests set it to prove it never reaches a
+/// browser), `SANDBOX_PROVISIONING_SECS` and `SANDBOX_BOOTING_SECS` (how long a new Linode stays in
+/// each status).
+#[derive(Debug, Default)]
+pub struct SandboxSettings {
+    pub client_secret: Option<SecretString>,
+    pub provisioning: Option<Duration>,
+    pub booting: Option<Duration>,
+}
+
+/// Which Linode the server talks to.
+#[derive(Debug)]
+pub enum LinodeTarget {
+    /// No OAuth client configured: mount the sandbox in-process and use it.
+    EmbeddedSandbox,
+    /// A registered OAuth client at Linode (or any server that speaks its protocol).
+    Remote { client_id: String, client_secret: SecretString, login_base: Url, api_base: Url },
+}
+
+#[derive(Clone, Debug)]
+pub struct Timings {
+    pub flow_ttl: Duration,
+    pub catalog_ttl: Duration,
+    pub outcome_ttl: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Self {
+            flow_ttl: Duration::from_secs(15 * 60),
+            catalog_ttl: Duration::from_secs(10 * 60),
+            outcome_ttl: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is set but LINODE_CLIENT_ID is not: set both to use Linode, or neither to use the sandbox")]
+    SecretWithoutId(&'static str),
+    #[error("LINODE_CLIENT_ID is set but LINODE_CLIENT_SECRET is not: copy the secret shown when you registered the OAuth client")]
+    IdWithoutSecret,
+    #[error("{variable} is not a valid URL ({value:?}): {reason}")]
+    BadUrl { variable: &'static str, value: String, reason: String },
+    #[error("{variable} must be {expected}, got {value:?}")]
+    BadValue { variable: &'static str, expected: &'static str, value: String },
+    #[error("SESSION_KEY must be at least {MIN_SESSION_KEY_BYTES} bytes (it is {0}); generate one with `openssl rand -hex 32`")]
+    ShortSessionKey(usize),
+    #[error("{0} is required when LINODE_CLIENT_ID is set")]
+    Required(&'static str),
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|value| !value.trim().is_empty()))
+    }
+
+    /// Reads the configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let bind = match lookup("LEPTOS_SITE_ADDR") {
+            Some(value) => value.parse().map_err(|_| ConfigError::BadValue {
+                variable: "LEPTOS_SITE_ADDR",
+                expected: "an address like 127.0.0.1:3000",
+                value,
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+        let public_base = lookup("PUBLIC_BASE_URL").map(|value| parse_url("PUBLIC_BASE_URL", value)).transpose()?;
+        let app_name = lookup("APP_NAME").unwrap_or_else(|| "Demo App".to_owned());
+
+        let client_id = lookup("LINODE_CLIENT_ID");
+        let client_secret = lookup("LINODE_CLIENT_SECRET").map(SecretString::from);
+        let linode = match (client_id, client_secret) {
+            (None, Some(_)) => return Err(ConfigError::SecretWithoutId("LINODE_CLIENT_SECRET")),
+            (Some(_), None) => return Err(ConfigError::IdWithoutSecret),
+            (None, None) => LinodeTarget::EmbeddedSandbox,
+            (Some(client_id), Some(client_secret)) => LinodeTarget::Remote {
+                client_id,
+                client_secret,
+                login_base: parse_url(
+                    "LINODE_LOGIN_URL",
+                    lookup("LINODE_LOGIN_URL").unwrap_or_else(|| "https://login.linode.com".into()),
+                )?,
+                api_base: parse_url(
+                    "LINODE_API_URL",
+                    lookup("LINODE_API_URL").unwrap_or_else(|| "https://api.linode.com/v4".into()),
+                )?,
+            },
+        };
+
+        let stackscript_id = match (lookup("LINODE_STACKSCRIPT_ID"), &linode) {
+            (Some(value), _) => value.trim().parse().map_err(|_| ConfigError::BadValue {
+                variable: "LINODE_STACKSCRIPT_ID",
+                expected: "the numeric id of a public StackScript",
+                value,
+            })?,
+            (None, LinodeTarget::EmbeddedSandbox) => sandbox::STACKSCRIPT_NO_INPUT,
+            (None, LinodeTarget::Remote { .. }) => return Err(ConfigError::Required("LINODE_STACKSCRIPT_ID")),
+        };
+
+        let session_key = lookup("SESSION_KEY").map(SecretString::from);
+        match (&session_key, &linode) {
+            (Some(key), _) if key.expose_secret().len() < MIN_SESSION_KEY_BYTES => {
+                return Err(ConfigError::ShortSessionKey(key.expose_secret().len()))
+            }
+            (None, LinodeTarget::Remote { .. }) => return Err(ConfigError::Required("SESSION_KEY")),
+            _ => {}
+        }
+
+        let mut timings = Timings::default();
+        if let Some(flow_ttl) = seconds(&lookup, "DEPLOY_FLOW_TTL_SECS")? {
+            timings.flow_ttl = flow_ttl;
+        }
+
+        let sandbox = SandboxSettings {
+            client_secret: lookup("SANDBOX_CLIENT_SECRET").map(SecretString::from),
+            provisioning: seconds(&lookup, "SANDBOX_PROVISIONING_SECS")?,
+            booting: seconds(&lookup, "SANDBOX_BOOTING_SECS")?,
+        };
+
+        Ok(Self { bind, public_base, app_name, stackscript_id, session_key, linode, timings, sandbox })
+    }
+}
+
+fn seconds(lookup: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<Option<Duration>, ConfigError> {
+    lookup(variable)
+        .map(|value| {
+            value.trim().parse::<f64>().ok().filter(|secs| secs.is_finite() && *secs >= 0.0).map(Duration::from_secs_f64).ok_or(
+                ConfigError::BadValue { variable, expected: "a number of seconds", value },
+            )
+        })
+        .transpose()
+}
+
+fn parse_url(variable: &'static str, value: String) -> Result<Url, ConfigError> {
+    let url = Url::parse(value.trim()).map_err(|error| ConfigError::BadUrl {
+        variable,
+        value: value.clone(),
+        reason: error.to_string(),
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ConfigError::BadUrl { variable, value, reason: "expected an http(s) URL with a host".into() });
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn nothing_configured_means_the_sandbox() {
+        let config = config(&[]).unwrap();
+        assert!(matches!(config.linode, LinodeTarget::EmbeddedSandbox));
+        assert_eq!(config.stackscript_id, sandbox::STACKSCRIPT_NO_INPUT);
+        assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
+    }
+
+    #[test]
+    fn each_misconfiguration_names_its_variable() {
+        let key = "k".repeat(40);
+        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+            (vec![("LINODE_CLIENT_SECRET", "s")], "LINODE_CLIENT_SECRET"),
+            (vec![("LINODE_CLIENT_ID", "id")], "LINODE_CLIENT_SECRET"),
+            (vec![("PUBLIC_BASE_URL", "not a url")], "PUBLIC_BASE_URL"),
+            (vec![("PUBLIC_BASE_URL", "ftp://x")], "PUBLIC_BASE_URL"),
+            (vec![("SESSION_KEY", "short")], "SESSION_KEY"),
+            (vec![("LEPTOS_SITE_ADDR", "nowhere")], "LEPTOS_SITE_ADDR"),
+            (vec![("LINODE_STACKSCRIPT_ID", "abc")], "LINODE_STACKSCRIPT_ID"),
+            (
+                vec![("LINODE_CLIENT_ID", "id"), ("LINODE_CLIENT_SECRET", "s"), ("SESSION_KEY", &key), ("LINODE_STACKSCRIPT_ID", "1"), ("LINODE_API_URL", "::")],
+                "LINODE_API_URL",
+            ),
+            (vec![("LINODE_CLIENT_ID", "id"), ("LINODE_CLIENT_SECRET", "s"), ("LINODE_STACKSCRIPT_ID", "1")], "SESSION_KEY"),
+            (vec![("LINODE_CLIENT_ID", "id"), ("LINODE_CLIENT_SECRET", "s"), ("SESSION_KEY", &key)], "LINODE_STACKSCRIPT_ID"),
+        ];
+        for (vars, variable) in cases {
+            let error = config(&vars).expect_err(variable).to_string();
+            assert!(error.contains(variable), "{error:?} should name {variable}");
+        }
+    }
+
+    #[test]
+    fn a_full_configuration_targets_linode_and_hides_the_secret() {
+        let key = "k".repeat(40);
+        let config = config(&[
+            ("LINODE_CLIENT_ID", "0123456789abcdef0123"),
+            ("LINODE_CLIENT_SECRET", "very-secret-value"),
+            ("SESSION_KEY", &key),
+            ("LINODE_STACKSCRIPT_ID", "320826"),
+            ("PUBLIC_BASE_URL", "https://deploy.example.com"),
+        ])
+        .unwrap();
+        let LinodeTarget::Remote { login_base, api_base, .. } = &config.linode else { panic!("remote expected") };
+        assert_eq!(login_base.as_str(), "https://login.linode.com/");
+        assert_eq!(api_base.as_str(), "https://api.linode.com/v4");
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("very-secret-value") && !debug.contains(&key));
+    }
+}

@@ -1,0 +1,144 @@
+//! Spawns the real server (with its embedded sandbox) on a random port and drives it over HTTP
+//! the way a browser would: cookies kept, redirects followed by hand so each hop can be checked.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use leptos::prelude::LeptosOptions;
+use reqwest::{header::LOCATION, redirect::Policy, Client, Response, StatusCode};
+use server::{Application, Config};
+
+pub const CLIENT_SECRET: &str = "test-client-secret-0123456789abcdef0123456789abcdef";
+
+pub struct TestApp {
+    pub base: String,
+    pub sandbox: sandbox::Sandbox,
+    pub browser: Client,
+}
+
+pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
+    let mut vars: HashMap<String, String> = HashMap::from([
+        ("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into()),
+        ("APP_NAME".into(), "Test App".into()),
+        ("SANDBOX_CLIENT_SECRET".into(), CLIENT_SECRET.into()),
+        ("SANDBOX_PROVISIONING_SECS".into(), "0.3".into()),
+        ("SANDBOX_BOOTING_SECS".into(), "0.3".into()),
+    ]);
+    for (key, value) in extra {
+        vars.insert((*key).into(), (*value).into());
+    }
+    let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test configuration");
+    let options = LeptosOptions::builder().output_name("install-on-linode").build();
+    let application = Application::build(config, options).await.expect("the app starts");
+    let base = format!("http://{}", application.local_addr());
+    let sandbox = application.sandbox().expect("no credentials means the embedded sandbox").clone();
+    tokio::spawn(application.run_until(std::future::pending()));
+    TestApp { base, sandbox, browser: browser() }
+}
+
+/// A cookie-keeping client that does not follow redirects.
+pub fn browser() -> Client {
+    Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get(LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("{} without Location", response.status()))
+}
+
+/// `name="…" value="…"` pairs of the hidden inputs in `html`.
+pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    html.split("<input")
+        .skip(1)
+        .filter(|tag| tag.contains("type=\"hidden\""))
+        .filter_map(|tag| Some((attribute(tag, "name")?, attribute(tag, "value")?)))
+        .collect()
+}
+
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = tag[start..].find('"')? + start;
+    Some(tag[start..end].replace("&amp;", "&").replace("&quot;", "\""))
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Posts the deploy form as a browser without WASM does.
+    pub async fn submit_form(&self, plan: &str, region: &str, image: &str) -> Response {
+        self.browser
+            .post(self.url("/api/start_deploy"))
+            .header("Accept", "text/html")
+            .header("Referer", self.url("/"))
+            .form(&[("plan", plan), ("region", region), ("image", image)])
+            .send()
+            .await
+            .expect("form post")
+    }
+
+    /// Submits the form and returns Linode's (the sandbox's) authorize URL.
+    pub async fn start(&self) -> String {
+        let response = self.submit_form("g6-nanode-1", "us-east", "linode/debian12").await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let authorize = location(&response);
+        assert!(authorize.contains("/sandbox/login/oauth/authorize?"), "{authorize}");
+        authorize
+    }
+
+    /// Answers the consent page; `scopes` are the boxes left ticked. Returns the callback URL.
+    pub async fn consent(&self, authorize: &str, decision: &str, scopes: &[&str]) -> String {
+        let page = self.browser.get(authorize).send().await.expect("consent page");
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.expect("consent html");
+        let mut form: Vec<(String, String)> = hidden_inputs(&html);
+        form.push(("username".into(), "tester".into()));
+        for scope in scopes {
+            form.push(("scope".into(), (*scope).into()));
+        }
+        form.push(("decision".into(), decision.into()));
+        let response = self.browser.post(authorize).form(&form).send().await.expect("consent post");
+        assert!(response.status().is_redirection(), "consent answered {}", response.status());
+        location(&response)
+    }
+
+    /// Follows the callback; returns the page it redirects to (`/deployment`), rendered.
+    pub async fn finish(&self, callback: &str) -> String {
+        let response = self.browser.get(callback).send().await.expect("callback");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "callback status");
+        assert_eq!(location(&response), "/deployment");
+        self.result_page().await
+    }
+
+    pub async fn result_page(&self) -> String {
+        let page = self.browser.get(self.url("/deployment")).send().await.expect("result page");
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+        page.text().await.expect("result html")
+    }
+
+    /// The whole flow with the consent approved as asked.
+    pub async fn deploy(&self) -> String {
+        let authorize = self.start().await;
+        let callback = self.consent(&authorize, "approve", &["linodes:read_write"]).await;
+        self.finish(&callback).await
+    }
+
+    /// Waits until every token the sandbox issued is revoked (revocation runs after the response).
+    pub async fn assert_all_tokens_revoked(&self) {
+        for _ in 0..100 {
+            let inspection = self.sandbox.inspect();
+            if inspection.tokens.iter().all(|token| token.revoked) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("tokens left alive: {:?}", self.sandbox.inspect().tokens);
+    }
+}
