@@ -1,0 +1,156 @@
+//! Linode API v4: the public catalog (read without a token) and the Linodes of the person who
+//! granted one.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{header, Method, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::{
+    error::ApiError,
+    models::{CreateInstance, Image, Instance, LinodeType, Page, Profile, Region, StackScript},
+    secrets::AccessToken,
+};
+
+/// The largest page Linode serves: the whole catalog in one or two requests.
+const PAGE_SIZE: u32 = 500;
+/// Reads are idempotent, so a failed one is tried again this many times in all.
+const READ_ATTEMPTS: u32 = 3;
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// A `Retry-After` longer than this is not waited for: the caller gets the 429 instead.
+const LONGEST_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug)]
+pub struct ApiClient {
+    base: Url,
+    http: reqwest::Client,
+}
+
+impl ApiClient {
+    /// `api_base` includes the version, e.g. `https://api.linode.com/v4`.
+    pub fn new(api_base: Url, http: reqwest::Client) -> Self {
+        Self { base: api_base, http }
+    }
+
+    /// Every plan. Public: sent without a token.
+    pub async fn types(&self) -> Result<Vec<LinodeType>, ApiError> {
+        self.list("linode/types").await
+    }
+
+    /// Every region. Public.
+    pub async fn regions(&self) -> Result<Vec<Region>, ApiError> {
+        self.list("regions").await
+    }
+
+    /// The public images (anonymous requests only see those).
+    pub async fn images(&self) -> Result<Vec<Image>, ApiError> {
+        self.list("images").await
+    }
+
+    /// A public StackScript.
+    pub async fn stackscript(&self, id: u64) -> Result<StackScript, ApiError> {
+        self.read(&format!("linode/stackscripts/{id}"), None, &[]).await
+    }
+
+    /// Creates a Linode. Never retried: a request that timed out may still have created one.
+    pub async fn create_instance(&self, token: &AccessToken, request: &CreateInstance) -> Result<Instance, ApiError> {
+        let builder = self.request(Method::POST, "linode/instances", Some(token)).json(request);
+        let response = self.send("POST", "linode/instances", builder).await?;
+        decode(response).await
+    }
+
+    pub async fn instance(&self, token: &AccessToken, id: u64) -> Result<Instance, ApiError> {
+        self.read(&format!("linode/instances/{id}"), Some(token), &[]).await
+    }
+
+    pub async fn profile(&self, token: &AccessToken) -> Result<Profile, ApiError> {
+        self.read("profile", Some(token), &[]).await
+    }
+
+    async fn list<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, ApiError> {
+        let mut items = Vec::new();
+        let mut page = 1;
+        loop {
+            let query = [("page", page.to_string()), ("page_size", PAGE_SIZE.to_string())];
+            let current: Page<T> = self.read(path, None, &query).await?;
+            items.extend(current.data);
+            if current.page >= current.pages {
+                return Ok(items);
+            }
+            page = current.page + 1;
+        }
+    }
+
+    /// A GET, retried with backoff on timeouts, network errors, 5xx and short 429s.
+    async fn read<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&AccessToken>,
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            let builder = self.request(Method::GET, path, token).query(query);
+            let result = match self.send("GET", path, builder).await {
+                Ok(response) => decode(response).await,
+                Err(error) => Err(error),
+            };
+            let wait = match &result {
+                Err(ApiError::RateLimited { retry_after: Some(wait) }) if *wait <= LONGEST_WAIT => *wait,
+                Err(ApiError::RateLimited { retry_after: Some(_) }) => return result,
+                Err(error) if error.is_retryable() => backoff,
+                _ => return result,
+            };
+            if attempt >= READ_ATTEMPTS {
+                return result;
+            }
+            tracing::debug!(path, attempt, wait_ms = wait.as_millis() as u64, "retrying a Linode read");
+            tokio::time::sleep(wait).await;
+            backoff *= 2;
+            attempt += 1;
+        }
+    }
+
+    fn request(&self, method: Method, path: &str, token: Option<&AccessToken>) -> RequestBuilder {
+        let url = format!("{}/{path}", self.base.as_str().trim_end_matches('/'));
+        let builder = self.http.request(method, url).header(header::ACCEPT, "application/json");
+        match token {
+            Some(token) => builder.bearer_auth(token.secret()),
+            None => builder,
+        }
+    }
+
+    /// Sends a request and turns any non-2xx answer into an [`ApiError`].
+    async fn send(&self, method: &str, path: &str, builder: RequestBuilder) -> Result<Response, ApiError> {
+        let started = Instant::now();
+        let result = builder.send().await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::debug!(method, path, elapsed_ms, "Linode call failed");
+                return Err(ApiError::from_reqwest(&error));
+            }
+        };
+        let status = response.status();
+        tracing::debug!(method, path, status = status.as_u16(), elapsed_ms, "Linode call");
+        if status.is_success() {
+            return Ok(response);
+        }
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.bytes().await.unwrap_or_default();
+        Err(ApiError::from_status(status.as_u16(), &body, retry_after))
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {
+    let body = response.bytes().await.map_err(|error| ApiError::from_reqwest(&error))?;
+    serde_json::from_slice(&body).map_err(|error| ApiError::Decode(error.to_string()))
+}

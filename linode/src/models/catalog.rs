@@ -1,0 +1,164 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Price {
+    #[serde(default)]
+    pub hourly: f64,
+    #[serde(default)]
+    pub monthly: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegionPrice {
+    pub id: String,
+    #[serde(default)]
+    pub hourly: f64,
+    #[serde(default)]
+    pub monthly: f64,
+}
+
+/// A plan (`GET /linode/types`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LinodeType {
+    pub id: String,
+    pub label: String,
+    /// `nanode`, `standard`, `dedicated`, `premium`, `gpu`, `highmem`, `accelerated`…
+    pub class: String,
+    /// MB.
+    pub disk: u64,
+    /// MB.
+    pub memory: u64,
+    pub vcpus: u32,
+    #[serde(default)]
+    pub gpus: u32,
+    /// MB per month.
+    #[serde(default)]
+    pub transfer: u64,
+    /// Mbit/s.
+    #[serde(default)]
+    pub network_out: u64,
+    #[serde(default)]
+    pub price: Price,
+    #[serde(default)]
+    pub region_prices: Vec<RegionPrice>,
+    #[serde(default)]
+    pub successor: Option<String>,
+}
+
+impl LinodeType {
+    /// The price in `region`: its own price where Linode sets one, else the base price.
+    pub fn price_in(&self, region: &str) -> Price {
+        self.region_prices
+            .iter()
+            .find(|price| price.id == region)
+            .map_or(self.price, |price| Price { hourly: price.hourly, monthly: price.monthly })
+    }
+}
+
+/// A data centre (`GET /regions`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Region {
+    pub id: String,
+    pub label: String,
+    #[serde(default)]
+    pub country: String,
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// `ok` or `outage`.
+    #[serde(default)]
+    pub status: String,
+    /// Spelled `site_type` on the wire, `site-type` in the v4.189 spec.
+    #[serde(default, alias = "site-type")]
+    pub site_type: Option<String>,
+}
+
+impl Region {
+    pub fn can_host_linodes(&self) -> bool {
+        self.capabilities.iter().any(|capability| capability == "Linodes")
+    }
+}
+
+/// An image (`GET /images`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Image {
+    pub id: String,
+    pub label: String,
+    #[serde(default)]
+    pub vendor: Option<String>,
+    #[serde(default)]
+    pub is_public: bool,
+    #[serde(default)]
+    pub deprecated: bool,
+    #[serde(default)]
+    pub status: Option<String>,
+    /// MB.
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default)]
+    pub eol: Option<String>,
+}
+
+/// A StackScript (`GET /linode/stackscripts/{id}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StackScript {
+    pub id: u64,
+    pub label: String,
+    #[serde(default)]
+    pub description: String,
+    /// Image ids; `any/all` allows every image.
+    #[serde(default)]
+    pub images: Vec<String>,
+    #[serde(default)]
+    pub is_public: bool,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub user_defined_fields: Vec<UserDefinedField>,
+}
+
+impl StackScript {
+    pub fn allows_image(&self, image: &str) -> bool {
+        self.images.iter().any(|allowed| allowed == image || allowed == "any/all")
+    }
+}
+
+/// One input of a StackScript. Production sends `oneof`/`manyof`; the spec and fixtures spell
+/// them `oneOf`/`manyOf`, so both are read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserDefinedField {
+    pub name: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub example: Option<String>,
+    #[serde(default)]
+    pub default: Option<String>,
+    #[serde(default, alias = "oneOf")]
+    pub oneof: Option<String>,
+    #[serde(default, alias = "manyOf")]
+    pub manyof: Option<String>,
+}
+
+impl UserDefinedField {
+    /// A field without a default must be filled in (Cloud Manager's rule).
+    pub fn is_required(&self) -> bool {
+        self.default.is_none()
+    }
+
+    /// Cloud Manager renders fields whose name mentions a password as password inputs.
+    pub fn is_password(&self) -> bool {
+        self.name.to_ascii_lowercase().contains("password")
+    }
+
+    /// The allowed values of a `oneof` or `manyof` field.
+    pub fn choices(&self) -> Option<Vec<String>> {
+        self.oneof
+            .as_deref()
+            .or(self.manyof.as_deref())
+            .map(|list| list.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect())
+    }
+
+    pub fn is_multiple_choice(&self) -> bool {
+        self.manyof.is_some()
+    }
+}

@@ -1,0 +1,117 @@
+use std::collections::BTreeMap;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// The body of `POST /linode/instances`. `None` and empty fields are left out.
+#[derive(Clone, Default, Serialize)]
+pub struct CreateInstance {
+    #[serde(rename = "type")]
+    pub type_id: String,
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Sent to Linode only; never echoed back, never printed by `Debug`.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose")]
+    pub root_pass: Option<SecretString>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorized_keys: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stackscript_id: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stackscript_data: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub booted: Option<bool>,
+}
+
+fn expose<S: Serializer>(secret: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => serializer.serialize_str(secret.expose_secret()),
+        None => serializer.serialize_none(),
+    }
+}
+
+impl std::fmt::Debug for CreateInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateInstance")
+            .field("type", &self.type_id)
+            .field("region", &self.region)
+            .field("image", &self.image)
+            .field("root_pass", &self.root_pass.as_ref().map(|_| "[REDACTED]"))
+            .field("authorized_keys", &self.authorized_keys.len())
+            .field("stackscript_id", &self.stackscript_id)
+            .field("stackscript_data", &self.stackscript_data.as_ref().map(|data| data.keys().collect::<Vec<_>>()))
+            .field("label", &self.label)
+            .field("tags", &self.tags)
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Specs {
+    #[serde(default)]
+    pub disk: u64,
+    #[serde(default)]
+    pub memory: u64,
+    #[serde(default)]
+    pub vcpus: u32,
+    #[serde(default)]
+    pub gpus: u32,
+    #[serde(default)]
+    pub transfer: u64,
+}
+
+/// A Linode (`GET /linode/instances/{id}`, and the reply to a create).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: u64,
+    pub label: String,
+    /// Deprecated by Linode in favour of tags, still returned.
+    #[serde(default)]
+    pub group: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// `provisioning`, `booting`, `running`, …
+    pub status: String,
+    #[serde(rename = "type", default)]
+    pub type_id: String,
+    pub region: String,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub ipv4: Vec<String>,
+    #[serde(default)]
+    pub ipv6: Option<String>,
+    #[serde(default)]
+    pub specs: Specs,
+    #[serde(default)]
+    pub created: String,
+    #[serde(default)]
+    pub updated: String,
+}
+
+impl Instance {
+    /// The first public IPv4 address (a Linode may also have a private 192.168.x.x one).
+    pub fn public_ipv4(&self) -> Option<&str> {
+        self.ipv4
+            .iter()
+            .map(String::as_str)
+            .find(|ip| ip.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_private()))
+    }
+}
+
+/// `GET /profile`: readable with any token, whatever its scopes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub username: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub restricted: bool,
+    #[serde(default)]
+    pub uid: Option<u64>,
+}

@@ -1,0 +1,121 @@
+//! Typed configuration: registered OAuth clients, timings, rate limits and faults.
+//! `Config::default()` is enough to run: one client with fixed, documented credentials.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::FaultRule;
+
+/// Client id registered by `Config::default()` (20 lowercase hex chars, like Linode's).
+pub const DEFAULT_CLIENT_ID: &str = "5a4db0c1e2f3a4b5c6d7";
+/// Client secret registered by `Config::default()` (64 lowercase hex chars, like Linode's).
+pub const DEFAULT_CLIENT_SECRET: &str =
+    "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+/// Redirect URI of the default client: the app's callback on its default address.
+pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:3000/auth/callback";
+/// Label of the default client, shown on the consent page.
+pub const DEFAULT_CLIENT_LABEL: &str = "Install on Linode (sandbox)";
+
+/// Everything the sandbox needs to start.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// OAuth clients known to the login server.
+    pub clients: Vec<ClientConfig>,
+    pub timings: Timings,
+    /// Faults active from start-up; more can be added at run time.
+    pub faults: Vec<FaultRule>,
+    /// Limit on `POST /v4/linode/instances` per token.
+    pub create_rate_limit: RateLimit,
+    /// When true, an unknown Bearer token on a public route gets 401 `Invalid Token`, as
+    /// production appears to do (FACTS §2.2). A request with no Authorization header is
+    /// always allowed on public routes.
+    pub invalid_token_on_public: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            clients: vec![ClientConfig::default()],
+            timings: Timings::default(),
+            faults: Vec::new(),
+            create_rate_limit: RateLimit::default(),
+            invalid_token_on_public: true,
+        }
+    }
+}
+
+/// One registered OAuth client (what Cloud Manager's "OAuth Apps" page creates).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct ClientConfig {
+    pub id: String,
+    pub secret: String,
+    /// Requested redirect URIs must equal this one or lie under it.
+    pub redirect_uri: String,
+    /// Shown to the person on the consent page.
+    pub label: String,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            id: DEFAULT_CLIENT_ID.to_owned(),
+            secret: DEFAULT_CLIENT_SECRET.to_owned(),
+            redirect_uri: DEFAULT_REDIRECT_URI.to_owned(),
+            label: DEFAULT_CLIENT_LABEL.to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("id", &self.id)
+            .field("secret", &"<REDACTED>")
+            .field("redirect_uri", &self.redirect_uri)
+            .field("label", &self.label)
+            .finish()
+    }
+}
+
+/// How long things take. Instance status is computed from these at read time.
+#[derive(Clone, Debug)]
+pub struct Timings {
+    /// Time spent in `provisioning` after a create.
+    pub provisioning: Duration,
+    /// Time spent in `booting` after provisioning.
+    pub booting: Duration,
+    /// Lifetime of an authorization code (RFC 6749 §4.1.2 recommends at most 10 minutes).
+    pub code_ttl: Duration,
+    /// Lifetime of an access token; Linode's is 2 hours (`expires_in: 7200`).
+    pub token_ttl: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Self {
+            provisioning: Duration::from_secs(10),
+            booting: Duration::from_secs(5),
+            code_ttl: Duration::from_secs(300),
+            token_ttl: Duration::from_secs(7200),
+        }
+    }
+}
+
+/// A fixed-window request limit.
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub window: Duration,
+}
+
+impl Default for RateLimit {
+    /// Linode's documented limit on creating Linodes: 10 requests per 30 seconds.
+    fn default() -> Self {
+        Self {
+            requests: 10,
+            window: Duration::from_secs(30),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! What happened, for tests to assert on: instances created, tokens issued and revoked,
+//! codes issued and used, and every request. Secrets never appear; tokens and codes are
+//! named by their fingerprint (`token_id`).
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::instances::linode_time;
+use crate::state::{AppState, Grant};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inspection {
+    pub instances: Vec<InspectedInstance>,
+    pub tokens: Vec<InspectedToken>,
+    pub codes: Vec<InspectedCode>,
+    pub requests: Vec<RequestRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InspectedInstance {
+    pub id: u64,
+    pub label: String,
+    pub region: String,
+    #[serde(rename = "type")]
+    pub plan: String,
+    pub image: Option<String>,
+    pub stackscript_id: Option<u64>,
+    pub status: String,
+    pub tags: Vec<String>,
+    pub group: String,
+    pub client_id: String,
+    pub token_id: String,
+    pub created: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InspectedToken {
+    pub token_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub username: String,
+    /// `authorization_code` or `refresh_token`.
+    pub grant: String,
+    pub issued_at: String,
+    pub revoked: bool,
+    pub expired: bool,
+    /// The token this one replaced through a refresh.
+    pub refresh_of: Option<String>,
+    pub has_refresh_token: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InspectedCode {
+    pub code_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub pkce: bool,
+    pub issued_at: String,
+    pub used: bool,
+    pub expired: bool,
+    /// The token issued for it, once exchanged.
+    pub token_id: Option<String>,
+}
+
+/// One request, as `METHOD /route/template` plus its status (`None` when the connection
+/// was dropped by a fault).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub method: String,
+    pub route: String,
+    pub status: Option<u16>,
+}
+
+impl Inspection {
+    pub(crate) fn capture(app: &AppState) -> Self {
+        let now = Instant::now();
+        let store = app.store();
+        let timings = &app.config.timings;
+        let instances = store
+            .instances
+            .iter()
+            .map(|i| InspectedInstance {
+                id: i.id,
+                label: i.label.clone(),
+                region: i.region.clone(),
+                plan: i.plan.clone(),
+                image: i.image.clone(),
+                stackscript_id: i.stackscript_id,
+                status: i.status(timings, now).to_owned(),
+                tags: i.tags.clone(),
+                group: i.group.clone(),
+                client_id: i.client_id.clone(),
+                token_id: i.token_id.clone(),
+                created: linode_time(i.created),
+            })
+            .collect();
+        let mut tokens: Vec<_> = store.tokens.values().collect();
+        tokens.sort_by_key(|t| t.seq);
+        let tokens = tokens
+            .into_iter()
+            .map(|t| InspectedToken {
+                token_id: t.token_id.clone(),
+                client_id: t.client_id.clone(),
+                scopes: t.scopes.clone(),
+                username: t.username.clone(),
+                grant: match t.grant {
+                    Grant::AuthorizationCode => "authorization_code",
+                    Grant::RefreshToken => "refresh_token",
+                }
+                .to_owned(),
+                issued_at: linode_time(t.issued_at),
+                revoked: t.revoked,
+                expired: t.expires <= now,
+                refresh_of: t.refresh_of.clone(),
+                has_refresh_token: t.refresh_token.is_some(),
+            })
+            .collect();
+        let mut codes: Vec<_> = store.codes.values().collect();
+        codes.sort_by_key(|c| c.issued_at);
+        let codes = codes
+            .into_iter()
+            .map(|c| InspectedCode {
+                code_id: c.code_id.clone(),
+                client_id: c.client_id.clone(),
+                scopes: c.scopes.clone(),
+                pkce: c.code_challenge.is_some(),
+                issued_at: linode_time(c.issued_at),
+                used: c.used,
+                expired: c.expires <= now,
+                token_id: c.token_id.clone(),
+            })
+            .collect();
+        Self {
+            instances,
+            tokens,
+            codes,
+            requests: store.requests.clone(),
+        }
+    }
+
+    /// The token record for a secret token, by fingerprint.
+    pub fn token(&self, access_token: &str) -> Option<&InspectedToken> {
+        let id = crate::token_id(access_token);
+        self.tokens.iter().find(|t| t.token_id == id)
+    }
+
+    /// How many requests hit `route` (e.g. `"POST /v4/linode/instances"`).
+    pub fn count(&self, route: &str) -> usize {
+        self.requests.iter().filter(|r| r.route == route).count()
+    }
+}

@@ -1,0 +1,252 @@
+//! In-memory state shared by every route, behind one mutex. No lock is held across an
+//! `.await`, so a plain `std::sync::Mutex` is enough and keeps concurrent requests safe.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::catalog::Catalog;
+use crate::config::{ClientConfig, Config};
+use crate::faults::ActiveFault;
+use crate::inspect::RequestRecord;
+use crate::rate_limit::Windows;
+
+/// The short, stable fingerprint used in place of a secret (token or code) wherever it is
+/// shown: the first 12 hex chars of its SHA-256.
+pub fn token_id(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    hex::encode(&digest[..6])
+}
+
+/// `len` random lowercase hex characters (Linode's codes are 20, tokens 64).
+pub(crate) fn random_hex(len: usize) -> String {
+    let mut bytes = vec![0u8; len.div_ceil(2)];
+    rand::rng().fill_bytes(&mut bytes);
+    let mut text = hex::encode(bytes);
+    text.truncate(len);
+    text
+}
+
+pub(crate) struct AppState {
+    pub config: Config,
+    pub catalog: Catalog,
+    store: Mutex<Store>,
+}
+
+impl AppState {
+    pub fn new(config: Config, catalog: Catalog) -> Self {
+        let store = Store::new(&config);
+        Self {
+            config,
+            catalog,
+            store: Mutex::new(store),
+        }
+    }
+
+    /// Locks the store. A panic while holding the lock cannot leave it half-updated in a way
+    /// that matters for a test double, so a poisoned lock is simply taken over.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A consent page that has been shown but not yet answered.
+pub(crate) struct PendingAuthorization {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    /// Where to send the browser back (the requested URI, or the registered one).
+    pub redirect_uri: url::Url,
+    /// The `redirect_uri` query parameter, if one was sent (RFC 6749 §4.1.3 compares it).
+    pub redirect_uri_param: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub expires: Instant,
+}
+
+pub(crate) struct CodeRecord {
+    pub code_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub username: String,
+    pub redirect_uri_param: Option<String>,
+    pub code_challenge: Option<String>,
+    pub issued_at: OffsetDateTime,
+    pub expires: Instant,
+    pub used: bool,
+    /// The token issued for this code, so a replayed code can revoke it.
+    pub token_id: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Grant {
+    AuthorizationCode,
+    RefreshToken,
+}
+
+/// What a new token is issued for.
+pub(crate) struct NewToken {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub username: String,
+    pub grant: Grant,
+    pub refresh_of: Option<String>,
+    pub public_client: bool,
+}
+
+pub(crate) struct TokenRecord {
+    pub seq: u64,
+    pub token_id: String,
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub username: String,
+    pub issued_at: OffsetDateTime,
+    pub expires: Instant,
+    pub revoked: bool,
+    pub refresh_of: Option<String>,
+    pub grant: Grant,
+    /// Issued to a public (PKCE, no secret) client; such tokens may be revoked without a secret.
+    pub public_client: bool,
+}
+
+impl TokenRecord {
+    pub fn is_live(&self, now: Instant) -> bool {
+        !self.revoked && now < self.expires
+    }
+}
+
+pub(crate) struct InstanceRecord {
+    pub id: u64,
+    pub label: String,
+    pub group: String,
+    pub tags: Vec<String>,
+    pub plan: String,
+    pub region: String,
+    pub image: Option<String>,
+    pub stackscript_id: Option<u64>,
+    pub booted: bool,
+    pub backups_enabled: bool,
+    pub ipv4: Vec<String>,
+    pub ipv6: String,
+    pub specs: serde_json::Value,
+    pub created: OffsetDateTime,
+    pub created_at: Instant,
+    pub client_id: String,
+    pub token_id: String,
+}
+
+/// Everything that changes while the sandbox runs.
+pub(crate) struct Store {
+    pub clients: Vec<ClientConfig>,
+    pub pending: HashMap<String, PendingAuthorization>,
+    /// Keyed by the code itself.
+    pub codes: HashMap<String, CodeRecord>,
+    /// Keyed by `token_id(access_token)`.
+    pub tokens: HashMap<String, TokenRecord>,
+    /// `token_id(refresh_token)` → `token_id(access_token)`.
+    pub refresh_index: HashMap<String, String>,
+    pub instances: Vec<InstanceRecord>,
+    pub next_instance_id: u64,
+    pub next_seq: u64,
+    pub create_windows: Windows,
+    pub faults: Vec<ActiveFault>,
+    pub requests: Vec<RequestRecord>,
+}
+
+/// First id handed to a created Linode; real ids are eight digits these days.
+const FIRST_INSTANCE_ID: u64 = 80_000_001;
+
+impl Store {
+    pub fn new(config: &Config) -> Self {
+        Self {
+            clients: config.clients.clone(),
+            pending: HashMap::new(),
+            codes: HashMap::new(),
+            tokens: HashMap::new(),
+            refresh_index: HashMap::new(),
+            instances: Vec::new(),
+            next_instance_id: FIRST_INSTANCE_ID,
+            next_seq: 0,
+            create_windows: Windows::default(),
+            faults: config
+                .faults
+                .iter()
+                .cloned()
+                .map(ActiveFault::new)
+                .collect(),
+            requests: Vec::new(),
+        }
+    }
+
+    /// Forgets everything that happened, keeping the registered clients.
+    pub fn reset(&mut self, config: &Config) {
+        let clients = std::mem::take(&mut self.clients);
+        *self = Self::new(config);
+        self.clients = clients;
+    }
+
+    pub fn client(&self, id: &str) -> Option<&ClientConfig> {
+        self.clients.iter().find(|c| c.id == id)
+    }
+
+    pub fn register_client(&mut self, client: ClientConfig) {
+        self.clients.retain(|c| c.id != client.id);
+        self.clients.push(client);
+    }
+
+    /// The record for an access token, whether live or not.
+    pub fn token(&self, access_token: &str) -> Option<&TokenRecord> {
+        self.tokens
+            .get(&token_id(access_token))
+            .filter(|t| crate::oauth::secrets_equal(&t.access_token, access_token))
+    }
+
+    /// The record a refresh token belongs to.
+    pub fn token_by_refresh(&mut self, refresh_token: &str) -> Option<&mut TokenRecord> {
+        let id = self.refresh_index.get(&token_id(refresh_token))?.clone();
+        self.tokens.get_mut(&id).filter(|t| {
+            t.refresh_token
+                .as_deref()
+                .is_some_and(|r| crate::oauth::secrets_equal(r, refresh_token))
+        })
+    }
+
+    /// Issues a new access token (and a refresh token unless the client is public).
+    pub fn issue_token(&mut self, config: &Config, new: NewToken) -> &TokenRecord {
+        let access_token = random_hex(64);
+        let refresh_token = (!new.public_client).then(|| random_hex(64));
+        let id = token_id(&access_token);
+        if let Some(refresh) = &refresh_token {
+            self.refresh_index.insert(token_id(refresh), id.clone());
+        }
+        self.next_seq += 1;
+        let record = TokenRecord {
+            seq: self.next_seq,
+            token_id: id.clone(),
+            access_token,
+            refresh_token,
+            client_id: new.client_id,
+            scopes: new.scopes,
+            username: new.username,
+            issued_at: OffsetDateTime::now_utc(),
+            expires: Instant::now() + config.timings.token_ttl,
+            revoked: false,
+            refresh_of: new.refresh_of,
+            grant: new.grant,
+            public_client: new.public_client,
+        };
+        self.tokens.entry(id).or_insert(record)
+    }
+
+    /// Revokes a token by id; its refresh token dies with it.
+    pub fn revoke(&mut self, id: &str) {
+        if let Some(token) = self.tokens.get_mut(id) {
+            token.revoked = true;
+        }
+    }
+}
