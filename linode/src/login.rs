@@ -8,10 +8,9 @@
 use std::time::Duration;
 
 use oauth2::{
-    basic::{BasicClient, BasicErrorResponse, BasicRevocationErrorResponse},
+    basic::{BasicClient, BasicErrorResponse},
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    ErrorResponse, HttpClientError, RedirectUrl, RequestTokenError, RevocationUrl, StandardRevocableToken,
-    TokenResponse, TokenUrl,
+    ErrorResponse, HttpClientError, RedirectUrl, RequestTokenError, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -48,11 +47,13 @@ pub struct TokenGrant {
     pub scopes: Scopes,
 }
 
-type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointSet, EndpointSet>;
+type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
 #[derive(Clone)]
 pub struct LoginClient {
     oauth: Client,
+    client_secret: SecretString,
+    revoke_url: Url,
     http: reqwest::Client,
 }
 
@@ -67,9 +68,8 @@ impl LoginClient {
             .set_client_secret(ClientSecret::new(credentials.client_secret.expose_secret().to_owned()))
             .set_auth_type(AuthType::RequestBody)
             .set_auth_uri(AuthUrl::from_url(endpoint("authorize")))
-            .set_token_uri(TokenUrl::from_url(endpoint("token")))
-            .set_revocation_url(RevocationUrl::from_url(endpoint("revoke")));
-        Self { oauth, http }
+            .set_token_uri(TokenUrl::from_url(endpoint("token")));
+        Self { oauth, client_secret: credentials.client_secret, revoke_url: endpoint("revoke"), http }
     }
 
     /// Where to send the browser: `…/oauth/authorize?response_type=code&client_id=…&state=…&
@@ -106,30 +106,48 @@ impl LoginClient {
         })
     }
 
-    /// Revokes an access token and its refresh token (`POST …/oauth/revoke`).
+    /// Revokes an access token and its refresh token (`POST …/oauth/revoke`, form-encoded
+    /// `token_type_hint`, `client_id`, `client_secret`, `token`, as linode_api4 sends it).
+    ///
+    /// Sent with reqwest directly: the `oauth2` crate refuses a revocation URL that is not
+    /// https, which would rule out the local sandbox. A 200 is success; RFC 7009 §2.2 says
+    /// revoking an unknown token is one too.
     pub async fn revoke(&self, token: &AccessToken) -> Result<(), LoginError> {
         let started = std::time::Instant::now();
-        let request = self
-            .oauth
-            .revoke_token(StandardRevocableToken::AccessToken(oauth2::AccessToken::new(token.secret().to_owned())))
-            .map_err(|error| LoginError::Decode(error.to_string()))?;
-        let result = request.request_async(&self.http).await;
-        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "POST /oauth/revoke");
-        result.map_err(revoke_error)
+        let form = [
+            ("token_type_hint", "access_token"),
+            ("client_id", self.oauth.client_id().as_str()),
+            ("client_secret", self.client_secret.expose_secret()),
+            ("token", token.secret()),
+        ];
+        let result = self.http.post(self.revoke_url.clone()).form(&form).send().await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let response = result.map_err(|error| {
+            tracing::debug!(elapsed_ms, "POST /oauth/revoke failed");
+            if error.is_timeout() { LoginError::Timeout } else { LoginError::Network(root_cause(&error)) }
+        })?;
+        let status = response.status();
+        tracing::debug!(elapsed_ms, status = status.as_u16(), "POST /oauth/revoke");
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = response.bytes().await.unwrap_or_default();
+        Err(match serde_json::from_slice::<OAuthErrorBody>(&body) {
+            Ok(body) => LoginError::Rejected { error: body.error, description: body.error_description },
+            Err(_) => LoginError::Status(status.as_u16()),
+        })
     }
+}
+
+/// RFC 6749 §5.2 error body.
+#[derive(serde::Deserialize)]
+struct OAuthErrorBody {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
 }
 
 fn login_error(error: RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>) -> LoginError {
-    match error {
-        RequestTokenError::ServerResponse(response) => LoginError::Rejected {
-            error: response.error().to_string(),
-            description: response.error_description().cloned(),
-        },
-        other => transport_error(other),
-    }
-}
-
-fn revoke_error(error: RequestTokenError<HttpClientError<reqwest::Error>, BasicRevocationErrorResponse>) -> LoginError {
     match error {
         RequestTokenError::ServerResponse(response) => LoginError::Rejected {
             error: response.error().to_string(),

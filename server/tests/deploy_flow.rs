@@ -97,6 +97,7 @@ async fn callbacks_that_do_not_belong_to_this_browser_are_refused() {
     let (path, _) = callback.split_once('?').unwrap();
 
     // No state, a forged state, no code, a malformed query.
+    // None of them cancels the deployment this browser is waiting for.
     let cases = [
         (format!("{path}?code=abc"), "missing_state"),
         (format!("{path}?code=abc&state=forged"), "state_mismatch"),
@@ -107,17 +108,27 @@ async fn callbacks_that_do_not_belong_to_this_browser_are_refused() {
         assert_eq!(failure_kind(&html), Some(kind), "{url}");
     }
 
-    // The genuine callback from another browser (no flow cookie).
+    // The genuine callback, stolen and opened in another browser (no flow cookie).
     let stranger = support::browser();
-    let response = stranger.get(&callback).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let stolen = |client: &reqwest::Client| client.get(&callback).send();
+    assert_eq!(stolen(&stranger).await.unwrap().status(), StatusCode::SEE_OTHER);
     let html = stranger.get(app.url("/deployment")).send().await.unwrap().text().await.unwrap();
     assert_eq!(failure_kind(&html), Some("no_pending_deployment"));
+    assert!(app.sandbox.inspect().tokens.is_empty(), "the stolen code was not exchanged");
 
-    // The state is spent now: even the right browser cannot use it for a new Linode.
+    // None of that cancelled this browser's deployment.
     let html = app.finish(&callback).await;
-    assert_eq!(failure_kind(&html), Some("no_pending_deployment"));
-    assert!(app.sandbox.inspect().instances.is_empty());
+    assert!(html.contains("data-testid=\"deployed\""), "{html}");
+    assert_eq!(app.sandbox.inspect().instances.len(), 1);
+
+    // Once used, the callback shows its outcome only to the browser that ran it.
+    assert_eq!(stolen(&stranger).await.unwrap().status(), StatusCode::SEE_OTHER);
+    let html = stranger.get(app.url("/deployment")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(failure_kind(&html), Some("already_used"));
+    let html = app.finish(&callback).await;
+    assert!(html.contains("data-testid=\"password-gone\""), "{html}");
+    assert_eq!(app.sandbox.inspect().instances.len(), 1);
+    app.assert_all_tokens_revoked().await;
 }
 
 #[tokio::test]
@@ -172,23 +183,22 @@ async fn forged_form_values_get_a_clear_error_and_no_redirect_to_linode() {
     assert!(app.sandbox.inspect().codes.is_empty());
 }
 
+const CREATE: &str = "POST /v4/linode/instances";
+
 #[tokio::test]
 async fn linode_errors_on_create_are_specific_and_leave_nothing_behind() {
     let faults = [
-        (r#"{"status":{"status":500,"reason":"Internal server error"}}"#, "Linode"),
-        (r#"{"status":{"status":400,"reason":"region is not valid"}}"#, "region is not valid"),
-        (r#"{"status":{"status":429,"reason":"Too many requests"}}"#, "rate"),
+        (sandbox::FaultRule::status(CREATE, 500, "Internal server error"), "internal problem"),
+        (sandbox::FaultRule::status(CREATE, 400, "region is not valid"), "region is not valid"),
+        (sandbox::FaultRule::status(CREATE, 429, "Too many requests"), "rate-limiting"),
+        (sandbox::FaultRule::drop_connection(CREATE), "may or may not have been created"),
     ];
-    for (kind, expected) in faults {
+    for (fault, expected) in faults {
         let app = spawn_app(&[]).await;
-        let fault: sandbox::FaultRule = serde_json::from_str(&format!(
-            r#"{{"endpoint":"POST /v4/linode/instances","kind":{kind},"times":1}}"#
-        ))
-        .unwrap();
-        app.sandbox.add_fault(fault);
+        app.sandbox.add_fault(fault.clone().times(1));
         let html = app.deploy().await;
-        assert_eq!(failure_kind(&html), Some("linode_error"), "{kind}");
-        assert!(html.to_lowercase().contains(&expected.to_lowercase()), "{kind}: {html}");
+        assert_eq!(failure_kind(&html), Some("linode_error"), "{fault:?}");
+        assert!(html.contains(expected), "{fault:?}: {html}");
         assert!(app.sandbox.inspect().instances.is_empty());
         app.assert_all_tokens_revoked().await;
     }
@@ -197,11 +207,7 @@ async fn linode_errors_on_create_are_specific_and_leave_nothing_behind() {
 #[tokio::test]
 async fn a_failed_code_exchange_is_reported() {
     let app = spawn_app(&[]).await;
-    let fault: sandbox::FaultRule = serde_json::from_str(
-        r#"{"endpoint":"POST /login/oauth/token","kind":{"status":{"status":503,"reason":"unavailable"}},"times":1}"#,
-    )
-    .unwrap();
-    app.sandbox.add_fault(fault);
+    app.sandbox.add_fault(sandbox::FaultRule::status("POST /login/oauth/token", 503, "unavailable").times(1));
     let html = app.deploy().await;
     assert_eq!(failure_kind(&html), Some("exchange_failed"));
     assert!(app.sandbox.inspect().instances.is_empty());

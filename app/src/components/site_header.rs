@@ -4,13 +4,13 @@ use crate::{error::AppError, model::SiteInfo};
 
 /// Who runs this site and whether it talks to the real Linode.
 #[server(endpoint = "site_info")]
-pub async fn site_info() -> Result<SiteInfo, AppError> {
+pub async fn load_site_info() -> Result<SiteInfo, AppError> {
     Ok(crate::ssr::context::deploy()?.site_info())
 }
 
 #[component]
 pub fn SiteHeader() -> impl IntoView {
-    let info = OnceResource::new(site_info());
+    let info = OnceResource::new(load_site_info());
     view! {
         <header class="site-header">
             <a class="skip" href="#main">"Skip to content"</a>

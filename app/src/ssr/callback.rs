@@ -13,6 +13,7 @@ use axum::{
 use linode::{AccessToken, ApiError, CreateInstance, LoginError, ScopeLevel};
 use secrecy::SecretString;
 use serde::Deserialize;
+use tokio::sync::watch;
 
 use super::{
     credentials,
@@ -49,29 +50,61 @@ pub async fn auth_callback(
 
     let Some(oauth_state) = params.state.clone().filter(|s| !s.is_empty()) else {
         let id = record(deploy, Err(FlowFailure::MissingState));
-        return show_outcome(deploy, &id);
+        return show_outcome(deploy, &id, false);
     };
 
-    // Replays are recognised before the cookie is looked at: the cookie is gone after the first
-    // use, the ledger is not.
-    match deploy.outcomes.claim(&state_key(&oauth_state)) {
-        Claim::Mine(ticket) => {
-            let result = deploy_linode(deploy, flow, &oauth_state, params).await;
-            let id = record(deploy, result);
-            deploy.outcomes.finish(ticket, &id);
-            show_outcome(deploy, &id)
-        }
-        Claim::Taken(mut receiver) => {
-            tracing::info!("callback replayed; showing the outcome already obtained");
-            let waited = tokio::time::timeout(REPLAY_WAIT, receiver.wait_for(Option::is_some)).await;
-            let id = match waited {
-                Ok(Ok(id)) => id.clone(),
-                _ => None,
-            };
-            let id = id.unwrap_or_else(|| record(deploy, Err(FlowFailure::StillRunning)));
-            show_outcome(deploy, &id)
-        }
+    let spends_flow = flow.as_ref().is_some_and(|flow| flow.matches(&oauth_state));
+    let key = state_key(&oauth_state);
+
+    if spends_flow {
+        // Exactly one request runs the flow; a concurrent twin (double click, reload) waits for
+        // its outcome instead of creating a second Linode.
+        return match deploy.outcomes.claim(&key) {
+            Claim::Mine(ticket) => {
+                let result = deploy_linode(deploy, flow, &oauth_state, params).await;
+                let id = record(deploy, result);
+                deploy.outcomes.finish(ticket, &id);
+                show_outcome(deploy, &id, true)
+            }
+            Claim::Taken(receiver) => replay(deploy, receiver, true).await,
+        };
     }
+    // Not this browser's pending deployment. A replay of a finished callback shows its outcome
+    // only to the browser that holds it; anything else is refused without touching the
+    // deployment this browser may be waiting for.
+    if let Some(receiver) = deploy.outcomes.claimed(&key) {
+        let own: Option<OutcomeId> = deploy.sealer.open(&headers, OUTCOME_COOKIE);
+        return replay_for(deploy, receiver, own).await;
+    }
+    let id = record(deploy, deploy_linode(deploy, flow, &oauth_state, params).await);
+    show_outcome(deploy, &id, false)
+}
+
+/// Waits for the outcome of a flow another request is running or has run.
+async fn wait_for_outcome(mut receiver: watch::Receiver<Option<OutcomeId>>) -> Option<OutcomeId> {
+    match tokio::time::timeout(REPLAY_WAIT, receiver.wait_for(Option::is_some)).await {
+        Ok(Ok(id)) => id.clone(),
+        _ => None,
+    }
+}
+
+async fn replay(deploy: &DeployService, receiver: watch::Receiver<Option<OutcomeId>>, spends_flow: bool) -> Response {
+    tracing::info!("callback repeated; showing the outcome already obtained");
+    let id = wait_for_outcome(receiver).await.unwrap_or_else(|| record(deploy, Err(FlowFailure::StillRunning)));
+    show_outcome(deploy, &id, spends_flow)
+}
+
+async fn replay_for(
+    deploy: &DeployService,
+    receiver: watch::Receiver<Option<OutcomeId>>,
+    own: Option<OutcomeId>,
+) -> Response {
+    let id = match wait_for_outcome(receiver).await {
+        Some(id) if own.as_ref() == Some(&id) => id,
+        Some(_) => record(deploy, Err(FlowFailure::AlreadyUsed)),
+        None => record(deploy, Err(FlowFailure::StillRunning)),
+    };
+    show_outcome(deploy, &id, false)
 }
 
 fn record(deploy: &DeployService, result: Result<(DeployedLinode, SecretString), FlowFailure>) -> OutcomeId {
@@ -87,8 +120,8 @@ fn record(deploy: &DeployService, result: Result<(DeployedLinode, SecretString),
     }
 }
 
-/// 303 to the result page, with the outcome cookie set and the spent flow cookie removed.
-fn show_outcome(deploy: &DeployService, id: &OutcomeId) -> Response {
+/// 303 to the result page, with the outcome cookie set and, once spent, the flow cookie removed.
+fn show_outcome(deploy: &DeployService, id: &OutcomeId, spends_flow: bool) -> Response {
     let mut response = Redirect::to(RESULT_PATH).into_response();
     let headers = response.headers_mut();
     if let Some(cookie) = deploy.sealer.seal(OUTCOME_COOKIE, id, deploy.settings.outcome_ttl) {
@@ -96,8 +129,10 @@ fn show_outcome(deploy: &DeployService, id: &OutcomeId) -> Response {
             headers.append(header::SET_COOKIE, value);
         }
     }
-    if let Ok(value) = HeaderValue::from_str(&deploy.sealer.removal(FLOW_COOKIE)) {
-        headers.append(header::SET_COOKIE, value);
+    if spends_flow {
+        if let Ok(value) = HeaderValue::from_str(&deploy.sealer.removal(FLOW_COOKIE)) {
+            headers.append(header::SET_COOKIE, value);
+        }
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
@@ -202,6 +237,8 @@ pub enum FlowFailure {
     Create(ApiError),
     #[error("a replay waited too long for the original callback")]
     StillRunning,
+    #[error("the callback was already used by another browser")]
+    AlreadyUsed,
 }
 
 impl FlowFailure {
@@ -218,6 +255,7 @@ impl FlowFailure {
             Self::InsufficientScope => "insufficient_scope",
             Self::Create(_) => "linode_error",
             Self::StillRunning => "still_running",
+            Self::AlreadyUsed => "already_used",
         }
     }
 
@@ -257,6 +295,10 @@ impl FlowFailure {
                 format!("{app_name} needs the permission to create Linodes (linodes:read_write), and it was not granted. {nothing} Start again and keep that permission ticked."),
             ),
             Self::Create(error) => ("Linode could not create the Linode".to_owned(), create_message(error)),
+            Self::AlreadyUsed => (
+                "This login was already used".to_owned(),
+                "This answer from Linode was already used to deploy, from another browser, and cannot be used again. Nothing more was created. Start again from the form to deploy another Linode.".to_owned(),
+            ),
             Self::StillRunning => (
                 "Still working on it".to_owned(),
                 "This deployment is still being processed in another request. Wait a few seconds and reload this page.".to_owned(),

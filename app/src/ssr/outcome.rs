@@ -62,6 +62,12 @@ impl Outcomes {
         Claim::Mine(ClaimTicket { sender })
     }
 
+    /// The outcome channel of a flow claimed earlier, if any.
+    pub fn claimed(&self, state_key: &str) -> Option<watch::Receiver<Option<OutcomeId>>> {
+        let claims = self.claims.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        claims.get(state_key).map(|(receiver, _)| receiver.clone())
+    }
+
     /// Records an outcome (for a claimed flow or not) and returns the id the browser gets.
     pub fn store(&self, outcome: Outcome, root_password: Option<SecretString>) -> OutcomeId {
         let id = random_hex(16);

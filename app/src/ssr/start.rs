@@ -10,6 +10,7 @@ use crate::error::AppError;
 
 /// The only permission the flow needs: creating (and reading) Linodes.
 pub const SCOPES: &str = "linodes:read_write";
+const COOKIE_GRACE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 /// Body of the `start_deploy` server function.
 pub async fn start_deploy(plan: String, region: String, image: String) -> Result<String, AppError> {
@@ -19,9 +20,11 @@ pub async fn start_deploy(plan: String, region: String, image: String) -> Result
     let flow = PendingFlow::new(selection);
     let url = deploy.login.authorize_url(SCOPES, &deploy.settings.redirect_uri, &flow.state);
 
+    // The cookie outlives the flow so that a late return gets "expired", not "no deployment";
+    // the server enforces the flow's own lifetime from `started_at`.
     let cookie = deploy
         .sealer
-        .seal(FLOW_COOKIE, &flow, deploy.settings.flow_ttl)
+        .seal(FLOW_COOKIE, &flow, deploy.settings.flow_ttl + COOKIE_GRACE)
         .and_then(|cookie| HeaderValue::from_str(&cookie).ok())
         .ok_or_else(|| AppError::Transport("could not prepare the session cookie".into()))?;
     let response = use_context::<ResponseOptions>()
