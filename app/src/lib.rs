@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 use crate::components::site_header::SiteHeader;
@@ -55,8 +55,10 @@ pub fn App() -> impl IntoView {
             <SiteHeader/>
             <main id="main">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=DeployPage/>
-                    <Route path=path!("/deployment") view=DeploymentPage/>
+                    // Rendered whole before sending (no streamed fallbacks): the pages must work
+                    // before, and without, the WASM.
+                    <Route path=path!("/") view=DeployPage ssr=SsrMode::Async/>
+                    <Route path=path!("/deployment") view=DeploymentPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -64,11 +64,7 @@ test("insufficient scope: unticked on the consent page, nothing created, token r
 
 test("a Linode error on create is shown, nothing created, token revoked", async ({ page, request }) => {
   const before = await inspect(request);
-  await addFault(request, {
-    endpoint: "POST /v4/linode/instances",
-    kind: { status: { status: 500, reason: "Internal server error" } },
-    times: 1,
-  });
+  await addFault(request, { route: "POST /v4/linode/instances", kind: "status", status: 500, reason: "Internal server error", times: 1 });
   await startDeploy(page);
   await page.getByRole("button", { name: "Authorize" }).click();
   await page.waitForURL(/\/deployment$/);

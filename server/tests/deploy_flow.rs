@@ -172,6 +172,7 @@ async fn forged_form_values_get_a_clear_error_and_no_redirect_to_linode() {
             .await
             .unwrap();
         assert!(response.headers().get("location").is_none());
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         let body = response.text().await.unwrap();
         assert!(body.contains(message), "{body}");
 

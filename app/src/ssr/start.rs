@@ -15,8 +15,13 @@ const COOKIE_GRACE: std::time::Duration = std::time::Duration::from_secs(60 * 60
 /// Body of the `start_deploy` server function.
 pub async fn start_deploy(plan: String, region: String, image: String) -> Result<String, AppError> {
     let deploy = context::deploy()?;
+    let response = use_context::<ResponseOptions>()
+        .ok_or_else(|| AppError::Transport("no response to set the session cookie on".into()))?;
     let catalog = deploy.catalog.get().await?;
-    let selection = Selection::parse(&catalog, plan.trim(), region.trim(), image.trim())?;
+    let selection = Selection::parse(&catalog, plan.trim(), region.trim(), image.trim()).inspect_err(|_| {
+        // A client error, not the server's: 400 rather than server_fn's default 500.
+        response.set_status(http::StatusCode::BAD_REQUEST);
+    })?;
     let flow = PendingFlow::new(selection);
     let url = deploy.login.authorize_url(SCOPES, &deploy.settings.redirect_uri, &flow.state);
 
@@ -27,8 +32,6 @@ pub async fn start_deploy(plan: String, region: String, image: String) -> Result
         .seal(FLOW_COOKIE, &flow, deploy.settings.flow_ttl + COOKIE_GRACE)
         .and_then(|cookie| HeaderValue::from_str(&cookie).ok())
         .ok_or_else(|| AppError::Transport("could not prepare the session cookie".into()))?;
-    let response = use_context::<ResponseOptions>()
-        .ok_or_else(|| AppError::Transport("no response to set the session cookie on".into()))?;
     response.append_header(SET_COOKIE, cookie);
 
     // A plain form post (no WASM yet) gets a real redirect; the hydrated page navigates itself.
