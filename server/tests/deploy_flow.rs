@@ -178,8 +178,12 @@ async fn forged_form_values_get_a_clear_error_and_no_redirect_to_linode() {
 
         // As a plain HTML form: back to the form, never to Linode.
         let response = app.submit_form(plan, region, image).await;
+        assert_eq!(response.status(), StatusCode::FOUND);
         let back = location(&response);
         assert!(!back.contains("oauth/authorize"), "{back}");
+        let back = if back.starts_with("http") { back } else { app.url(&back) };
+        let form = app.browser.get(&back).send().await.unwrap().text().await.unwrap();
+        assert!(form.contains(message), "the re-rendered form does not say {message:?}");
     }
     assert!(app.sandbox.inspect().codes.is_empty());
 }

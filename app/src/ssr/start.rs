@@ -18,9 +18,14 @@ pub async fn start_deploy(plan: String, region: String, image: String) -> Result
     let response = use_context::<ResponseOptions>()
         .ok_or_else(|| AppError::Transport("no response to set the session cookie on".into()))?;
     let catalog = deploy.catalog.get().await?;
+    let html_form = accepts_html().await;
     let selection = Selection::parse(&catalog, plan.trim(), region.trim(), image.trim()).inspect_err(|_| {
-        // A client error, not the server's: 400 rather than server_fn's default 500.
-        response.set_status(http::StatusCode::BAD_REQUEST);
+        // A plain form post must keep server_fn's redirect back to the form, which carries the error
+        // in its query so the re-rendered form shows it; a fetch from the hydrated page gets a 400,
+        // a client error, rather than server_fn's default 500.
+        if !html_form {
+            response.set_status(http::StatusCode::BAD_REQUEST);
+        }
     })?;
     let flow = PendingFlow::new(selection);
     let url = deploy.login.authorize_url(SCOPES, &deploy.settings.redirect_uri, &flow.state);
@@ -35,7 +40,7 @@ pub async fn start_deploy(plan: String, region: String, image: String) -> Result
     response.append_header(SET_COOKIE, cookie);
 
     // A plain form post (no WASM yet) gets a real redirect; the hydrated page navigates itself.
-    if accepts_html().await {
+    if html_form {
         leptos_axum::redirect(url.as_str());
     }
     Ok(url.to_string())
