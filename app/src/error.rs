@@ -23,6 +23,12 @@ pub enum AppError {
     Transport(String),
 }
 
+impl From<crate::selection::Invalid> for AppError {
+    fn from(invalid: crate::selection::Invalid) -> Self {
+        AppError::InvalidSelection { field: invalid.field, message: invalid.message }
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

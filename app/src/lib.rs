@@ -9,6 +9,8 @@ pub mod components;
 pub mod error;
 pub mod model;
 pub mod pages;
+pub mod selection;
+pub mod share;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 

@@ -11,16 +11,38 @@ pub struct SiteInfo {
     pub sandbox: bool,
 }
 
-/// Everything the deploy form renders, computed once per catalog refresh on the server.
+/// Everything the deploy form renders, computed once per catalog refresh on the server. The
+/// server validates a submitted form against this same value, so the browser's inline checks and
+/// the server's agree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeployForm {
     pub site: SiteInfo,
     pub stackscript_label: String,
     pub plans: Vec<PlanGroup>,
-    pub regions: Vec<RegionChoice>,
-    pub images: Vec<ImageChoice>,
+    pub regions: Vec<RegionGroup>,
+    pub images: Vec<ImageGroup>,
+    /// The StackScript's user-defined fields, in its order.
+    pub fields: Vec<FieldSpec>,
     /// Set when Linode could not be reached on the last refresh and older data is shown.
     pub stale: bool,
+}
+
+impl DeployForm {
+    pub fn plan(&self, id: &str) -> Option<&PlanChoice> {
+        self.plans.iter().flat_map(|group| &group.plans).find(|plan| plan.id == id)
+    }
+
+    pub fn region(&self, id: &str) -> Option<&RegionChoice> {
+        self.regions.iter().flat_map(|group| &group.regions).find(|region| region.id == id)
+    }
+
+    pub fn image(&self, id: &str) -> Option<&ImageChoice> {
+        self.images.iter().flat_map(|group| &group.images).find(|image| image.id == id)
+    }
+
+    pub fn field(&self, name: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|field| field.name == name)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -30,24 +52,173 @@ pub struct PlanGroup {
     pub plans: Vec<PlanChoice>,
 }
 
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Price {
+    pub hourly: f64,
+    pub monthly: f64,
+}
+
+impl Price {
+    /// `$5/mo ($0.0075/hr)`
+    pub fn describe(&self) -> String {
+        format!("{}/mo ({}/hr)", dollars(self.monthly), dollars(self.hourly))
+    }
+}
+
+/// `$5`, `$5.50`, `$0.0075`: whole dollars without cents, cents as needed, and enough digits for
+/// hourly prices below a cent.
+pub fn dollars(amount: f64) -> String {
+    if amount.fract() == 0.0 {
+        format!("${amount:.0}")
+    } else if (amount * 100.0).fract().abs() < 1e-9 {
+        format!("${amount:.2}")
+    } else {
+        let text = format!("{amount:.4}");
+        format!("${}", text.trim_end_matches('0'))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegionPrice {
+    pub region: String,
+    pub price: Price,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlanChoice {
     pub id: String,
-    /// e.g. "Nanode 1 GB — 1 vCPU, 1 GB RAM, 25 GB disk — $5/mo"
-    pub description: String,
+    /// e.g. "Nanode 1 GB"
+    pub label: String,
+    /// Linode's class: `nanode`, `standard`, `dedicated`, `premium`, `highmem`, `gpu`…
+    pub class: String,
+    pub vcpus: u32,
+    pub memory_mb: u64,
+    pub disk_mb: u64,
+    pub transfer_gb: u64,
+    pub gpus: u32,
+    pub price: Price,
+    /// Regions where Linode charges a different price.
+    pub region_prices: Vec<RegionPrice>,
+}
+
+impl PlanChoice {
+    /// The price in `region`: its own where Linode sets one, else the base price.
+    pub fn price_in(&self, region: &str) -> Price {
+        self.region_prices.iter().find(|p| p.region == region).map_or(self.price, |p| p.price)
+    }
+
+    /// `1 vCPU, 1 GB RAM, 25 GB storage, 1 TB transfer`
+    pub fn specs(&self) -> String {
+        let gpus = if self.gpus > 0 { format!(", {} GPU", self.gpus) } else { String::new() };
+        format!(
+            "{} vCPU, {} RAM, {} storage, {} transfer{gpus}",
+            self.vcpus,
+            size(self.memory_mb),
+            size(self.disk_mb),
+            transfer(self.transfer_gb),
+        )
+    }
+
+    /// The option text: the base price, as the region may change it.
+    pub fn option_text(&self) -> String {
+        format!("{} — {} — {}", self.label, self.specs(), self.price.describe())
+    }
+}
+
+/// Transfer is sold in decimal units: 1000 GB is "1 TB".
+fn transfer(gigabytes: u64) -> String {
+    if gigabytes >= 1000 && gigabytes % 100 == 0 {
+        let terabytes = gigabytes as f64 / 1000.0;
+        if terabytes.fract() == 0.0 { format!("{terabytes:.0} TB") } else { format!("{terabytes:.1} TB") }
+    } else {
+        format!("{gigabytes} GB")
+    }
+}
+
+/// Megabytes as people read them: `512 MB`, `1 GB`, `1.5 GB`, `1 TB`.
+fn size(megabytes: u64) -> String {
+    let (value, unit) = if megabytes >= 1024 * 1024 {
+        (megabytes as f64 / (1024.0 * 1024.0), "TB")
+    } else if megabytes >= 1024 {
+        (megabytes as f64 / 1024.0, "GB")
+    } else {
+        (megabytes as f64, "MB")
+    };
+    if value.fract() == 0.0 { format!("{value:.0} {unit}") } else { format!("{value:.1} {unit}") }
+}
+
+/// Regions of one part of the world.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegionGroup {
+    /// "Americas", "Europe", "Asia-Pacific"…
+    pub label: String,
+    pub regions: Vec<RegionChoice>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RegionChoice {
     pub id: String,
-    /// e.g. "Newark, NJ, USA (US)"
-    pub description: String,
+    /// e.g. "Newark, NJ"
+    pub label: String,
+    /// e.g. "United States"
+    pub country: String,
+    /// Plan classes this region can host.
+    pub classes: Vec<String>,
+    /// Linode reports an outage: shown, but not offered.
+    pub outage: bool,
+}
+
+impl RegionChoice {
+    /// `Newark, NJ — United States`
+    pub fn description(&self) -> String {
+        format!("{} — {}", self.label, self.country)
+    }
+
+    /// Why a plan of `class` cannot be created here, if it cannot.
+    pub fn unavailable_for(&self, class: &str) -> Option<&'static str> {
+        if self.outage {
+            Some("unavailable: outage")
+        } else if !self.classes.iter().any(|c| c == class) {
+            Some("does not offer this plan")
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ImageGroup {
+    /// "Debian", "Ubuntu", …
+    pub vendor: String,
+    pub images: Vec<ImageChoice>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ImageChoice {
     pub id: String,
     pub label: String,
+}
+
+/// One input of the StackScript, as the form renders and checks it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldSpec {
+    /// The variable name the StackScript reads.
+    pub name: String,
+    pub label: String,
+    pub example: Option<String>,
+    pub default: Option<String>,
+    pub kind: FieldKind,
+    /// Fields without a default must be filled in.
+    pub required: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum FieldKind {
+    Text,
+    /// A field whose name mentions a password: masked, never pre-filled from a link.
+    Password,
+    OneOf(Vec<String>),
+    ManyOf(Vec<String>),
 }
 
 /// What the person sees after coming back from Linode.
@@ -69,6 +240,8 @@ pub struct DeployedLinode {
     pub status: String,
     /// Present only on the first view of the result; afterwards the server no longer has it.
     pub root_password: Option<String>,
+    /// How many SSH keys were installed for root.
+    pub ssh_keys: usize,
 }
 
 impl std::fmt::Debug for DeployedLinode {
@@ -84,6 +257,17 @@ impl std::fmt::Debug for DeployedLinode {
     }
 }
 
+/// Where a new Linode is on its way to running, as the success view follows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Linode's status: `provisioning`, `booting`, `running`, …
+    pub status: String,
+    pub ipv4: Option<String>,
+    /// False once the server has stopped following the Linode (it is running, or the time bound
+    /// passed) and has given up its access.
+    pub following: bool,
+}
+
 /// A deployment that did not happen, with a message the person can act on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Failure {
@@ -93,4 +277,18 @@ pub struct Failure {
     pub message: String,
     /// A stable machine-readable kind, used by tests and for styling.
     pub kind: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_and_sizes_read_naturally() {
+        assert_eq!(Price { hourly: 0.0075, monthly: 5.0 }.describe(), "$5/mo ($0.0075/hr)");
+        assert_eq!(Price { hourly: 0.06, monthly: 43.2 }.describe(), "$43.20/mo ($0.06/hr)");
+        assert_eq!(size(512), "512 MB");
+        assert_eq!(size(1536), "1.5 GB");
+        assert_eq!(size(1024 * 1024), "1 TB");
+    }
 }

@@ -26,6 +26,9 @@ pub struct InspectedInstance {
     pub plan: String,
     pub image: Option<String>,
     pub stackscript_id: Option<u64>,
+    /// As sent on create; the real API never shows it back.
+    pub stackscript_data: serde_json::Map<String, serde_json::Value>,
+    pub authorized_keys: Vec<String>,
     pub status: String,
     pub tags: Vec<String>,
     pub group: String,
@@ -87,6 +90,8 @@ impl Inspection {
                 plan: i.plan.clone(),
                 image: i.image.clone(),
                 stackscript_id: i.stackscript_id,
+                stackscript_data: i.stackscript_data.clone(),
+                authorized_keys: i.authorized_keys.clone(),
                 status: i.status(timings, now).to_owned(),
                 tags: i.tags.clone(),
                 group: i.group.clone(),

@@ -129,6 +129,9 @@ pub(crate) struct InstanceRecord {
     pub region: String,
     pub image: Option<String>,
     pub stackscript_id: Option<u64>,
+    /// What the StackScript was given, for tests to check (the real API never echoes it).
+    pub stackscript_data: serde_json::Map<String, serde_json::Value>,
+    pub authorized_keys: Vec<String>,
     pub booted: bool,
     pub backups_enabled: bool,
     pub ipv4: Vec<String>,

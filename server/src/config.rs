@@ -3,6 +3,8 @@
 
 use std::{net::SocketAddr, time::Duration};
 
+use app::ssr::progress::FollowLimits;
+
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -51,6 +53,8 @@ pub struct Timings {
     pub flow_ttl: Duration,
     pub catalog_ttl: Duration,
     pub outcome_ttl: Duration,
+    /// How a new Linode is followed to `running` after the person comes back.
+    pub follow: FollowLimits,
 }
 
 impl Default for Timings {
@@ -59,6 +63,7 @@ impl Default for Timings {
             flow_ttl: Duration::from_secs(15 * 60),
             catalog_ttl: Duration::from_secs(10 * 60),
             outcome_ttl: Duration::from_secs(60 * 60),
+            follow: FollowLimits::default(),
         }
     }
 }
@@ -139,6 +144,15 @@ impl Config {
         let mut timings = Timings::default();
         if let Some(flow_ttl) = seconds(&lookup, "DEPLOY_FLOW_TTL_SECS")? {
             timings.flow_ttl = flow_ttl;
+        }
+        if let Some(poll) = seconds(&lookup, "FOLLOW_POLL_SECS")? {
+            timings.follow.poll = poll;
+        }
+        if let Some(bound) = seconds(&lookup, "FOLLOW_LIMIT_SECS")? {
+            timings.follow.bound = bound;
+        }
+        if let Some(idle) = seconds(&lookup, "FOLLOW_IDLE_SECS")? {
+            timings.follow.idle = idle;
         }
 
         let sandbox = SandboxSettings {

@@ -94,6 +94,7 @@ impl Application {
             flow_ttl: config.timings.flow_ttl,
             catalog_ttl: config.timings.catalog_ttl,
             outcome_ttl: config.timings.outcome_ttl,
+            follow: config.timings.follow,
         };
         let login = LoginClient::new(login_base, credentials, http.clone());
         let api = ApiClient::new(api_base, http);

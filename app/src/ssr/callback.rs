@@ -22,7 +22,7 @@ use super::{
     session::{FLOW_COOKIE, OUTCOME_COOKIE},
     AppState, DeployService,
 };
-use crate::model::{DeployedLinode, Failure, Outcome};
+use crate::model::{DeployedLinode, Failure, Outcome, Progress};
 
 /// Where the result is shown.
 pub const RESULT_PATH: &str = "/deployment";
@@ -107,11 +107,23 @@ async fn replay_for(
     show_outcome(deploy, &id, false)
 }
 
-fn record(deploy: &DeployService, result: Result<(DeployedLinode, SecretString), FlowFailure>) -> OutcomeId {
+/// A Linode that was just created, with what only this request may hand on.
+pub struct Created {
+    linode: DeployedLinode,
+    root_password: SecretString,
+    /// Kept (server-side only) to follow the Linode to `running`, then revoked.
+    token: AccessToken,
+}
+
+fn record(deploy: &DeployService, result: Result<Created, FlowFailure>) -> OutcomeId {
     match result {
-        Ok((linode, root_password)) => {
+        Ok(Created { linode, root_password, token }) => {
             tracing::info!(linode_id = linode.id, "deployment succeeded");
-            deploy.outcomes.store(Outcome::Deployed(linode), Some(root_password))
+            let first = Progress { status: linode.status.clone(), ipv4: linode.ipv4.clone(), following: true };
+            let linode_id = linode.id;
+            let id = deploy.outcomes.store(Outcome::Deployed(linode), Some(root_password));
+            deploy.progress.follow(&deploy.revoker, &id, linode_id, first, token);
+            id
         }
         Err(failure) => {
             tracing::info!(kind = failure.kind(), %failure, "deployment did not happen");
@@ -143,7 +155,7 @@ async fn deploy_linode(
     flow: Option<PendingFlow>,
     oauth_state: &str,
     params: CallbackParams,
-) -> Result<(DeployedLinode, SecretString), FlowFailure> {
+) -> Result<Created, FlowFailure> {
     let flow = flow.ok_or(FlowFailure::NoPendingFlow)?;
     if !flow.matches(oauth_state) {
         return Err(FlowFailure::StateMismatch);
@@ -166,9 +178,13 @@ async fn deploy_linode(
         deploy.revoker.revoke_later(token);
         return Err(FlowFailure::InsufficientScope);
     }
-    let created = create(deploy, &token, &flow).await;
-    deploy.revoker.revoke_later(token);
-    created
+    match create(deploy, &token, &flow).await {
+        Ok((linode, root_password)) => Ok(Created { linode, root_password, token }),
+        Err(failure) => {
+            deploy.revoker.revoke_later(token);
+            Err(failure)
+        }
+    }
 }
 
 async fn create(
@@ -184,8 +200,12 @@ async fn create(
         region: selection.region.clone(),
         image: Some(selection.image.clone()),
         root_pass: Some(root_password.clone()),
+        authorized_keys: selection.authorized_keys.clone(),
         stackscript_id: Some(settings.stackscript_id),
-        label: Some(credentials::linode_label(&settings.app_name, &selection.region)),
+        stackscript_data: Some(selection.stackscript_data.clone()).filter(|data| !data.is_empty()),
+        label: Some(
+            selection.label.clone().unwrap_or_else(|| credentials::linode_label(&settings.app_name, &selection.region)),
+        ),
         tags: vec![credentials::app_tag(&settings.app_name)],
         booted: Some(true),
         ..CreateInstance::default()
@@ -194,10 +214,11 @@ async fn create(
 
     // Human names from the cached catalog; the ids are a fine fallback.
     let catalog = deploy.catalog.get().await.ok();
-    let plan = catalog.as_ref().and_then(|c| c.plan(&instance.type_id)).map(|p| p.label.clone());
-    let region = catalog.as_ref().and_then(|c| c.region(&instance.region)).map(|r| r.label.clone());
+    let form = catalog.as_ref().map(|c| &c.form);
+    let plan = form.and_then(|f| f.plan(&instance.type_id)).map(|p| p.label.clone());
+    let region = form.and_then(|f| f.region(&instance.region)).map(|r| r.description());
     let image = instance.image.clone().unwrap_or_else(|| selection.image.clone());
-    let image = catalog.as_ref().and_then(|c| c.image(&image)).map_or(image, |i| i.label.clone());
+    let image = form.and_then(|f| f.image(&image)).map_or(image, |i| i.label.clone());
     let linode = DeployedLinode {
         id: instance.id,
         label: instance.label.clone(),
@@ -208,6 +229,7 @@ async fn create(
         ipv4: instance.public_ipv4().map(str::to_owned),
         status: instance.status.clone(),
         root_password: None,
+        ssh_keys: selection.authorized_keys.len(),
     };
     Ok((linode, root_password))
 }

@@ -7,12 +7,15 @@ use std::{
     time::{Duration, Instant},
 };
 
-use linode::{ApiClient, Image, LinodeType, Region, StackScript};
+use linode::{ApiClient, Image, LinodeType, Region, StackScript, UserDefinedField};
 
 use super::DeploySettings;
 use crate::{
     error::AppError,
-    model::{DeployForm, ImageChoice, PlanChoice, PlanGroup, RegionChoice, SiteInfo},
+    model::{
+        DeployForm, FieldKind, FieldSpec, ImageChoice, ImageGroup, PlanChoice, PlanGroup, Price, RegionChoice,
+        RegionGroup, RegionPrice, SiteInfo,
+    },
 };
 
 /// After a failed refresh, try again this soon rather than after a whole TTL.
@@ -21,32 +24,16 @@ const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 /// One consistent snapshot of what Linode offers for this StackScript.
 #[derive(Debug)]
 pub struct Catalog {
-    /// The form, prepared once per snapshot rather than once per page view.
+    /// The form, prepared once per snapshot rather than once per page view; submitted forms are
+    /// checked against it.
     pub form: DeployForm,
     /// True when the last refresh failed and this snapshot is older than it should be.
     pub stale: bool,
     pub stackscript: StackScript,
-    types: HashMap<String, LinodeType>,
-    regions: HashMap<String, Region>,
-    images: HashMap<String, Image>,
     refresh_after: Instant,
 }
 
 impl Catalog {
-    pub fn plan(&self, id: &str) -> Option<&LinodeType> {
-        self.types.get(id)
-    }
-
-    /// A region the form offers: it exists, hosts Linodes and is not in an outage.
-    pub fn region(&self, id: &str) -> Option<&Region> {
-        self.regions.get(id)
-    }
-
-    /// An image the StackScript accepts and Linode publishes.
-    pub fn image(&self, id: &str) -> Option<&Image> {
-        self.images.get(id)
-    }
-
     fn build(
         site: SiteInfo,
         ttl: Duration,
@@ -55,28 +42,16 @@ impl Catalog {
         images: Vec<Image>,
         stackscript: StackScript,
     ) -> Self {
-        let regions: Vec<Region> = regions.into_iter().filter(offers_linodes).collect();
-        let images = allowed_images(&stackscript, images);
         let form = DeployForm {
             site,
             stackscript_label: stackscript.label.clone(),
             plans: plan_groups(&types),
-            regions: region_choices(&regions),
-            images: images
-                .iter()
-                .map(|image| ImageChoice { id: image.id.clone(), label: image.label.clone() })
-                .collect(),
+            regions: region_groups(&regions),
+            images: image_groups(allowed_images(&stackscript, images)),
+            fields: stackscript.user_defined_fields.iter().map(field_spec).collect(),
             stale: false,
         };
-        Self {
-            form,
-            stale: false,
-            types: types.into_iter().map(|t| (t.id.clone(), t)).collect(),
-            regions: regions.into_iter().map(|r| (r.id.clone(), r)).collect(),
-            images: images.into_iter().map(|i| (i.id.clone(), i)).collect(),
-            stackscript,
-            refresh_after: Instant::now() + ttl,
-        }
+        Self { form, stale: false, stackscript, refresh_after: Instant::now() + ttl }
     }
 
     /// The same data, marked as out of date after a failed refresh.
@@ -85,16 +60,9 @@ impl Catalog {
             form: self.form.clone(),
             stale: true,
             stackscript: self.stackscript.clone(),
-            types: self.types.clone(),
-            regions: self.regions.clone(),
-            images: self.images.clone(),
             refresh_after: Instant::now() + RETRY_AFTER_FAILURE,
         }
     }
-}
-
-fn offers_linodes(region: &Region) -> bool {
-    region.status == "ok" && region.can_host_linodes()
 }
 
 /// The StackScript's images that are public Linode images, in the StackScript's order;
@@ -108,6 +76,20 @@ fn allowed_images(stackscript: &StackScript, public: Vec<Image>) -> Vec<Image> {
     let mut by_id: HashMap<String, Image> =
         public.into_iter().map(|image| (image.id.clone(), image)).collect();
     stackscript.images.iter().filter_map(|id| by_id.remove(id)).collect()
+}
+
+/// Images under their vendor, vendors in order of first appearance.
+fn image_groups(images: Vec<Image>) -> Vec<ImageGroup> {
+    let mut groups: Vec<ImageGroup> = Vec::new();
+    for image in images {
+        let vendor = image.vendor.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| "Other".to_owned());
+        let choice = ImageChoice { id: image.id, label: image.label };
+        match groups.iter_mut().find(|group| group.vendor == vendor) {
+            Some(group) => group.images.push(choice),
+            None => groups.push(ImageGroup { vendor, images: vec![choice] }),
+        }
+    }
+    groups
 }
 
 /// Plan classes in the order people compare them, with the names Linode's own pages use.
@@ -137,7 +119,7 @@ fn plan_groups(types: &[LinodeType]) -> Vec<PlanGroup> {
     let mut groups: Vec<PlanGroup> = Vec::new();
     for plan in sorted {
         let label = class_label(&plan.class);
-        let choice = PlanChoice { id: plan.id.clone(), description: describe_plan(plan) };
+        let choice = plan_choice(plan);
         match groups.last_mut() {
             Some(group) if group.label == label => group.plans.push(choice),
             _ => groups.push(PlanGroup { label: label.to_string(), plans: vec![choice] }),
@@ -146,40 +128,116 @@ fn plan_groups(types: &[LinodeType]) -> Vec<PlanGroup> {
     groups
 }
 
-pub fn describe_plan(plan: &LinodeType) -> String {
-    let gpus = if plan.gpus > 0 { format!(", {} GPU", plan.gpus) } else { String::new() };
-    format!(
-        "{} — {} vCPU, {} RAM, {} storage{gpus} — {}/mo",
-        plan.label,
-        plan.vcpus,
-        gigabytes(plan.memory),
-        gigabytes(plan.disk),
-        dollars(plan.price.monthly),
-    )
-}
-
-fn gigabytes(megabytes: u64) -> String {
-    if megabytes % 1024 == 0 {
-        format!("{} GB", megabytes / 1024)
-    } else {
-        format!("{:.1} GB", megabytes as f64 / 1024.0)
+fn plan_choice(plan: &LinodeType) -> PlanChoice {
+    let price = |hourly: f64, monthly: f64| Price { hourly, monthly };
+    PlanChoice {
+        id: plan.id.clone(),
+        label: plan.label.clone(),
+        class: plan.class.clone(),
+        vcpus: plan.vcpus,
+        memory_mb: plan.memory,
+        disk_mb: plan.disk,
+        // The spec says MB, but the real values are GB: the Nanode's 1 TB is `1000` (fixture
+        // `linode_types.json`).
+        transfer_gb: plan.transfer,
+        gpus: plan.gpus,
+        price: price(plan.price.hourly, plan.price.monthly),
+        region_prices: plan
+            .region_prices
+            .iter()
+            .map(|p| RegionPrice { region: p.id.clone(), price: price(p.hourly, p.monthly) })
+            .collect(),
     }
 }
 
-fn dollars(amount: f64) -> String {
-    if amount.fract() == 0.0 { format!("${amount:.0}") } else { format!("${amount:.2}") }
+/// The plan classes a region can host: every class needs `Linodes`; GPU and Premium plans need
+/// their own capability.
+fn hosted_classes(region: &Region) -> Vec<String> {
+    if !region.can_host_linodes() {
+        return Vec::new();
+    }
+    let has = |capability: &str| region.capabilities.iter().any(|c| c == capability);
+    CLASSES
+        .iter()
+        .map(|(class, _)| *class)
+        .filter(|class| match *class {
+            "gpu" => has("GPU Linodes"),
+            "premium" => has("Premium Plans"),
+            _ => true,
+        })
+        .map(str::to_owned)
+        .collect()
 }
 
-fn region_choices(regions: &[Region]) -> Vec<RegionChoice> {
-    let mut choices: Vec<RegionChoice> = regions
+/// Parts of the world, in the order Linode's region picker lists them.
+const AREAS: [(&str, &[&str]); 4] = [
+    ("Americas", &["us", "ca", "br", "mx", "cl", "co"]),
+    ("Europe", &["gb", "de", "fr", "nl", "se", "it", "es", "ie", "pl"]),
+    ("Asia", &["in", "jp", "sg", "id", "kr", "hk"]),
+    ("Oceania", &["au", "nz"]),
+];
+
+const COUNTRIES: [(&str, &str); 20] = [
+    ("us", "United States"), ("ca", "Canada"), ("br", "Brazil"), ("mx", "Mexico"),
+    ("gb", "United Kingdom"), ("de", "Germany"), ("fr", "France"), ("nl", "Netherlands"),
+    ("se", "Sweden"), ("it", "Italy"), ("es", "Spain"), ("ie", "Ireland"), ("pl", "Poland"),
+    ("in", "India"), ("jp", "Japan"), ("sg", "Singapore"), ("id", "Indonesia"),
+    ("kr", "South Korea"), ("au", "Australia"), ("nz", "New Zealand"),
+];
+
+fn country_name(code: &str) -> String {
+    let code = code.to_ascii_lowercase();
+    COUNTRIES.iter().find(|(c, _)| *c == code).map_or_else(|| code.to_uppercase(), |(_, name)| (*name).to_owned())
+}
+
+/// Regions that can host Linodes, by part of the world and then by name. Regions in an outage
+/// are kept, to be shown disabled with the reason.
+fn region_groups(regions: &[Region]) -> Vec<RegionGroup> {
+    let area_of = |country: &str| {
+        let country = country.to_ascii_lowercase();
+        AREAS.iter().position(|(_, countries)| countries.contains(&country.as_str())).unwrap_or(AREAS.len())
+    };
+    let mut choices: Vec<(usize, RegionChoice)> = regions
         .iter()
-        .map(|region| RegionChoice {
-            id: region.id.clone(),
-            description: format!("{} ({})", region.label, region.country.to_uppercase()),
+        .filter(|region| region.can_host_linodes())
+        .map(|region| {
+            let choice = RegionChoice {
+                id: region.id.clone(),
+                label: region.label.clone(),
+                country: country_name(&region.country),
+                classes: hosted_classes(region),
+                outage: region.status != "ok",
+            };
+            (area_of(&region.country), choice)
         })
         .collect();
-    choices.sort_by(|a, b| a.description.cmp(&b.description));
-    choices
+    choices.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.description().cmp(&y.description())));
+    let mut groups: Vec<RegionGroup> = Vec::new();
+    for (area, choice) in choices {
+        let label = AREAS.get(area).map_or("Other", |(label, _)| label);
+        match groups.last_mut() {
+            Some(group) if group.label == label => group.regions.push(choice),
+            _ => groups.push(RegionGroup { label: label.to_owned(), regions: vec![choice] }),
+        }
+    }
+    groups
+}
+
+fn field_spec(field: &UserDefinedField) -> FieldSpec {
+    let kind = match (field.choices(), field.is_multiple_choice()) {
+        (Some(choices), true) => FieldKind::ManyOf(choices),
+        (Some(choices), false) => FieldKind::OneOf(choices),
+        (None, _) if field.is_password() => FieldKind::Password,
+        (None, _) => FieldKind::Text,
+    };
+    FieldSpec {
+        name: field.name.clone(),
+        label: if field.label.is_empty() { field.name.clone() } else { field.label.clone() },
+        example: field.example.clone().filter(|e| !e.is_empty()),
+        default: field.default.clone(),
+        required: field.is_required(),
+        kind,
+    }
 }
 
 /// A read-through cache of the catalog with single-flight refreshes; an expired snapshot is still

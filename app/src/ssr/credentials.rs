@@ -3,6 +3,8 @@
 use rand::{seq::IndexedRandom, seq::SliceRandom, Rng};
 use secrecy::SecretString;
 
+use crate::selection::slugify;
+
 const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
 const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
 const DIGITS: &[u8] = b"23456789";
@@ -50,31 +52,14 @@ pub fn app_tag(app_name: &str) -> String {
     tag
 }
 
-fn slugify(text: &str) -> String {
-    let mut slug = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c.to_ascii_lowercase());
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
 
+    /// The rule the form applies to a label a person types.
     fn is_valid_label(label: &str) -> bool {
-        let bytes = label.as_bytes();
-        (3..=64).contains(&label.len())
-            && bytes[0].is_ascii_alphabetic()
-            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
-            && !label.contains("--")
-            && !label.contains("__")
-            && !label.contains("..")
+        crate::selection::check_label(label).is_ok_and(|label| label.is_some())
     }
 
     #[test]

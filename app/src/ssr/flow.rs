@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::selection::Selection;
+use crate::selection::Selection;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PendingFlow {

@@ -126,7 +126,13 @@ pub async fn deployment_outcome() -> Result<Option<Outcome>, AppError> {
     let Some(id) = deploy.sealer.open::<OutcomeId>(&parts.headers, OUTCOME_COOKIE) else {
         return Ok(None);
     };
-    Ok(deploy.outcomes.view(&id))
+    let mut outcome = deploy.outcomes.view(&id);
+    // A reload shows where the Linode is now, as last seen by its follower.
+    if let (Some(Outcome::Deployed(linode)), Some(progress)) = (&mut outcome, deploy.progress.view(&id)) {
+        linode.status = progress.status;
+        linode.ipv4 = progress.ipv4.or(linode.ipv4.take());
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]
@@ -145,6 +151,7 @@ mod tests {
             ipv4: Some("192.0.2.1".into()),
             status: "provisioning".into(),
             root_password: None,
+            ssh_keys: 0,
         })
     }
 

@@ -3,7 +3,13 @@ use std::time::Duration;
 use linode::{ApiClient, LoginClient};
 use url::Url;
 
-use super::{catalog::CatalogCache, outcome::Outcomes, revoke::Revoker, session::Sealer};
+use super::{
+    catalog::CatalogCache,
+    outcome::Outcomes,
+    progress::{FollowLimits, ProgressBoard},
+    revoke::Revoker,
+    session::Sealer,
+};
 use crate::{error::AppError, model::{DeployForm, SiteInfo}};
 
 /// What the operator configured, as the deploy flow needs it.
@@ -23,6 +29,8 @@ pub struct DeploySettings {
     pub catalog_ttl: Duration,
     /// How long the result of a deployment stays viewable in the browser that started it.
     pub outcome_ttl: Duration,
+    /// How a new Linode is followed to `running` before its token is given up.
+    pub follow: FollowLimits,
 }
 
 /// The deploy flow's collaborators, built once at start-up and shared by every request.
@@ -34,6 +42,7 @@ pub struct DeployService {
     pub sealer: Sealer,
     pub outcomes: Outcomes,
     pub revoker: Revoker,
+    pub progress: ProgressBoard,
 }
 
 impl DeployService {
@@ -47,7 +56,8 @@ impl DeployService {
         let sealer = Sealer::new(session_key, settings.secure_cookies);
         let outcomes = Outcomes::new(settings.outcome_ttl);
         let revoker = Revoker::new(login.clone());
-        Self { settings, login, api, catalog, sealer, outcomes, revoker }
+        let progress = ProgressBoard::new(api.clone(), settings.follow, settings.outcome_ttl);
+        Self { settings, login, api, catalog, sealer, outcomes, revoker, progress }
     }
 
     pub fn site_info(&self) -> SiteInfo {

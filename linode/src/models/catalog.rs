@@ -31,7 +31,7 @@ pub struct LinodeType {
     pub vcpus: u32,
     #[serde(default)]
     pub gpus: u32,
-    /// MB per month.
+    /// Outbound transfer per month. The spec says MB; production sends GB (1000 for the Nanode).
     #[serde(default)]
     pub transfer: u64,
     /// Mbit/s.

@@ -34,6 +34,8 @@ pub(super) struct ValidCreate<'c> {
     pub region: &'c Region,
     pub image: Option<String>,
     pub stackscript: Option<&'c StackScript>,
+    pub stackscript_data: Map<String, Value>,
+    pub authorized_keys: Vec<String>,
     /// `None` means "generate `linode<id>`".
     pub label: Option<String>,
     pub group: String,
@@ -157,6 +159,8 @@ pub(super) fn validate(
             region,
             image: body.image,
             stackscript,
+            stackscript_data: body.stackscript_data.unwrap_or_default(),
+            authorized_keys: body.authorized_keys.unwrap_or_default(),
             label: body.label,
             group: body.group.unwrap_or_default(),
             tags: body.tags.unwrap_or_default(),

@@ -136,6 +136,8 @@ fn store_instance(
         region: valid.region.id.clone(),
         image: valid.image,
         stackscript_id: valid.stackscript.map(|s| s.id),
+        stackscript_data: valid.stackscript_data,
+        authorized_keys: valid.authorized_keys,
         booted: valid.booted,
         backups_enabled: valid.backups_enabled,
         ipv4,

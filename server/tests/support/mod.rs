@@ -24,6 +24,8 @@ pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
         ("SANDBOX_CLIENT_SECRET".into(), CLIENT_SECRET.into()),
         ("SANDBOX_PROVISIONING_SECS".into(), "0.3".into()),
         ("SANDBOX_BOOTING_SECS".into(), "0.3".into()),
+        // Follow new Linodes closely so tests see them reach `running` quickly.
+        ("FOLLOW_POLL_SECS".into(), "0.1".into()),
     ]);
     for (key, value) in extra {
         vars.insert((*key).into(), (*value).into());
@@ -81,6 +83,31 @@ impl TestApp {
             .send()
             .await
             .expect("form post")
+    }
+
+    /// Posts any form fields as a browser without WASM does.
+    pub async fn submit(&self, fields: &[(&str, &str)]) -> Response {
+        self.browser
+            .post(self.url("/api/start_deploy"))
+            .header("Accept", "text/html")
+            .header("Referer", self.url("/"))
+            .form(fields)
+            .send()
+            .await
+            .expect("form post")
+    }
+
+    /// What the success view's follower reports (the hydrated page asks this every two seconds).
+    pub async fn progress(&self) -> serde_json::Value {
+        let response = self
+            .browser
+            .post(self.url("/api/deployment_progress"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .expect("progress");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("progress json")
     }
 
     /// Submits the form and returns Linode's (the sandbox's) authorize URL.

@@ -1,0 +1,178 @@
+//! Shareable "Deploy to Linode" links: query parameters that pre-select the form, e.g.
+//! `/?type=g6-nanode-1&region=us-east&image=linode/debian12&label=web01&hostname=web01`.
+//! Every value is checked against the catalog and the form's rules; what does not fit is dropped
+//! with a note, so a stale or hand-edited link never pre-fills something the server would refuse.
+
+use std::collections::BTreeMap;
+
+use crate::{
+    model::{DeployForm, FieldKind},
+    selection::{check_field, check_label, check_many},
+};
+
+/// What the form starts with.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Initial {
+    pub plan: String,
+    pub region: String,
+    pub image: String,
+    pub label: String,
+    /// Field name → value; many-of values comma-separated.
+    pub fields: BTreeMap<String, String>,
+    /// What the link asked for that could not be used, in words.
+    pub notices: Vec<String>,
+}
+
+/// The region offered first when a link names none: Linode's oldest, busiest one.
+const PREFERRED_REGION: &str = "us-east";
+
+/// The starting values for `form`, given the page's query parameters (`param` looks one up).
+pub fn initial(form: &DeployForm, param: impl Fn(&str) -> Option<String>) -> Initial {
+    let mut notices = Vec::new();
+    let mut asked = |key: &str, what: &str, valid: &dyn Fn(&str) -> bool| {
+        let value = param(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())?;
+        if valid(&value) {
+            Some(value)
+        } else {
+            notices.push(format!("The link asked for {what} “{}”, which is not offered here; choose another.", clip(&value)));
+            None
+        }
+    };
+
+    let plans = || form.plans.iter().flat_map(|group| &group.plans);
+    let plan = asked("type", "plan", &|id| form.plan(id).is_some())
+        .or_else(|| asked("plan", "plan", &|id| form.plan(id).is_some()))
+        .or_else(|| plans().find(|plan| plan.class == "nanode").or_else(|| plans().next()).map(|p| p.id.clone()))
+        .unwrap_or_default();
+    let class = form.plan(&plan).map(|plan| plan.class.clone()).unwrap_or_default();
+    let hosts = |id: &str| form.region(id).is_some_and(|region| region.unavailable_for(&class).is_none());
+    let regions = || form.regions.iter().flat_map(|group| &group.regions);
+    let region = asked("region", "region", &hosts)
+        .or_else(|| Some(PREFERRED_REGION.to_owned()).filter(|id| hosts(id)))
+        .or_else(|| regions().find(|region| hosts(&region.id)).map(|region| region.id.clone()))
+        .unwrap_or_default();
+    let image = asked("image", "image", &|id| form.image(id).is_some())
+        .or_else(|| form.images.first().and_then(|group| group.images.first()).map(|image| image.id.clone()))
+        .unwrap_or_default();
+    let label = asked("label", "label", &|label| matches!(check_label(label), Ok(Some(_)))).unwrap_or_default();
+
+    let mut fields = BTreeMap::new();
+    for field in &form.fields {
+        let value = match &field.kind {
+            // A password in a link would sit in browser history and server logs: never taken.
+            FieldKind::Password => None,
+            FieldKind::ManyOf(_) => asked(&field.name, &field.label, &|value| {
+                let values: Vec<String> = value.split(',').map(|v| v.trim().to_owned()).collect();
+                check_many(field, &values).is_ok()
+            }),
+            _ => asked(&field.name, &field.label, &|value| check_field(field, value).is_ok()),
+        };
+        if let Some(value) = value.or_else(|| field.default.clone()) {
+            fields.insert(field.name.clone(), value);
+        }
+    }
+    Initial { plan, region, image, label, fields, notices }
+}
+
+fn clip(text: &str) -> String {
+    text.chars().take(60).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        FieldSpec, ImageChoice, ImageGroup, PlanChoice, PlanGroup, Price, RegionChoice, RegionGroup, SiteInfo,
+    };
+
+    fn form() -> DeployForm {
+        let plan = |id: &str, class: &str| PlanChoice {
+            id: id.into(),
+            label: id.into(),
+            class: class.into(),
+            vcpus: 1,
+            memory_mb: 1024,
+            disk_mb: 25600,
+            transfer_gb: 1000,
+            gpus: 0,
+            price: Price::default(),
+            region_prices: vec![],
+        };
+        let region = |id: &str, classes: &[&str]| RegionChoice {
+            id: id.into(),
+            label: id.into(),
+            country: "X".into(),
+            classes: classes.iter().map(|c| (*c).to_owned()).collect(),
+            outage: false,
+        };
+        DeployForm {
+            site: SiteInfo { app_name: "App".into(), sandbox: true },
+            stackscript_label: "s".into(),
+            plans: vec![PlanGroup { label: "All".into(), plans: vec![plan("g6-standard-1", "standard"), plan("g6-nanode-1", "nanode"), plan("gpu-1", "gpu")] }],
+            regions: vec![RegionGroup {
+                label: "All".into(),
+                regions: vec![region("ap-south", &["nanode", "standard", "gpu"]), region("us-east", &["nanode", "standard"])],
+            }],
+            images: vec![ImageGroup {
+                vendor: "Debian".into(),
+                images: vec![ImageChoice { id: "linode/debian12".into(), label: "Debian 12".into() }],
+            }],
+            fields: vec![
+                FieldSpec { name: "hostname".into(), label: "Host".into(), example: None, default: None, kind: FieldKind::Text, required: true },
+                FieldSpec { name: "pw_password".into(), label: "Password".into(), example: None, default: None, kind: FieldKind::Password, required: true },
+                FieldSpec {
+                    name: "packages".into(),
+                    label: "Packages".into(),
+                    example: None,
+                    default: Some("git".into()),
+                    kind: FieldKind::ManyOf(vec!["git".into(), "vim".into()]),
+                    required: false,
+                },
+            ],
+            stale: false,
+        }
+    }
+
+    fn query<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |key| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
+    }
+
+    #[test]
+    fn defaults_without_a_link() {
+        let initial = initial(&form(), query(&[]));
+        assert_eq!((initial.plan.as_str(), initial.region.as_str(), initial.image.as_str()), ("g6-nanode-1", "us-east", "linode/debian12"));
+        assert_eq!(initial.fields.get("packages").map(String::as_str), Some("git"));
+        assert!(initial.notices.is_empty());
+    }
+
+    #[test]
+    fn a_link_preselects_what_fits_and_says_what_does_not() {
+        let pairs = [
+            ("type", "gpu-1"),
+            ("region", "us-east"),
+            ("label", "web01"),
+            ("hostname", "web01"),
+            ("pw_password", "leaked"),
+            ("packages", "git,vim"),
+        ];
+        let initial = initial(&form(), query(&pairs));
+        assert_eq!(initial.plan, "gpu-1");
+        // us-east cannot host GPU plans: dropped, and the first region that can is chosen.
+        assert_eq!(initial.region, "ap-south");
+        assert_eq!(initial.notices.len(), 1, "{:?}", initial.notices);
+        assert!(initial.notices[0].contains("us-east"));
+        assert_eq!(initial.label, "web01");
+        assert_eq!(initial.fields["hostname"], "web01");
+        assert_eq!(initial.fields["packages"], "git,vim");
+        assert!(!initial.fields.contains_key("pw_password"));
+
+        let initial = initial_for(&[("type", "g9-nope"), ("label", "1bad"), ("packages", "emacs")]);
+        assert_eq!(initial.plan, "g6-nanode-1");
+        assert_eq!(initial.notices.len(), 3);
+        assert_eq!(initial.fields["packages"], "git");
+    }
+
+    fn initial_for(pairs: &[(&str, &str)]) -> Initial {
+        initial(&form(), query(pairs))
+    }
+}
