@@ -3,6 +3,9 @@ import { defineConfig } from "@playwright/test";
 // The server under test: the release build, on its embedded Linode sandbox, on its own port.
 const PORT = Number(process.env.E2E_PORT ?? 3100);
 export const BASE_URL = `http://127.0.0.1:${PORT}`;
+// A second server whose StackScript has inputs of every kind (the sandbox's 320827).
+const FIELDS_PORT = PORT + 1;
+export const FIELDS_URL = `http://127.0.0.1:${FIELDS_PORT}`;
 // Known only to this test run, so a test can prove it never reaches the browser.
 export const CLIENT_SECRET = "e2e-client-secret-" + "9f1c".repeat(12);
 
@@ -32,15 +35,20 @@ export default defineConfig({
       testMatch: /.*\.nojs\.spec\.ts/,
     },
   ],
-  webServer: {
+  webServer: [server(PORT, {}), server(FIELDS_PORT, { LINODE_STACKSCRIPT_ID: "320827", APP_NAME: "Web Stack" })],
+});
+
+/** The release server on its embedded sandbox; `extra` overrides its environment. */
+function server(port: number, extra: Record<string, string>) {
+  return {
     command: "../target/release/server",
-    url: `${BASE_URL}/healthz`,
+    url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,
-    stdout: "pipe",
-    stderr: "pipe",
+    stdout: "pipe" as const,
+    stderr: "pipe" as const,
     env: {
-      LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_OUTPUT_NAME: "install-on-linode",
       LEPTOS_SITE_ROOT: "../target/site",
       LEPTOS_SITE_PKG_DIR: "pkg",
@@ -50,6 +58,7 @@ export default defineConfig({
       SANDBOX_PROVISIONING_SECS: "2",
       SANDBOX_BOOTING_SECS: "2",
       RUST_LOG: "info",
+      ...extra,
     },
-  },
-});
+  };
+}

@@ -2,7 +2,15 @@ import { expect, Page, APIRequestContext } from "@playwright/test";
 
 /** What the embedded sandbox recorded (GET /sandbox/__sandbox/inspect). */
 export type Inspection = {
-  instances: { id: number; label: string; token_id: string; status: string; region: string }[];
+  instances: {
+    id: number;
+    label: string;
+    token_id: string;
+    status: string;
+    region: string;
+    stackscript_data: Record<string, string>;
+    authorized_keys: string[];
+  }[];
   tokens: { token_id: string; revoked: boolean; scopes: string }[];
   codes: { used: boolean }[];
 };
