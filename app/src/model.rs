@@ -127,7 +127,7 @@ impl PlanChoice {
 
 /// Transfer is sold in decimal units: 1000 GB is "1 TB".
 fn transfer(gigabytes: u64) -> String {
-    if gigabytes >= 1000 && gigabytes % 100 == 0 {
+    if gigabytes >= 1000 && gigabytes.is_multiple_of(100) {
         let terabytes = gigabytes as f64 / 1000.0;
         if terabytes.fract() == 0.0 { format!("{terabytes:.0} TB") } else { format!("{terabytes:.1} TB") }
     } else {

@@ -156,7 +156,8 @@ async fn the_public_catalog_reads_without_a_token() {
 async fn linode_errors_on_create_are_typed_and_never_retried() {
     let fixture = fixture().await;
     let grant = token(&fixture, &["linodes:read_write"]).await;
-    let cases: Vec<(FaultRule, fn(&ApiError) -> bool)> = vec![
+    type Expect = fn(&ApiError) -> bool;
+    let cases: Vec<(FaultRule, Expect)> = vec![
         (FaultRule::status(CREATE, 500, "Internal"), |e| matches!(e, ApiError::Server { status: 500 })),
         (FaultRule::status(CREATE, 429, "Slow down"), |e| matches!(e, ApiError::RateLimited { .. })),
         (FaultRule::status(CREATE, 400, "region is not valid"), |e| {

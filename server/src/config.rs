@@ -41,6 +41,7 @@ pub struct SandboxSettings {
 
 /// Which Linode the server talks to.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "built once at start-up")]
 pub enum LinodeTarget {
     /// No OAuth client configured: mount the sandbox in-process and use it.
     EmbeddedSandbox,

@@ -58,7 +58,7 @@ impl Application {
                 };
                 let client = sandbox::ClientConfig {
                     id: sandbox::DEFAULT_CLIENT_ID.to_owned(),
-                    secret: client_secret.clone().into(),
+                    secret: client_secret.clone(),
                     redirect_uri: redirect_uri.to_string(),
                     label: config.app_name.clone(),
                 };

@@ -208,7 +208,6 @@ async fn create(
         ),
         tags: vec![credentials::app_tag(&settings.app_name)],
         booted: Some(true),
-        ..CreateInstance::default()
     };
     let instance = deploy.api.create_instance(token, &request).await.map_err(FlowFailure::Create)?;
 

@@ -19,6 +19,7 @@ use crate::{error::AppError, model::Outcome};
 const CAPACITY: usize = 50_000;
 
 pub type OutcomeId = String;
+type OutcomeWatch = watch::Receiver<Option<OutcomeId>>;
 
 struct Stored {
     outcome: Outcome,
@@ -42,7 +43,8 @@ pub struct ClaimTicket {
 pub struct Outcomes {
     ttl: Duration,
     stored: Mutex<HashMap<OutcomeId, Stored>>,
-    claims: Mutex<HashMap<String, (watch::Receiver<Option<OutcomeId>>, Instant)>>,
+    /// By state key: where the flow's outcome will appear, and when it was claimed.
+    claims: Mutex<HashMap<String, (OutcomeWatch, Instant)>>,
 }
 
 impl Outcomes {
