@@ -132,7 +132,11 @@ async fn run(args: &Args) -> Result<PathBuf> {
     let exe = server::absolute(&args.server);
     let site_root = server::absolute(&args.site_root);
     let latency = args.latency_ms;
-    let config = sandbox::Config { faults: vec![FaultRule::latency(ANY_ROUTE, latency)], ..Default::default() };
+    let mut config = sandbox::Config { faults: vec![FaultRule::latency(ANY_ROUTE, latency)], ..Default::default() };
+    // New Linodes reach `running` quickly, so nothing that waits for it (e.g. a revocation held
+    // until then) stretches the run.
+    config.timings.provisioning = Duration::from_millis(500);
+    config.timings.booting = Duration::from_millis(500);
     let sandbox = sandbox::spawn(config).await?;
     let mut report = Report::default();
 
