@@ -16,7 +16,7 @@ test("happy path: form, consent, one Linode with its password, token revoked", a
   const deployed = page.getByTestId("deployed");
   await expect(deployed).toBeVisible();
   const label = (await page.getByTestId("label").textContent())!.trim();
-  expect(label).toMatch(/^demo-app-us-east-[0-9a-f]{4}$/);
+  expect(label).toMatch(/^demo-app-us-east-[0-9a-f]{8}$/);
   await expect(page.getByTestId("tags")).toHaveText("Demo App");
   await expect(page.getByTestId("region")).toContainText("Newark");
   await expect(page.getByTestId("plan")).toContainText("Nanode");

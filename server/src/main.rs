@@ -19,13 +19,21 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let leptos_options = match get_configuration(None) {
+    let mut leptos_options = match get_configuration(None) {
         Ok(conf) => conf.leptos_options,
         Err(error) => {
             eprintln!("configuration error: Leptos options: {error}");
             return ExitCode::from(2);
         }
     };
+    // A site built with cargo-leptos' `hash-files` leaves `hash.txt` next to this binary; without
+    // it the pages would name `/pkg` files that do not exist, so honour it unless told otherwise.
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        leptos_options.hash_files = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(&*leptos_options.hash_file)))
+            .is_some_and(|path| path.is_file());
+    }
     let application = match Application::build(config, leptos_options).await {
         Ok(application) => application,
         Err(error) => {

@@ -5,14 +5,21 @@ use app::{
     ssr::{callback::auth_callback, AppState, DeployService, DeploySettings},
     App,
 };
-use axum::{routing::get, Router};
+use axum::{
+    extract::Request,
+    http::{header, HeaderValue, StatusCode},
+    middleware::{from_fn, Next},
+    response::Response,
+    routing::get,
+    Router,
+};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use linode::{ApiClient, LoginClient, OAuthClientCredentials};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::{services::ServeDir, trace::TraceLayer};
 use url::Url;
 
 use crate::config::{Config, LinodeTarget};
@@ -138,12 +145,48 @@ fn router(state: AppState, sandbox: Option<&sandbox::Sandbox>) -> Router {
     let mut router = Router::new()
         .route("/auth/callback", get(auth_callback))
         .route("/healthz", get(|| async { "ok" }))
+        .nest_service(&format!("/{}", options.site_pkg_dir), pkg_assets(&options))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
     if let Some(sandbox) = sandbox {
         router = router.nest_service(SANDBOX_PREFIX, sandbox.router());
     }
     router.with_state(state).layer(TraceLayer::new_for_http())
+}
+
+/// The WASM, JS and CSS under `/pkg`. A release build (`cargo leptos build --release -P`) writes a
+/// `.br` and a `.gz` next to each file, which are sent as they are to browsers that accept them.
+/// Names that carry a content hash (cargo-leptos `hash-files`) never change content, so browsers
+/// may keep them for a year; anything else is revalidated on every use.
+fn pkg_assets(options: &LeptosOptions) -> Router {
+    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    Router::new()
+        .fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
+        .layer(from_fn(asset_cache_headers))
+}
+
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub const REVALIDATE: &str = "no-cache";
+
+async fn asset_cache_headers(request: Request, next: Next) -> Response {
+    let hashed = has_content_hash(request.uri().path());
+    let mut response = next.run(request).await;
+    let cacheable = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
+    let policy = if hashed && cacheable { IMMUTABLE } else { REVALIDATE };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response
+}
+
+/// True for cargo-leptos' hashed names, `<name>.<22 base64url chars>.<ext>` (an MD5 digest).
+fn has_content_hash(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or_default();
+    let parts: Vec<&str> = file.split('.').collect();
+    parts.len() >= 3
+        && parts[1..parts.len() - 1]
+            .iter()
+            .any(|part| part.len() == 22 && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
 }
 
 fn join_prefix(base: &Url, prefix: &str) -> Url {
@@ -162,4 +205,19 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 fn random_session_key() -> SecretString {
     tracing::info!("SESSION_KEY is not set: using a random key, so sessions end when the server restarts");
     SecretString::from(hex::encode(random_bytes::<32>()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_content_hash;
+
+    #[test]
+    fn only_cargo_leptos_hashed_names_count_as_hashed() {
+        assert!(has_content_hash("/install-on-linode.Xq3pYh1b0a9Zr2m4Tt8uWw.wasm"));
+        assert!(has_content_hash("/install-on-linode.Xq3pYh1b0a9Zr2m4Tt8u-_.css"));
+        assert!(!has_content_hash("/install-on-linode.wasm"));
+        assert!(!has_content_hash("/install-on-linode_bg.wasm"));
+        assert!(!has_content_hash("/snippets/x.js"));
+        assert!(!has_content_hash("/a.Xq3pYh1b0a9Zr2m4Tt8u!!.js"));
+    }
 }

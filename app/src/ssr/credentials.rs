@@ -30,17 +30,20 @@ pub fn root_password() -> SecretString {
 
 /// A label that satisfies Linode's rules (3–64 characters, starts with a letter, letters, digits,
 /// `-`, `_`, `.`, no doubled punctuation) and says what the Linode is for:
-/// `<app-slug>-<region>-<4 hex>`.
+/// `<app-slug>-<region>-<8 hex>`. Labels must be unique per account: 32 random bits keep the chance
+/// that two concurrent deployments into one account collide negligible (16 bits failed about one
+/// run in four of 200 concurrent deployments).
 pub fn linode_label(app_name: &str, region: &str) -> String {
     let mut slug = slugify(app_name);
     if !slug.starts_with(|c: char| c.is_ascii_alphabetic()) {
         slug.insert_str(0, "app-");
     }
-    slug.truncate(40);
-    let slug = slug.trim_end_matches('-');
     let region = slugify(region);
-    let suffix: u16 = rand::rng().random();
-    format!("{slug}-{region}-{suffix:04x}")
+    // 64 characters at most: the slug gives way to the region and the suffix.
+    slug.truncate(40.min(64usize.saturating_sub(region.len() + 10)).max(1));
+    let slug = slug.trim_end_matches('-');
+    let suffix: u32 = rand::rng().random();
+    format!("{slug}-{region}-{suffix:08x}")
 }
 
 /// The application's name as a Linode tag (tags are 3–50 characters).
@@ -81,6 +84,9 @@ mod tests {
             assert!(is_valid_label(&label), "{label}");
         }
         assert!(linode_label("My App", "us-east").starts_with("my-app-us-east-"));
+        assert!(is_valid_label(&linode_label(&"x".repeat(80), "ap-southeast")));
+        let labels: std::collections::HashSet<String> = (0..1000).map(|_| linode_label("My App", "us-east")).collect();
+        assert_eq!(labels.len(), 1000, "suffixes collide");
     }
 
     #[test]

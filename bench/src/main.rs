@@ -1,0 +1,451 @@
+//! Benchmarks of the release server against the Linode sandbox with a fixed added latency on every
+//! Linode call: page views with a cold and a warm catalog, the deploy critical path, `/` under
+//! concurrent load (wrk), the first page's assets and the server's memory.
+//!
+//! Run it with `scripts/bench.sh` (builds the release site first). The sandbox runs inside this
+//! process on its own port; the server is the release binary in a child process that reaches the
+//! sandbox over HTTP, exactly as it would reach Linode. Prints a Markdown report and writes it to
+//! `bench/results/<date>-<host>.md`.
+
+mod flow;
+mod load;
+mod server;
+mod sizes;
+
+use std::{
+    fmt::Write as _,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use clap::Parser;
+use sandbox::{FaultRule, RunningSandbox, ANY_ROUTE};
+
+use crate::{load::LoadSettings, server::ServerProcess};
+
+pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
+
+const REVOKE: &str = "POST /login/oauth/revoke";
+/// The first page's WASM + JS + CSS, brotli, must stay under this (issue 5).
+const BROTLI_BUDGET: usize = 120 * 1024;
+
+#[derive(Parser)]
+#[command(about = "Benchmarks the release server against the Linode sandbox")]
+struct Args {
+    /// The release server binary.
+    #[arg(long, default_value = "target/release/server")]
+    server: PathBuf,
+    /// The site the server serves (cargo-leptos output).
+    #[arg(long, default_value = "target/site")]
+    site_root: PathBuf,
+    /// Latency added to every Linode call, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
+    /// Page views measured with a warm catalog.
+    #[arg(long, default_value_t = 200)]
+    warm_views: usize,
+    /// Server starts, each measuring one page view with a cold catalog.
+    #[arg(long, default_value_t = 5)]
+    cold_views: usize,
+    /// Deployments measured from callback to success view.
+    #[arg(long, default_value_t = 10)]
+    deploys: usize,
+    /// wrk connections, threads and seconds for the load on `/`.
+    #[arg(long, default_value_t = 64)]
+    connections: u32,
+    #[arg(long, default_value_t = 2)]
+    threads: u32,
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+    /// Where the report is written.
+    #[arg(long, default_value = "bench/results")]
+    out: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    match run(&args).await {
+        Ok(path) => {
+            eprintln!("report written to {}", path.display());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("bench failed: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+struct Stats {
+    samples: Vec<Duration>,
+}
+
+impl Stats {
+    fn new(mut samples: Vec<Duration>) -> Self {
+        samples.sort();
+        Self { samples }
+    }
+
+    fn percentile(&self, p: f64) -> f64 {
+        let index = ((self.samples.len() as f64 - 1.0) * p / 100.0).round() as usize;
+        ms(self.samples[index])
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "p50 {:.1} ms · p99 {:.1} ms · min {:.1} ms · max {:.1} ms (n = {})",
+            self.percentile(50.0),
+            self.percentile(99.0),
+            ms(self.samples[0]),
+            ms(self.samples[self.samples.len() - 1]),
+            self.samples.len()
+        )
+    }
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn calls(sandbox: &RunningSandbox) -> Vec<sandbox::RequestRecord> {
+    sandbox.sandbox.inspect().requests
+}
+
+/// Routes of the calls after the first `from`, e.g. `GET /v4/regions, POST /login/oauth/token`.
+fn routes_since(sandbox: &RunningSandbox, from: usize) -> Vec<String> {
+    calls(sandbox).into_iter().skip(from).map(|r| r.route).collect()
+}
+
+async fn timed_get(client: &reqwest::Client, url: &str) -> Result<Duration> {
+    let started = Instant::now();
+    let response = client.get(url).send().await?;
+    let status = response.status();
+    response.bytes().await?;
+    if !status.is_success() {
+        return Err(format!("{url} answered {status}").into());
+    }
+    Ok(started.elapsed())
+}
+
+async fn run(args: &Args) -> Result<PathBuf> {
+    let exe = server::absolute(&args.server);
+    let site_root = server::absolute(&args.site_root);
+    let latency = args.latency_ms;
+    let mut config = sandbox::Config { faults: vec![FaultRule::latency(ANY_ROUTE, latency)], ..Default::default() };
+    // New Linodes reach `running` quickly, so nothing that waits for it (e.g. a revocation held
+    // until then) stretches the run.
+    config.timings.provisioning = Duration::from_millis(500);
+    config.timings.booting = Duration::from_millis(500);
+    let sandbox = sandbox::spawn(config).await?;
+    let mut report = Report::default();
+
+    // Page view, cold catalog: the start-up warm-up is made to fail once, so the first page view
+    // loads the catalog itself.
+    eprintln!("page views with a cold catalog…");
+    let mut cold = Vec::new();
+    let mut cold_calls = Vec::new();
+    for _ in 0..args.cold_views {
+        sandbox.sandbox.add_fault(FaultRule::status("GET /v4/linode/types", 503, "warm-up made to fail"));
+        let before = calls(&sandbox).len();
+        let server = ServerProcess::start(&exe, &site_root, &sandbox).await?;
+        // The client retries reads with backoff: wait until it has given up (no call for 2 s).
+        wait_until(|| calls(&sandbox).iter().skip(before).any(|r| r.status == Some(503))).await?;
+        wait_for_quiet(&sandbox, Duration::from_secs(2)).await;
+        sandbox.sandbox.clear_faults();
+        sandbox.sandbox.add_fault(FaultRule::latency(ANY_ROUTE, latency));
+        let client = reqwest::Client::new();
+        timed_get(&client, &server.url("/healthz")).await?; // connection set up outside the timing
+        let from = calls(&sandbox).len();
+        cold.push(timed_get(&client, &server.url("/")).await?);
+        cold_calls.push(routes_since(&sandbox, from));
+    }
+    report.cold = Some((Stats::new(cold), cold_calls));
+
+    // The server used for everything else.
+    let server = ServerProcess::start(&exe, &site_root, &sandbox).await?;
+    let client = reqwest::Client::new();
+    eprintln!("page views with a warm catalog…");
+    // The catalog is warm once `/` answers; the first view may have waited for the warm-up.
+    timed_get(&client, &server.url("/")).await?;
+    let from = calls(&sandbox).len();
+    let mut warm = Vec::new();
+    for _ in 0..args.warm_views {
+        warm.push(timed_get(&client, &server.url("/")).await?);
+    }
+    report.warm = Some((Stats::new(warm), routes_since(&sandbox, from)));
+    report.idle_memory = server.memory_kib();
+
+    eprintln!("deployments…");
+    let mut deploys = Vec::new();
+    let mut critical = Vec::new();
+    for _ in 0..args.deploys {
+        let browser = flow::browser();
+        let callback = flow::until_callback(&browser, &server).await?;
+        let from = calls(&sandbox).len();
+        deploys.push(flow::callback_to_success(&browser, &server, &callback).await?);
+        critical.push(routes_since(&sandbox, from));
+        wait_until(|| sandbox.sandbox.inspect().tokens.iter().all(|t| t.revoked)).await?;
+    }
+    // Once more with the revocation slowed down by 2 s: if the success view waited for it, it
+    // would show here.
+    sandbox.sandbox.add_fault(FaultRule::latency(REVOKE, 2000).times(1));
+    let browser = flow::browser();
+    let callback = flow::until_callback(&browser, &server).await?;
+    let slow_revoke = flow::callback_to_success(&browser, &server, &callback).await?;
+    wait_until(|| sandbox.sandbox.inspect().tokens.iter().all(|t| t.revoked)).await?;
+    let created = sandbox.sandbox.inspect().instances.len();
+    report.deploy = Some(DeployReport { times: Stats::new(deploys), critical, slow_revoke, created });
+
+    eprintln!("load on / for {} s…", args.seconds);
+    let settings = LoadSettings {
+        connections: args.connections,
+        threads: args.threads,
+        duration: Duration::from_secs(args.seconds),
+    };
+    let from = calls(&sandbox).len();
+    let load = load::run(&server, &server.url("/"), &settings).await?;
+    let load_calls = calls(&sandbox).len() - from;
+    report.after_load_memory = server.memory_kib();
+    report.load = Some((load, load_calls));
+
+    eprintln!("asset sizes…");
+    match sizes::measure(&server).await {
+        Ok(assets) => report.assets = assets,
+        Err(error) => report.asset_error = Some(error.to_string()),
+    }
+
+    let text = report.render(args, latency, &settings);
+    println!("{text}");
+    std::fs::create_dir_all(&args.out)?;
+    let path = args.out.join(format!("{}-{}.md", today(), machine_name()));
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// Returns once the sandbox has seen no call for `quiet`.
+async fn wait_for_quiet(sandbox: &RunningSandbox, quiet: Duration) {
+    let mut seen = calls(sandbox).len();
+    let mut since = Instant::now();
+    while since.elapsed() < quiet {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = calls(sandbox).len();
+        if now != seen {
+            (seen, since) = (now, Instant::now());
+        }
+    }
+}
+
+async fn wait_until(mut condition: impl FnMut() -> bool) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !condition() {
+        if Instant::now() > deadline {
+            return Err("timed out waiting for the sandbox".into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+struct DeployReport {
+    times: Stats,
+    /// Linode calls between the callback request and the success view, per deployment.
+    critical: Vec<Vec<String>>,
+    slow_revoke: Duration,
+    created: usize,
+}
+
+#[derive(Default)]
+struct Report {
+    cold: Option<(Stats, Vec<Vec<String>>)>,
+    warm: Option<(Stats, Vec<String>)>,
+    deploy: Option<DeployReport>,
+    load: Option<(load::LoadResult, usize)>,
+    idle_memory: Option<(u64, u64)>,
+    after_load_memory: Option<(u64, u64)>,
+    assets: Vec<sizes::Asset>,
+    /// Why the assets could not be measured (e.g. no site was built).
+    asset_error: Option<String>,
+}
+
+fn kib(bytes: usize) -> String {
+    format!("{:.1} KB", bytes as f64 / 1024.0)
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**missed**"
+    }
+}
+
+/// `a, b ×2, c` from a list of routes.
+fn tally(routes: &[String]) -> String {
+    let mut counted: Vec<(String, usize)> = Vec::new();
+    for route in routes {
+        match counted.iter_mut().find(|(r, _)| r == route) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((route.clone(), 1)),
+        }
+    }
+    if counted.is_empty() {
+        return "none".into();
+    }
+    counted.iter().map(|(r, n)| if *n > 1 { format!("`{r}` ×{n}") } else { format!("`{r}`") }).collect::<Vec<_>>().join(", ")
+}
+
+impl Report {
+    fn render(&self, args: &Args, latency: u64, load: &LoadSettings) -> String {
+        let mut out = String::new();
+        let w = &mut out;
+        let _ = writeln!(w, "# Benchmark {}\n", today());
+        let _ = writeln!(w, "Machine: {}\n", machine_description());
+        let _ = writeln!(
+            w,
+            "Setup: release server (`{}`) in its own process, talking over HTTP to the Linode sandbox with **{latency} ms added to every Linode call**; \
+             times are measured by the client over loopback, so they include HTTP on 127.0.0.1 but no network. \
+             Produced by `scripts/bench.sh` (`bench/src/main.rs`).\n",
+            args.server.display()
+        );
+
+        let _ = writeln!(w, "## Results\n");
+        let _ = writeln!(w, "| what | result | Linode calls |");
+        let _ = writeln!(w, "|---|---|---|");
+        if let Some((stats, calls)) = &self.cold {
+            let per_view = calls.iter().map(Vec::len).max().unwrap_or(0);
+            let _ = writeln!(w, "| page view `/`, cold catalog | {} | {} per view: {} |", stats.summary(), per_view, tally(&calls[0]));
+        }
+        if let Some((stats, calls)) = &self.warm {
+            let _ = writeln!(w, "| page view `/`, warm catalog | {} | {} in {} views |", stats.summary(), calls.len(), stats.samples.len());
+        }
+        if let Some((result, calls)) = &self.load {
+            let _ = writeln!(
+                w,
+                "| `/` under load (wrk, {} connections, {} threads, {} s) | **{:.0} requests/s**, p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms; {} requests, {} errors | {} |",
+                load.connections,
+                load.threads,
+                load.duration.as_secs(),
+                result.requests_per_sec,
+                result.p50_ms,
+                result.p90_ms,
+                result.p99_ms,
+                result.requests,
+                result.errors,
+                calls
+            );
+        }
+        if let Some(deploy) = &self.deploy {
+            let per_deploy = deploy.critical.iter().map(Vec::len).max().unwrap_or(0);
+            let _ = writeln!(
+                w,
+                "| deploy: callback request → success view | {} | {} per deploy: {} |",
+                deploy.times.summary(),
+                per_deploy,
+                tally(&deploy.critical[0])
+            );
+            let _ = writeln!(
+                w,
+                "| same, with the token revocation slowed by 2 s | {:.1} ms | revoke runs after the response |",
+                ms(deploy.slow_revoke)
+            );
+        }
+        if let Some((rss, _)) = self.idle_memory {
+            let _ = writeln!(w, "| server memory, idle (warm catalog) | RSS {} | |", mib(rss));
+        }
+        if let (Some((result, _)), Some((rss, hwm))) = (&self.load, self.after_load_memory) {
+            let _ = writeln!(
+                w,
+                "| server memory, under the load above | RSS peak {} (sampled every 100 ms; VmHWM {}), {} after | |",
+                mib(result.peak_rss_kib),
+                mib(hwm),
+                mib(rss)
+            );
+        }
+
+        let _ = writeln!(w, "\n## First page assets\n");
+        if let Some(error) = &self.asset_error {
+            let _ = writeln!(w, "Not measured: {error}\n");
+        }
+        let _ = writeln!(w, "| asset | raw | gzip | brotli | Cache-Control |");
+        let _ = writeln!(w, "|---|---:|---:|---:|---|");
+        let mark = |e: &sizes::Encoded| if e.served { kib(e.bytes) } else { format!("{} (not served)", kib(e.bytes)) };
+        for asset in &self.assets {
+            let _ = writeln!(w, "| `{}` | {} | {} | {} | `{}` |", asset.path, kib(asset.raw), mark(&asset.gzip), mark(&asset.brotli), asset.cache_control);
+        }
+        let raw: usize = self.assets.iter().map(|a| a.raw).sum();
+        let gzip: usize = self.assets.iter().map(|a| a.gzip.bytes).sum();
+        let brotli: usize = self.assets.iter().map(|a| a.brotli.bytes).sum();
+        let _ = writeln!(w, "| **total** | **{}** | **{}** | **{}** | |", kib(raw), kib(gzip), kib(brotli));
+        let _ = writeln!(w, "\nSizes are the bytes the server sends for `Accept-Encoding: identity`, `gzip` and `br`; \"not served\" means the server had no such encoding and the size was computed here (gzip -9, brotli q11).");
+
+        let _ = writeln!(w, "\n## Targets (issue 5)\n");
+        let _ = writeln!(w, "| target | measured | |");
+        let _ = writeln!(w, "|---|---|---|");
+        if let Some((_, calls)) = &self.warm {
+            let _ = writeln!(w, "| 0 Linode calls on a warm page view | {} | {} |", calls.len(), verdict(calls.is_empty()));
+        }
+        if let Some(deploy) = &self.deploy {
+            let per_deploy = deploy.critical.iter().map(Vec::len).max().unwrap_or(0);
+            let revoke_on_path = deploy.critical.iter().flatten().any(|r| r == REVOKE);
+            let _ = writeln!(
+                w,
+                "| 2 Linode calls on the deploy critical path, revoke after the response | {per_deploy} ({}); revoke {} | {} |",
+                tally(&deploy.critical[0]),
+                if revoke_on_path { "seen before the success view" } else { "after the success view" },
+                verdict(per_deploy == 2 && !revoke_on_path)
+            );
+            let _ = writeln!(w, "| every deployment created its Linode | {} created for {} deploys | {} |", deploy.created, args.deploys + 1, verdict(deploy.created == args.deploys + 1));
+        }
+        let all_served = !self.assets.is_empty() && self.assets.iter().all(|a| a.gzip.served && a.brotli.served);
+        let immutable = !self.assets.is_empty() && self.assets.iter().all(|a| a.cache_control.contains("immutable"));
+        let _ = writeln!(w, "| first page WASM + JS + CSS ≤ 120 KB brotli | {} | {} |", kib(brotli), verdict(brotli <= BROTLI_BUDGET && !self.assets.is_empty()));
+        let _ = writeln!(w, "| served precompressed (brotli and gzip) | {} | {} |", if all_served { "yes" } else { "no" }, verdict(all_served));
+        let _ = writeln!(w, "| long cache lifetime for hashed assets | {} | {} |", if immutable { "immutable, 1 year" } else { "no" }, verdict(immutable));
+        if let Some((result, _)) = &self.load {
+            let _ = writeln!(w, "| no errors under load | {} | {} |", result.errors, verdict(result.errors == 0));
+        }
+        out
+    }
+}
+
+fn today() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day())
+}
+
+fn read_proc(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default().trim().to_owned()
+}
+
+fn machine_name() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = cpu_model().to_lowercase();
+    let vendor = cpu.split_whitespace().find(|w| !["amd", "intel(r)", "intel", "cpu", "(r)"].contains(w)).unwrap_or("cpu");
+    let slug: String = vendor.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    format!("{slug}-{cores}core")
+}
+
+fn cpu_model() -> String {
+    read_proc("/proc/cpuinfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").and_then(|rest| rest.split_once(':')).map(|(_, v)| v.trim().to_owned()))
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn machine_description() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = read_proc("/proc/meminfo")
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().unwrap_or(0)))
+        .map_or_else(String::new, |kib| format!(", {:.1} GiB RAM", kib as f64 / 1024.0 / 1024.0));
+    format!(
+        "{}, {cores} cores{memory}, Linux {} — shared with other work; wrk, the sandbox and the server share these cores",
+        cpu_model(),
+        read_proc("/proc/sys/kernel/osrelease")
+    )
+}
