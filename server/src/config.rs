@@ -171,6 +171,9 @@ impl Config {
         if let Some(flow_ttl) = seconds(&lookup, "DEPLOY_FLOW_TTL_SECS")? {
             timings.flow_ttl = flow_ttl;
         }
+        if let Some(catalog_ttl) = seconds(&lookup, "CATALOG_TTL_SECS")? {
+            timings.catalog_ttl = catalog_ttl;
+        }
 
         let mut http = HttpSettings::default();
         if let Some(limit) = count(&lookup, "RATE_LIMIT_DEPLOYS_PER_MINUTE")? {
