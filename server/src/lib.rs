@@ -5,6 +5,7 @@ pub mod body_limit;
 pub mod config;
 pub mod rate_limit;
 pub mod security_headers;
+pub mod server_fn_status;
 pub mod startup;
 pub mod telemetry;
 

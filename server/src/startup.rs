@@ -191,6 +191,7 @@ fn router(state: AppState, sandbox: Option<&sandbox::Sandbox>, http: &HttpSettin
         .with_state(state)
         // Innermost first: the body limit, then the rate limits, then the headers, so refusals of
         // either still carry the headers.
+        .layer(axum::middleware::from_fn(crate::server_fn_status::client_errors))
         .layer(axum::middleware::from_fn(crate::body_limit::limit))
         .layer(from_fn_with_state(RateLimits::new(http), crate::rate_limit::limit))
         .layer(from_fn_with_state(policy, security_headers::app));
