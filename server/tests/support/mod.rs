@@ -75,7 +75,13 @@ pub fn testid_text(html: &str, testid: &str) -> Option<String> {
 
 /// A cookie-keeping client that does not follow redirects.
 pub fn browser() -> Client {
-    Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+    // A request that hangs fails the test with its URL instead of hanging the suite.
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .expect("client")
 }
 
 pub fn location(response: &Response) -> String {
