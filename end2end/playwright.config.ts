@@ -58,6 +58,9 @@ function server(port: number, extra: Record<string, string>) {
       SANDBOX_PROVISIONING_SECS: "2",
       SANDBOX_BOOTING_SECS: "2",
       RUST_LOG: "info",
+      // Every test deploys from 127.0.0.1; the per-address limits are tested in server/tests.
+      RATE_LIMIT_DEPLOYS_PER_MINUTE: "0",
+      RATE_LIMIT_CALLBACKS_PER_MINUTE: "0",
       ...extra,
     },
   };

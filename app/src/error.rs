@@ -18,6 +18,10 @@ pub enum AppError {
     /// Too many requests from this address.
     #[error("Too many attempts from your address; please wait a minute and try again.")]
     RateLimited,
+    /// The request's arguments could not be decoded (a forged or truncated post, bytes that are
+    /// not UTF-8…): the sender's mistake, answered with 400.
+    #[error("The request was not understood ({0}). Please reload the page and try again.")]
+    Malformed(String),
     /// Anything the server-function machinery reports (network, encoding…).
     #[error("The request could not be completed: {0}")]
     Transport(String),
@@ -33,6 +37,11 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
+                AppError::Malformed(value.to_string())
+            }
+            other => AppError::Transport(other.to_string()),
+        }
     }
 }

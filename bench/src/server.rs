@@ -37,6 +37,9 @@ impl ServerProcess {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            // The bench deploys from one address faster than a person would.
+            .env("RATE_LIMIT_DEPLOYS_PER_MINUTE", "0")
+            .env("RATE_LIMIT_CALLBACKS_PER_MINUTE", "0")
             .env("LEPTOS_OUTPUT_NAME", "install-on-linode")
             .env("LEPTOS_SITE_ROOT", site_root)
             .env("LEPTOS_SITE_PKG_DIR", "pkg")

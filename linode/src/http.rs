@@ -25,10 +25,30 @@ impl Endpoints {
 /// vector, as the `oauth2` crate warns), and a real User-Agent (Linode's edge has refused
 /// anonymous-looking clients).
 pub fn http_client(user_agent: &str) -> reqwest::Client {
+    http_client_with_timeouts(user_agent, Timeouts::default())
+}
+
+/// How long a call to Linode may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// The whole call, from connecting to the last byte of the body.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { connect: Duration::from_secs(5), total: Duration::from_secs(20) }
+    }
+}
+
+/// [`http_client`] with other time limits (operators on slow links; tests that stall Linode
+/// without waiting 20 s).
+pub fn http_client_with_timeouts(user_agent: &str, timeouts: Timeouts) -> reqwest::Client {
     reqwest::Client::builder()
         .user_agent(user_agent)
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(20))
+        .connect_timeout(timeouts.connect)
+        .timeout(timeouts.total)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("a rustls client with static settings always builds")

@@ -72,6 +72,17 @@ impl LoginClient {
         Self { oauth, client_secret: credentials.client_secret, revoke_url: endpoint("revoke"), http }
     }
 
+    /// Sends browsers to `login_base` for the authorize page while the server's own calls (token,
+    /// revoke) keep the base given to [`LoginClient::new`]: for a login server the browser reaches
+    /// at another address than the server does (the embedded sandbox, which the server calls over
+    /// a loopback listener that outlives the public one at shutdown).
+    pub fn with_authorize_base(mut self, login_base: &Url) -> Self {
+        let mut url = login_base.clone();
+        url.set_path(&format!("{}/oauth/authorize", login_base.path().trim_end_matches('/')));
+        self.oauth = self.oauth.set_auth_uri(AuthUrl::from_url(url));
+        self
+    }
+
     /// Where to send the browser: `…/oauth/authorize?response_type=code&client_id=…&state=…&
     /// redirect_uri=…&scopes=…`.
     pub fn authorize_url(&self, scopes: &str, redirect_uri: &Url, state: &str) -> Url {

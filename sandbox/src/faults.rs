@@ -16,6 +16,9 @@ use crate::errors::{ApiError, OAuthError};
 use crate::inspect::RequestRecord;
 use crate::state::AppState;
 
+/// `Retry-After` of an injected 429: the length of Linode's create window.
+pub const INJECTED_RETRY_AFTER_SECS: u64 = 30;
+
 /// Matches every route (except the admin ones, which are never faulted).
 pub const ANY_ROUTE: &str = "*";
 
@@ -253,6 +256,14 @@ pub(crate) async fn observe(
         }
         Some(Outcome::Drop) => dropped_connection(),
     };
+    let mut response = response;
+    // Linode's 429s say when to come back (FACTS §2.1); an injected one does too.
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .entry(axum::http::header::RETRY_AFTER)
+            .or_insert(axum::http::HeaderValue::from(INJECTED_RETRY_AFTER_SECS));
+    }
     let status = (!is_dropped(&response)).then(|| response.status().as_u16());
     app.store().requests.push(RequestRecord {
         method,

@@ -25,6 +25,7 @@ pub struct Config {
     pub session_key: Option<SecretString>,
     pub linode: LinodeTarget,
     pub timings: Timings,
+    pub http: HttpSettings,
     /// Knobs of the embedded sandbox (ignored when talking to Linode).
     pub sandbox: SandboxSettings,
 }
@@ -65,6 +66,36 @@ impl Default for Timings {
             catalog_ttl: Duration::from_secs(10 * 60),
             outcome_ttl: Duration::from_secs(60 * 60),
             follow: FollowLimits::default(),
+        }
+    }
+}
+
+/// How the server meets the network: its limits per client, where a client's address comes
+/// from, and how long it waits on Linode.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// `RATE_LIMIT_DEPLOYS_PER_MINUTE`: deploys a client address may start (`POST
+    /// /api/start_deploy`) per minute, all of them at once if it likes; 0 turns the limit off.
+    pub deploys_per_minute: u32,
+    /// `RATE_LIMIT_CALLBACKS_PER_MINUTE`: returns from Linode (`GET /auth/callback`) per client
+    /// address and minute; 0 turns the limit off.
+    pub callbacks_per_minute: u32,
+    /// `TRUSTED_PROXY_HOPS`: how many proxies of the operator's own stand in front of the server.
+    /// 0 (the default): the client is the socket's peer and `X-Forwarded-For` is ignored, since
+    /// anyone can send it. N: the client is the Nth address from the right of `X-Forwarded-For`,
+    /// the one the outermost trusted proxy saw.
+    pub trusted_proxy_hops: usize,
+    /// `LINODE_CONNECT_TIMEOUT_SECS` and `LINODE_HTTP_TIMEOUT_SECS`: per call to Linode.
+    pub linode_timeouts: linode::Timeouts,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            deploys_per_minute: 10,
+            callbacks_per_minute: 20,
+            trusted_proxy_hops: 0,
+            linode_timeouts: linode::Timeouts::default(),
         }
     }
 }
@@ -155,6 +186,26 @@ impl Config {
         if let Some(idle) = seconds(&lookup, "FOLLOW_IDLE_SECS")? {
             timings.follow.idle = idle;
         }
+        if let Some(catalog_ttl) = seconds(&lookup, "CATALOG_TTL_SECS")? {
+            timings.catalog_ttl = catalog_ttl;
+        }
+
+        let mut http = HttpSettings::default();
+        if let Some(limit) = count(&lookup, "RATE_LIMIT_DEPLOYS_PER_MINUTE")? {
+            http.deploys_per_minute = limit;
+        }
+        if let Some(limit) = count(&lookup, "RATE_LIMIT_CALLBACKS_PER_MINUTE")? {
+            http.callbacks_per_minute = limit;
+        }
+        if let Some(hops) = count(&lookup, "TRUSTED_PROXY_HOPS")? {
+            http.trusted_proxy_hops = hops as usize;
+        }
+        if let Some(connect) = timeout(&lookup, "LINODE_CONNECT_TIMEOUT_SECS")? {
+            http.linode_timeouts.connect = connect;
+        }
+        if let Some(total) = timeout(&lookup, "LINODE_HTTP_TIMEOUT_SECS")? {
+            http.linode_timeouts.total = total;
+        }
 
         let sandbox = SandboxSettings {
             client_secret: lookup("SANDBOX_CLIENT_SECRET").map(SecretString::from),
@@ -162,7 +213,7 @@ impl Config {
             booting: seconds(&lookup, "SANDBOX_BOOTING_SECS")?,
         };
 
-        Ok(Self { bind, public_base, app_name, stackscript_id, session_key, linode, timings, sandbox })
+        Ok(Self { bind, public_base, app_name, stackscript_id, session_key, linode, timings, http, sandbox })
     }
 }
 
@@ -174,6 +225,26 @@ fn seconds(lookup: &impl Fn(&str) -> Option<String>, variable: &'static str) -> 
             )
         })
         .transpose()
+}
+
+fn count(lookup: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<Option<u32>, ConfigError> {
+    lookup(variable)
+        .map(|value| {
+            value.trim().parse::<u32>().map_err(|_| ConfigError::BadValue { variable, expected: "a whole number (0 or more)", value })
+        })
+        .transpose()
+}
+
+/// A time limit: a number of seconds above zero (a zero timeout would fail every call).
+fn timeout(lookup: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<Option<Duration>, ConfigError> {
+    match seconds(lookup, variable) {
+        Ok(Some(duration)) if duration.is_zero() => Err(ConfigError::BadValue {
+            variable,
+            expected: "a number of seconds above 0",
+            value: lookup(variable).unwrap_or_default(),
+        }),
+        other => other,
+    }
 }
 
 fn parse_url(variable: &'static str, value: String) -> Result<Url, ConfigError> {
@@ -204,6 +275,23 @@ mod tests {
         assert!(matches!(config.linode, LinodeTarget::EmbeddedSandbox));
         assert_eq!(config.stackscript_id, sandbox::STACKSCRIPT_NO_INPUT);
         assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.http.trusted_proxy_hops, 0, "X-Forwarded-For is not trusted by default");
+        assert!(config.http.deploys_per_minute > 0 && config.http.callbacks_per_minute > 0);
+    }
+
+    #[test]
+    fn limits_proxies_and_timeouts_are_read() {
+        let config = config(&[
+            ("RATE_LIMIT_DEPLOYS_PER_MINUTE", "3"),
+            ("RATE_LIMIT_CALLBACKS_PER_MINUTE", "0"),
+            ("TRUSTED_PROXY_HOPS", "1"),
+            ("LINODE_HTTP_TIMEOUT_SECS", "0.5"),
+        ])
+        .unwrap();
+        assert_eq!(config.http.deploys_per_minute, 3);
+        assert_eq!(config.http.callbacks_per_minute, 0);
+        assert_eq!(config.http.trusted_proxy_hops, 1);
+        assert_eq!(config.http.linode_timeouts.total, Duration::from_millis(500));
     }
 
     #[test]
@@ -217,6 +305,11 @@ mod tests {
             (vec![("SESSION_KEY", "short")], "SESSION_KEY"),
             (vec![("LEPTOS_SITE_ADDR", "nowhere")], "LEPTOS_SITE_ADDR"),
             (vec![("LINODE_STACKSCRIPT_ID", "abc")], "LINODE_STACKSCRIPT_ID"),
+            (vec![("RATE_LIMIT_DEPLOYS_PER_MINUTE", "-1")], "RATE_LIMIT_DEPLOYS_PER_MINUTE"),
+            (vec![("RATE_LIMIT_CALLBACKS_PER_MINUTE", "lots")], "RATE_LIMIT_CALLBACKS_PER_MINUTE"),
+            (vec![("TRUSTED_PROXY_HOPS", "yes")], "TRUSTED_PROXY_HOPS"),
+            (vec![("LINODE_HTTP_TIMEOUT_SECS", "0")], "LINODE_HTTP_TIMEOUT_SECS"),
+            (vec![("LINODE_CONNECT_TIMEOUT_SECS", "soon")], "LINODE_CONNECT_TIMEOUT_SECS"),
             (
                 vec![("LINODE_CLIENT_ID", "id"), ("LINODE_CLIENT_SECRET", "s"), ("SESSION_KEY", &key), ("LINODE_STACKSCRIPT_ID", "1"), ("LINODE_API_URL", "::")],
                 "LINODE_API_URL",

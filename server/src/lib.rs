@@ -1,8 +1,13 @@
 //! The Install on Linode server: configuration, start-up and the axum router. `main.rs` only reads
 //! the configuration and calls [`Application::build`]; tests build the same application on port 0.
 
+pub mod body_limit;
 pub mod config;
+pub mod rate_limit;
+pub mod security_headers;
+pub mod server_fn_status;
 pub mod startup;
+pub mod telemetry;
 
 pub use config::{Config, ConfigError, LinodeTarget};
 pub use startup::{Application, StartupError};

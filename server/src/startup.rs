@@ -8,7 +8,7 @@ use app::{
 use axum::{
     extract::Request,
     http::{header, HeaderValue, StatusCode},
-    middleware::{from_fn, Next},
+    middleware::{from_fn, from_fn_with_state, Next},
     response::Response,
     routing::get,
     Router,
@@ -19,14 +19,26 @@ use linode::{ApiClient, LoginClient, OAuthClientCredentials};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
-use tower_http::{services::ServeDir, trace::TraceLayer};
+use tower::ServiceBuilder;
+use tower_http::{
+    request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
+    services::ServeDir,
+    trace::TraceLayer,
+};
 use url::Url;
 
-use crate::config::{Config, LinodeTarget};
+use crate::{
+    config::{Config, HttpSettings, LinodeTarget},
+    rate_limit::RateLimits,
+    security_headers::{self, SecurityPolicy},
+    telemetry,
+};
 
 /// Where the embedded sandbox is mounted.
 pub const SANDBOX_PREFIX: &str = "/sandbox";
 const USER_AGENT: &str = concat!("install-on-linode/", env!("CARGO_PKG_VERSION"));
+/// How long shutdown waits for token revocations still running.
+const REVOKE_DRAIN: Duration = Duration::from_secs(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -34,6 +46,8 @@ pub enum StartupError {
     Bind(SocketAddr, std::io::Error),
     #[error("the public base URL {0} cannot carry the callback path")]
     BadPublicBase(Url),
+    #[error("could not open the embedded sandbox's loopback listener: {0}")]
+    SandboxListener(std::io::Error),
 }
 
 /// A built, bound, not yet running server.
@@ -43,6 +57,10 @@ pub struct Application {
     state: AppState,
     public_base: Url,
     sandbox: Option<sandbox::Sandbox>,
+    /// The embedded sandbox as the server itself calls it: on its own loopback listener, which
+    /// stays up until shutdown has finished the deployments in flight and revoked their tokens
+    /// (the public listener stops accepting at the start of shutdown).
+    sandbox_loopback: Option<(TcpListener, Router)>,
 }
 
 impl Application {
@@ -54,10 +72,10 @@ impl Application {
             .clone()
             .unwrap_or_else(|| Url::parse(&format!("http://{local}")).expect("a socket address forms a URL"));
         let redirect_uri = public_base.join("auth/callback").map_err(|_| StartupError::BadPublicBase(public_base.clone()))?;
-        let http = linode::http_client(USER_AGENT);
+        let http = linode::http_client_with_timeouts(USER_AGENT, config.http.linode_timeouts);
 
         let session_key = config.session_key.unwrap_or_else(random_session_key);
-        let (login_base, api_base, credentials, sandbox) = match config.linode {
+        let (login_base, authorize_base, api_base, credentials, sandbox, sandbox_loopback) = match config.linode {
             LinodeTarget::EmbeddedSandbox => {
                 let client_secret = match config.sandbox.client_secret {
                     Some(secret) => secret.expose_secret().to_owned(),
@@ -78,17 +96,23 @@ impl Application {
                 }
                 let sandbox = sandbox::Sandbox::new(sandbox_config);
                 // The browser reaches the login pages through the public address; the server calls the
-                // API over loopback.
-                let login_base = join_prefix(&public_base, &format!("{SANDBOX_PREFIX}/login"));
-                let api_base = Url::parse(&format!("http://{local}{SANDBOX_PREFIX}/v4")).expect("valid URL");
+                // login server and the API over its own loopback listener.
+                let loopback = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+                    .await
+                    .map_err(StartupError::SandboxListener)?;
+                let internal = loopback.local_addr().map_err(StartupError::SandboxListener)?;
+                let authorize_base = join_prefix(&public_base, &format!("{SANDBOX_PREFIX}/login"));
+                let login_base = Url::parse(&format!("http://{internal}/login")).expect("valid URL");
+                let api_base = Url::parse(&format!("http://{internal}/v4")).expect("valid URL");
                 let credentials = OAuthClientCredentials {
                     client_id: sandbox::DEFAULT_CLIENT_ID.to_owned(),
                     client_secret: SecretString::from(client_secret),
                 };
-                (login_base, api_base, credentials, Some(sandbox))
+                let loopback = (loopback, sandbox.router());
+                (login_base, Some(authorize_base), api_base, credentials, Some(sandbox), Some(loopback))
             }
             LinodeTarget::Remote { client_id, client_secret, login_base, api_base } => {
-                (login_base, api_base, OAuthClientCredentials { client_id, client_secret }, None)
+                (login_base, None, api_base, OAuthClientCredentials { client_id, client_secret }, None, None)
             }
         };
 
@@ -103,12 +127,19 @@ impl Application {
             outcome_ttl: config.timings.outcome_ttl,
             follow: config.timings.follow,
         };
-        let login = LoginClient::new(login_base, credentials, http.clone());
+        let mut login = LoginClient::new(login_base, credentials, http.clone());
+        if let Some(authorize_base) = &authorize_base {
+            login = login.with_authorize_base(authorize_base);
+        }
         let api = ApiClient::new(api_base, http);
         let deploy = Arc::new(DeployService::new(settings, login, api, session_key.expose_secret().as_bytes()));
         let state = AppState { leptos_options, deploy };
-        let router = router(state.clone(), sandbox.as_ref());
-        Ok(Self { listener, router, state, public_base, sandbox })
+        let policy = SecurityPolicy {
+            hsts: public_base.scheme() == "https",
+            live_reload: std::env::var_os("LEPTOS_WATCH").is_some(),
+        };
+        let router = router(state.clone(), sandbox.as_ref(), &config.http, policy);
+        Ok(Self { listener, router, state, public_base, sandbox, sandbox_loopback })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -130,28 +161,66 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then lets in-flight requests and token revocations finish.
     pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let loopback = self.sandbox_loopback.map(|(listener, router)| {
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            (stop, tokio::spawn(async move { serve.await }))
+        });
         // Loading the catalog now keeps the first visitor from waiting on Linode.
         self.state.deploy.catalog.warm();
         let revoker = self.state.deploy.revoker.clone();
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
-        revoker.drain(Duration::from_secs(20)).await;
+        // The peer address is the client's, for rate limits (unless trusted proxies say otherwise).
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        // Graceful: waits for requests in flight, a callback creating a Linode included.
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await?;
+        revoker.drain(REVOKE_DRAIN).await;
+        if let Some((stop, serving)) = loopback {
+            let _ = stop.send(());
+            let _ = serving.await;
+        }
         Ok(())
     }
 }
 
-fn router(state: AppState, sandbox: Option<&sandbox::Sandbox>) -> Router {
+fn router(state: AppState, sandbox: Option<&sandbox::Sandbox>, http: &HttpSettings, policy: SecurityPolicy) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
     let mut router = Router::new()
         .route("/auth/callback", get(auth_callback))
         .route("/healthz", get(|| async { "ok" }))
         .nest_service(&format!("/{}", options.site_pkg_dir), pkg_assets(&options))
-        .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+        .leptos_routes_with_context(&state, routes, security_headers::provide_request_nonce, move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            security_headers::provide_request_nonce,
+            shell,
+        ))
+        .with_state(state)
+        // Innermost first: the body limit, then the rate limits, then the headers, so refusals of
+        // either still carry the headers.
+        .layer(axum::middleware::from_fn(crate::server_fn_status::client_errors))
+        .layer(axum::middleware::from_fn(crate::body_limit::limit))
+        .layer(from_fn_with_state(RateLimits::new(http), crate::rate_limit::limit))
+        .layer(from_fn_with_state(policy, security_headers::app));
     if let Some(sandbox) = sandbox {
-        router = router.nest_service(SANDBOX_PREFIX, sandbox.router());
+        let pages = sandbox.router().layer(from_fn_with_state(policy, security_headers::sandbox));
+        router = router.nest_service(SANDBOX_PREFIX, pages);
     }
-    router.with_state(state).layer(TraceLayer::new_for_http())
+    router.layer(
+        ServiceBuilder::new()
+            .map_request(telemetry::untrusted_request_id(http.trusted_proxy_hops > 0))
+            .layer(SetRequestIdLayer::new(telemetry::REQUEST_ID, telemetry::RandomRequestId))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(telemetry::make_span)
+                    .on_response(telemetry::on_response)
+                    .on_failure(telemetry::on_failure),
+            )
+            .layer(PropagateRequestIdLayer::new(telemetry::REQUEST_ID)),
+    )
 }
 
 /// The WASM, JS and CSS under `/pkg`. A release build (`cargo leptos build --release -P`) writes a

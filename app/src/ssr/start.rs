@@ -22,8 +22,13 @@ pub async fn start_deploy(request: DeployRequest) -> Result<String, AppError> {
     let deploy = context::deploy()?;
     let response = use_context::<ResponseOptions>()
         .ok_or_else(|| AppError::Transport("no response to set the session cookie on".into()))?;
-    let catalog = deploy.catalog.get().await?;
     let html_form = accepts_html().await;
+    let catalog = deploy.catalog.get().await.inspect_err(|_| {
+        // Linode being down is not the server's fault: 503, not server_fn's default 500.
+        if !html_form {
+            response.set_status(http::StatusCode::SERVICE_UNAVAILABLE);
+        }
+    })?;
     // A plain form post must keep server_fn's redirect back to the form, which carries the error
     // in its query so the re-rendered form shows it; a fetch from the hydrated page gets a 400, a
     // client error, rather than server_fn's default 500.

@@ -18,6 +18,28 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
+    let (app, application) = build_app(extra).await;
+    tokio::spawn(application.run_until(std::future::pending()));
+    app
+}
+
+/// A server that stops when `stop` is sent; `server` ends when its shutdown has finished.
+pub struct StoppableApp {
+    pub app: TestApp,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+pub async fn spawn_stoppable_app(extra: &[(&str, &str)]) -> StoppableApp {
+    let (app, application) = build_app(extra).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until(async {
+        let _ = stopped.await;
+    }));
+    StoppableApp { app, stop, server }
+}
+
+async fn build_app(extra: &[(&str, &str)]) -> (TestApp, Application) {
     let mut vars: HashMap<String, String> = HashMap::from([
         ("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into()),
         ("APP_NAME".into(), "Test App".into()),
@@ -35,13 +57,33 @@ pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
     let application = Application::build(config, options).await.expect("the app starts");
     let base = format!("http://{}", application.local_addr());
     let sandbox = application.sandbox().expect("no credentials means the embedded sandbox").clone();
-    tokio::spawn(application.run_until(std::future::pending()));
-    TestApp { base, sandbox, browser: browser() }
+    (TestApp { base, sandbox, browser: browser() }, application)
+}
+
+/// The `data-kind` of the failure the result page shows.
+pub fn failure_kind(html: &str) -> Option<&str> {
+    let start = html.find("data-kind=\"")? + "data-kind=\"".len();
+    Some(&html[start..start + html[start..].find('"')?])
+}
+
+/// The text of the element marked `data-testid="{testid}"`, tags stripped.
+pub fn testid_text(html: &str, testid: &str) -> Option<String> {
+    let marker = format!("data-testid=\"{testid}\"");
+    let start = html.find(&marker)?;
+    let open_end = html[start..].find('>')? + start + 1;
+    let close = html[open_end..].find('<')? + open_end;
+    Some(html[open_end..close].replace("&amp;", "&").trim().to_owned())
 }
 
 /// A cookie-keeping client that does not follow redirects.
 pub fn browser() -> Client {
-    Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+    // A request that hangs fails the test with its URL instead of hanging the suite.
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .expect("client")
 }
 
 pub fn location(response: &Response) -> String {

@@ -1,0 +1,187 @@
+//! Per-client-address limits on the two requests that make the server call Linode on someone's
+//! behalf: starting a deploy and coming back from Linode's login. Everything else is cheap.
+//!
+//! A limited request gets a 429 with `Retry-After`, said the way its sender understands: a page
+//! for a browser's form post or navigation, the app's JSON error for the hydrated page's fetch.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    num::NonZeroU32,
+    sync::Arc,
+    time::Duration,
+};
+
+use app::error::AppError;
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Request, State},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use http::{
+    header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER},
+    HeaderMap, HeaderValue, Method, StatusCode,
+};
+use leptos::server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER};
+
+use crate::config::HttpSettings;
+
+/// The server function the deploy form posts to (its `endpoint`, under server_fn's `/api`).
+pub const START_DEPLOY_PATH: &str = "/api/start_deploy";
+pub const CALLBACK_PATH: &str = "/auth/callback";
+/// Beyond this many remembered addresses, those whose limit has fully recovered are forgotten.
+const PRUNE_ABOVE: usize = 10_000;
+
+type Limiter = DefaultKeyedRateLimiter<IpAddr>;
+
+pub struct RateLimits {
+    deploys: Option<Limiter>,
+    callbacks: Option<Limiter>,
+    trusted_proxy_hops: usize,
+}
+
+impl RateLimits {
+    pub fn new(settings: &HttpSettings) -> Arc<Self> {
+        let per_minute = |count: u32| NonZeroU32::new(count).map(|count| RateLimiter::keyed(Quota::per_minute(count)));
+        Arc::new(Self {
+            deploys: per_minute(settings.deploys_per_minute),
+            callbacks: per_minute(settings.callbacks_per_minute),
+            trusted_proxy_hops: settings.trusted_proxy_hops,
+        })
+    }
+
+    fn limiter_for(&self, method: &Method, path: &str) -> Option<&Limiter> {
+        match (method, path) {
+            (&Method::POST, START_DEPLOY_PATH) => self.deploys.as_ref(),
+            (&Method::GET, CALLBACK_PATH) => self.callbacks.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// How long `client` must wait before another request to this route, if it must.
+    fn check(limiter: &Limiter, client: IpAddr) -> Result<(), Duration> {
+        if limiter.len() > PRUNE_ABOVE {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&client).map_err(|not_until| not_until.wait_time_from(limiter.clock().now()))
+    }
+}
+
+/// The middleware.
+pub async fn limit(State(limits): State<Arc<RateLimits>>, request: Request, next: Next) -> Response {
+    let Some(limiter) = limits.limiter_for(request.method(), request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip());
+    let Some(client) = client_ip(peer, request.headers(), limits.trusted_proxy_hops) else {
+        // Only a router served without connection info (never `Application`) lands here.
+        tracing::warn!("no client address; request not rate-limited");
+        return next.run(request).await;
+    };
+    match RateLimits::check(limiter, client) {
+        Ok(()) => next.run(request).await,
+        Err(wait) => {
+            tracing::info!(%client, path = request.uri().path(), wait_ms = wait.as_millis() as u64, "rate-limited");
+            refusal(&request, wait)
+        }
+    }
+}
+
+/// The client's address: the socket's peer, or, behind `hops` trusted proxies, the address the
+/// outermost of them saw, which is the `hops`-th entry from the right of `X-Forwarded-For` (each
+/// proxy appends the address it was reached from; entries further left are the client's to
+/// invent). Without a usable header the peer is used.
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, hops: usize) -> Option<IpAddr> {
+    if hops == 0 {
+        return peer;
+    }
+    let forwarded: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect();
+    forwarded
+        .len()
+        .checked_sub(hops)
+        .and_then(|index| forwarded[index].parse::<IpAddr>().ok())
+        .or(peer)
+}
+
+fn refusal(request: &Request, wait: Duration) -> Response {
+    // Whole seconds, rounded up: `Retry-After: 0` would invite an immediate retry.
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let seconds = seconds.max(1);
+    let mut response = if wants_html(request) { page(seconds) } else { server_fn_error(request) };
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let headers = response.headers_mut();
+    headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Navigations (the callback) and form posts without WASM ask for HTML; the hydrated page's server
+/// function call does not.
+fn wants_html(request: &Request) -> bool {
+    request.method() == Method::GET
+        || request
+            .headers()
+            .get(ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+}
+
+/// The body and header server_fn itself sends for an error, so the page shows the message.
+fn server_fn_error(request: &Request) -> Response {
+    let mut response = Response::new(Body::from(AppError::RateLimited.ser()));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(path) = HeaderValue::from_str(request.uri().path()) {
+        headers.insert(SERVER_FN_ERROR_HEADER, path);
+    }
+    response
+}
+
+fn page(seconds: u64) -> Response {
+    let wait = if seconds < 90 { format!("{seconds} seconds") } else { format!("{} minutes", seconds.div_ceil(60)) };
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Too many attempts — Install on Linode</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/install-on-linode.css\"></head>\
+         <body><main id=\"main\"><section class=\"card\" data-testid=\"rate-limited\">\
+         <h1>Too many attempts</h1>\
+         <p class=\"alert error\" role=\"alert\">{message}</p>\
+         <p>You can try again in {wait}: reload this page then, or start over from the form. \
+         The refused request did nothing on your Linode account.</p>\
+         <p><a href=\"/\">Back to the form</a></p></section></main></body></html>\n",
+        message = AppError::RateLimited,
+    );
+    ([(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_peer_is_the_client_unless_proxies_are_trusted() {
+        let peer = Some("10.0.0.9".parse().unwrap());
+        let headers = forwarded("203.0.113.7, 198.51.100.1");
+        assert_eq!(client_ip(peer, &headers, 0), peer);
+        assert_eq!(client_ip(peer, &headers, 1), Some("198.51.100.1".parse().unwrap()));
+        assert_eq!(client_ip(peer, &headers, 2), Some("203.0.113.7".parse().unwrap()));
+        // More hops than entries, or garbage: fall back to the peer rather than trust the client.
+        assert_eq!(client_ip(peer, &headers, 3), peer);
+        assert_eq!(client_ip(peer, &forwarded("not-an-ip"), 1), peer);
+        assert_eq!(client_ip(peer, &HeaderMap::new(), 1), peer);
+    }
+}

@@ -1,0 +1,26 @@
+//! server_fn answers every error it meets before our code runs with a 500, even arguments that
+//! could not be decoded. Those are the sender's fault: this turns them into 400, so a forged or
+//! truncated post is never reported (or alerted on) as a server failure.
+
+use app::error::AppError;
+use axum::{body::Body, extract::Request, middleware::Next, response::Response};
+use http::StatusCode;
+use leptos::server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER};
+
+/// An encoded `AppError` is a few hundred bytes.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+pub async fn client_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BYTES).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if matches!(AppError::de(bytes.clone()), AppError::Malformed(_)) {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

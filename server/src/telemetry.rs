@@ -1,0 +1,55 @@
+//! One span per request, named by a request id that is also sent back in `x-request-id`, so an
+//! operator can find a person's failed deployment in the logs from what their browser received.
+//!
+//! The span carries the path and never the query: `/auth/callback`'s query holds the OAuth code
+//! (tower-http's default span records the whole URI, hence this one). Headers are not recorded
+//! either; they carry the session cookies.
+
+use std::time::Duration;
+
+use axum::{body::Body, extract::Request};
+use http::{HeaderName, HeaderValue, Response};
+use rand::RngCore;
+use tower_http::{
+    classify::ServerErrorsFailureClass,
+    request_id::{MakeRequestId, RequestId},
+};
+use tracing::Span;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// 64 random bits, as hex.
+#[derive(Clone, Copy, Default)]
+pub struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let mut bytes = [0u8; 8];
+        rand::rng().fill_bytes(&mut bytes);
+        HeaderValue::from_str(&hex::encode(bytes)).ok().map(RequestId::new)
+    }
+}
+
+/// Drops an `x-request-id` the client sent unless a trusted proxy set it: a client must not choose
+/// the id its requests are logged under.
+pub fn untrusted_request_id<B>(trusted_proxy: bool) -> impl Fn(Request<B>) -> Request<B> + Clone {
+    move |mut request| {
+        if !trusted_proxy {
+            request.headers_mut().remove(REQUEST_ID);
+        }
+        request
+    }
+}
+
+pub fn make_span(request: &Request<Body>) -> Span {
+    let id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-");
+    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
+}
+
+pub fn on_response(response: &Response<Body>, latency: Duration, _span: &Span) {
+    tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_millis() as u64, "answered");
+}
+
+pub fn on_failure(failure: ServerErrorsFailureClass, latency: Duration, _span: &Span) {
+    tracing::error!(%failure, latency_ms = latency.as_millis() as u64, "request failed");
+}
