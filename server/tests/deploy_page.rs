@@ -4,6 +4,9 @@
 
 mod support;
 
+#[allow(unused_imports)]
+use support::SendRetry as _;
+
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -13,7 +16,7 @@ const FIELDS_SCRIPT: &str = "320827";
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";
 
 async fn page(app: &TestApp, path: &str) -> String {
-    let response = app.browser.get(app.url(path)).send().await.unwrap();
+    let response = app.browser.get(app.url(path)).send_retry().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     response.text().await.unwrap()
 }
@@ -35,7 +38,7 @@ async fn refused(app: &TestApp, fields: &[(&str, &str)], message: &str) {
     let back = location(&response);
     assert!(!back.contains("oauth/authorize"), "{fields:?} was accepted");
     let back = if back.starts_with("http") { back } else { app.url(&back) };
-    let html = app.browser.get(&back).send().await.unwrap().text().await.unwrap();
+    let html = app.browser.get(&back).send_retry().await.unwrap().text().await.unwrap();
     assert!(html.contains(message), "the form does not say {message:?} for {fields:?}");
 }
 

@@ -3,6 +3,9 @@
 
 mod support;
 
+#[allow(unused_imports)]
+use support::SendRetry as _;
+
 use std::time::{Duration, Instant};
 
 use support::{spawn_app, TestApp};
