@@ -52,7 +52,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="Install on Linode"/>
         <Meta name="description" content="Deploy this application to your own Linode account in one step."/>
-        <Meta name="referrer" content="no-referrer"/>
+        <Meta name="referrer" content="same-origin"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Router>
             <SiteHeader/>

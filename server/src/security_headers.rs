@@ -50,12 +50,19 @@ impl SecurityPolicy {
 pub async fn app(State(policy): State<SecurityPolicy>, mut request: Request, next: Next) -> Response {
     let nonce = Nonce::new();
     request.extensions_mut().insert(nonce.clone());
+    let callback = request.uri().path().starts_with("/auth/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if let Ok(csp) = HeaderValue::from_str(&policy.app_csp(&nonce)) {
         headers.insert(CONTENT_SECURITY_POLICY, csp);
     }
     common(headers, policy);
+    if !callback {
+        // Our own pages send a Referer to our own server only: without it a form posted with
+        // JavaScript off cannot be sent back to the page it came from with its error. Nothing
+        // crosses to another origin, and the callback (whose URL holds the code) keeps none.
+        headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    }
     response
 }
 
