@@ -192,7 +192,7 @@ fn FormView(form: DeployForm, initial: Initial, start: ServerAction<StartDeploy>
                             aria-describedby="label-hint label-error"
                             aria-invalid=move || label_error().is_some().to_string()
                         />
-                        <p id="label-hint" class="hint">"Leave empty for a generated one, such as “" {slugify(&app_name)} "-us-east-1a2b”."</p>
+                        <p id="label-hint" class="hint">"Leave empty for a generated one, such as “" {slugify(&app_name)} "-us-east-1a2b3c4d”."</p>
                         <p id="label-error" class="field-error" role="alert">{label_error}</p>
                     </div>
                     <div class="field">
