@@ -7,6 +7,7 @@
 
 pub mod components;
 pub mod error;
+pub mod live_form;
 pub mod model;
 pub mod pages;
 pub mod selection;
@@ -35,7 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 // With cargo-leptos' `hash-files`, both read the hashed names from `hash.txt`.
                 <HashedStylesheet id="leptos" options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -73,5 +74,5 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_islands();
 }

@@ -1,9 +1,10 @@
 use leptos::prelude::*;
 
 /// Copies `text` to the clipboard. Rendered disabled on the server and enabled once the WASM is
-/// running, since copying needs script.
-#[component]
-pub fn CopyButton(text: String, what: &'static str) -> impl IntoView {
+/// running, since copying needs script. An island of its own, so the server-rendered password
+/// row can offer it.
+#[island]
+pub fn CopyButton(text: String, what: String) -> impl IntoView {
     let (copied, set_copied) = signal(false);
     let (ready, set_ready) = signal(false);
     Effect::new(move |_| set_ready.set(true));

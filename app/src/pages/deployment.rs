@@ -47,91 +47,119 @@ pub async fn deployment_progress() -> Result<Option<Progress>, AppError> {
 /// The steps a new Linode goes through, as shown to the person.
 const STEPS: [(&str, &str); 3] = [("provisioning", "Provisioning"), ("booting", "Booting"), ("running", "Running")];
 
+/// The success view. Rendered on the server; only [`FollowProgress`] and the islands in it (the
+/// heading and steps, the SSH command, the copy buttons) run in the browser.
 #[component]
 fn Deployed(linode: DeployedLinode) -> impl IntoView {
-    let progress = RwSignal::new(Progress { status: linode.status.clone(), ipv4: linode.ipv4.clone(), following: true });
-    follow(progress);
-
-    let running = move || progress.with(|p| p.status == "running");
-    let ssh = move || progress.with(|p| p.ipv4.as_ref().map(|ip| format!("ssh root@{ip}")));
+    let progress = Progress { status: linode.status.clone(), ipv4: linode.ipv4.clone(), following: true };
     let tags = linode.tags.join(", ");
     let keys = linode.ssh_keys;
-    let step_of = |status: &str| STEPS.iter().position(|(id, _)| *id == status);
     view! {
-        <section class="card success" aria-labelledby="deployed-heading" data-testid="deployed">
-            <h1 id="deployed-heading">
-                {move || if running() { "Your Linode is running" } else { "Your Linode is on its way" }}
-            </h1>
-            <ol class="steps" aria-label="Progress">
-                {STEPS.iter().enumerate().map(|(index, (_, name))| {
-                    let state = move || match progress.with(|p| step_of(&p.status)) {
-                        Some(current) if index < current || (index == current && current == STEPS.len() - 1) => "done",
-                        Some(current) if index == current => "current",
-                        _ => "todo",
-                    };
-                    view! {
-                        <li class=state aria-current=move || (state() == "current").then_some("step")>{*name}</li>
-                    }
-                }).collect_view()}
-            </ol>
-            <p class="lead" role="status" aria-live="polite">
-                "Linode " <strong>{linode.label.clone()}</strong> " is "
-                <strong data-testid="status">{move || progress.with(|p| p.status.clone())}</strong>
-                {move || {
-                    let Progress { status, following, .. } = progress.get();
-                    if status == "running" {
-                        ". It is ready: log in with the command below (the StackScript may still be finishing its setup for a few minutes)."
-                    } else if following {
-                        ". This page follows it until it runs; that usually takes a minute or two."
-                    } else {
-                        ". This page has stopped following it; see its status in Linode Cloud Manager."
-                    }
-                }}
-            </p>
-            <dl class="facts">
-                <dt>"Label"</dt><dd data-testid="label">{linode.label.clone()}</dd>
-                <dt>"Tags"</dt><dd data-testid="tags">{tags}</dd>
-                <dt>"Region"</dt><dd data-testid="region">{linode.region.clone()}</dd>
-                <dt>"Plan"</dt><dd data-testid="plan">{linode.plan.clone()}</dd>
-                <dt>"Image"</dt><dd data-testid="image">{linode.image.clone()}</dd>
-            </dl>
-            {move || ssh().map(|ssh| view! {
-                <h2>"Log in"</h2>
-                <div class="secret-row">
-                    <code data-testid="ssh">{ssh.clone()}</code>
-                    <CopyButton text=ssh what="SSH command"/>
-                </div>
-            })}
-            {(keys > 0).then(|| view! {
-                <p data-testid="ssh-keys">
-                    {if keys == 1 { "Your SSH key is installed for root.".to_owned() } else { format!("Your {keys} SSH keys are installed for root.") }}
-                </p>
-            })}
-            <h2>"Root password"</h2>
-            {match linode.root_password {
-                Some(password) => view! {
-                    <p class="alert warning">"Save this password now: it is shown only this once and is not stored anywhere."</p>
-                    <div class="secret-row">
-                        <code data-testid="root-password" class="password">{password.clone()}</code>
-                        <CopyButton text=password what="root password"/>
-                    </div>
-                }.into_any(),
-                None => view! {
-                    <p data-testid="password-gone">
-                        "The root password was shown once and is no longer kept on this server. If you did not save it, "
-                        "reset it in Linode Cloud Manager (Linode → Settings → Reset Root Password)."
+        <FollowProgress progress>
+            <section class="card success" aria-labelledby="deployed-heading" data-testid="deployed">
+                <ProgressStatus label=linode.label.clone()/>
+                <dl class="facts">
+                    <dt>"Label"</dt><dd data-testid="label">{linode.label.clone()}</dd>
+                    <dt>"Tags"</dt><dd data-testid="tags">{tags}</dd>
+                    <dt>"Region"</dt><dd data-testid="region">{linode.region.clone()}</dd>
+                    <dt>"Plan"</dt><dd data-testid="plan">{linode.plan.clone()}</dd>
+                    <dt>"Image"</dt><dd data-testid="image">{linode.image.clone()}</dd>
+                </dl>
+                <SshLogin/>
+                {(keys > 0).then(|| view! {
+                    <p data-testid="ssh-keys">
+                        {if keys == 1 { "Your SSH key is installed for root.".to_owned() } else { format!("Your {keys} SSH keys are installed for root.") }}
                     </p>
-                }.into_any(),
-            }}
-            <p><a href="/">"Deploy another"</a></p>
-        </section>
+                })}
+                <h2>"Root password"</h2>
+                {match linode.root_password {
+                    Some(password) => view! {
+                        <p class="alert warning">"Save this password now: it is shown only this once and is not stored anywhere."</p>
+                        <div class="secret-row">
+                            <code data-testid="root-password" class="password">{password.clone()}</code>
+                            <CopyButton text=password what="root password".to_owned()/>
+                        </div>
+                    }.into_any(),
+                    None => view! {
+                        <p data-testid="password-gone">
+                            "The root password was shown once and is no longer kept on this server. If you did not save it, "
+                            "reset it in Linode Cloud Manager (Linode → Settings → Reset Root Password)."
+                        </p>
+                    }.into_any(),
+                }}
+                <p><a href="/">"Deploy another"</a></p>
+            </section>
+        </FollowProgress>
     }
 }
 
-/// Asks the server every two seconds while it still follows the Linode. Only in the browser:
-/// without WASM the page shows the status at the time it was loaded.
-fn follow(progress: RwSignal<Progress>) {
+/// Where the Linode is, shared by the islands inside [`FollowProgress`].
+#[derive(Clone, Copy)]
+struct Following(RwSignal<Progress>);
+
+/// Holds the Linode's progress and, in the browser, asks the server every two seconds while the
+/// server still follows it.
+#[island]
+fn FollowProgress(progress: Progress, children: Children) -> impl IntoView {
+    let progress = RwSignal::new(progress);
+    provide_context(Following(progress));
     Effect::new(move |_| poll_later(progress));
+    children()
+}
+
+/// The heading, the steps and the status sentence.
+#[island]
+fn ProgressStatus(label: String) -> impl IntoView {
+    let Following(progress) = expect_context::<Following>();
+    let running = move || progress.with(|p| p.status == "running");
+    let step_of = |status: &str| STEPS.iter().position(|(id, _)| *id == status);
+    view! {
+        <h1 id="deployed-heading">
+            {move || if running() { "Your Linode is running" } else { "Your Linode is on its way" }}
+        </h1>
+        <ol class="steps" aria-label="Progress">
+            {STEPS.iter().enumerate().map(|(index, (_, name))| {
+                let state = move || match progress.with(|p| step_of(&p.status)) {
+                    Some(current) if index < current || (index == current && current == STEPS.len() - 1) => "done",
+                    Some(current) if index == current => "current",
+                    _ => "todo",
+                };
+                view! {
+                    <li class=state aria-current=move || (state() == "current").then_some("step")>{*name}</li>
+                }
+            }).collect_view()}
+        </ol>
+        <p class="lead" role="status" aria-live="polite">
+            "Linode " <strong>{label}</strong> " is "
+            <strong data-testid="status">{move || progress.with(|p| p.status.clone())}</strong>
+            {move || {
+                let (running, following) = progress.with(|p| (p.status == "running", p.following));
+                if running {
+                    ". It is ready: log in with the command below (the StackScript may still be finishing its setup for a few minutes)."
+                } else if following {
+                    ". This page follows it until it runs; that usually takes a minute or two."
+                } else {
+                    ". This page has stopped following it; see its status in Linode Cloud Manager."
+                }
+            }}
+        </p>
+    }
+}
+
+/// The SSH command, once the Linode has an address.
+#[island]
+fn SshLogin() -> impl IntoView {
+    let Following(progress) = expect_context::<Following>();
+    let ssh = move || progress.with(|p| p.ipv4.as_ref().map(|ip| format!("ssh root@{ip}")));
+    view! {
+        {move || ssh().map(|ssh| view! {
+            <h2>"Log in"</h2>
+            <div class="secret-row">
+                <code data-testid="ssh">{ssh.clone()}</code>
+                <CopyButton text=ssh what="SSH command".to_owned()/>
+            </div>
+        })}
+    }
 }
 
 fn poll_later(progress: RwSignal<Progress>) {
@@ -139,7 +167,7 @@ fn poll_later(progress: RwSignal<Progress>) {
     set_timeout(
         move || {
             leptos::task::spawn_local(async move {
-                let latest = deployment_progress().await;
+                let latest = fetch_progress().await;
                 // The view may be gone (the person navigated away): then stop asking.
                 if progress.try_get_untracked().is_none() {
                     return;
@@ -153,7 +181,7 @@ fn poll_later(progress: RwSignal<Progress>) {
                         }
                     }
                     Ok(None) => progress.update(|p| p.following = false),
-                    // A network blip: try again on the next tick.
+                    // A network blip or a server error: try again on the next tick.
                     Err(_) => poll_later(progress),
                 }
             });
@@ -162,6 +190,23 @@ fn poll_later(progress: RwSignal<Progress>) {
     );
     #[cfg(not(feature = "hydrate"))]
     let _ = progress;
+}
+
+/// Calls [`deployment_progress`] over plain `fetch`. The server function's own client would bring
+/// its request, response and error codecs into the WASM for this one call; its answer is JSON
+/// either way.
+#[cfg(feature = "hydrate")]
+async fn fetch_progress() -> Result<Option<Progress>, gloo_net::Error> {
+    use leptos::server_fn::ServerFn;
+
+    let response = gloo_net::http::Request::post(DeploymentProgress::url())
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send()
+        .await?;
+    if !response.ok() {
+        return Err(gloo_net::Error::GlooError(format!("the server answered {}", response.status())));
+    }
+    response.json().await
 }
 
 #[component]

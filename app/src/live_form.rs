@@ -1,0 +1,321 @@
+//! The parts of the deploy form that run in the browser. They are Leptos islands: each hydrates
+//! on its own while the rest of the page stays the server's HTML, so the option lists, the
+//! StackScript's inputs and every text cost the WASM nothing. What is left here follows the
+//! person's choices, checks what they type and prices the summary, with every price and text
+//! already written by the server (no number formatting in the browser).
+//!
+//! [`LiveForm`] wraps the whole `<form>`: it follows `change` and `input` events as they bubble up
+//! from the server-rendered controls and shares the choices with the islands nested in it.
+//! Without WASM the same form posts to the server function and works as before.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    model::{RegionChoice, RegionGroup},
+    selection::{check_label, check_ssh_keys},
+};
+
+/// What the browser needs to follow the person's choices.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveCatalog {
+    pub plans: Vec<LivePlan>,
+    pub regions: Vec<RegionGroup>,
+    pub images: Vec<LiveImage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LivePlan {
+    pub id: String,
+    pub label: String,
+    pub class: String,
+    /// `1 vCPU, 1 GB RAM, 25 GB storage, 1 TB transfer`
+    pub specs: String,
+    /// The base price, described: `$5/mo ($0.0075/hr)`.
+    pub price: String,
+    /// Regions with their own price: (region id, price described).
+    pub region_prices: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveImage {
+    pub id: String,
+    pub label: String,
+}
+
+impl LiveCatalog {
+    pub fn new(form: &crate::model::DeployForm) -> Self {
+        let plans = form
+            .plans
+            .iter()
+            .flat_map(|group| &group.plans)
+            .map(|plan| LivePlan {
+                id: plan.id.clone(),
+                label: plan.label.clone(),
+                class: plan.class.clone(),
+                specs: plan.specs(),
+                price: plan.price.describe(),
+                region_prices: plan.region_prices.iter().map(|p| (p.region.clone(), p.price.describe())).collect(),
+            })
+            .collect();
+        let images = form
+            .images
+            .iter()
+            .flat_map(|group| &group.images)
+            .map(|image| LiveImage { id: image.id.clone(), label: image.label.clone() })
+            .collect();
+        Self { plans, regions: form.regions.clone(), images }
+    }
+
+    fn plan(&self, id: &str) -> Option<&LivePlan> {
+        self.plans.iter().find(|plan| plan.id == id)
+    }
+
+    fn region(&self, id: &str) -> Option<&RegionChoice> {
+        self.regions.iter().flat_map(|group| &group.regions).find(|region| region.id == id)
+    }
+
+    fn image(&self, id: &str) -> Option<&LiveImage> {
+        self.images.iter().find(|image| image.id == id)
+    }
+
+    /// Why `region` cannot host `plan`, in words, when it cannot.
+    fn unavailable(&self, plan: &str, region: &RegionChoice) -> Option<&'static str> {
+        region.unavailable_for(self.plan(plan).map_or("", |plan| plan.class.as_str()))
+    }
+}
+
+/// The values the form starts with.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Chosen {
+    pub plan: String,
+    pub region: String,
+    pub image: String,
+    pub label: String,
+}
+
+/// The person's choices so far, shared by the form's islands through context.
+#[derive(Clone, Copy)]
+struct Choices {
+    catalog: StoredValue<LiveCatalog>,
+    plan: RwSignal<String>,
+    region: RwSignal<String>,
+    image: RwSignal<String>,
+    label: RwSignal<String>,
+    ssh_keys: RwSignal<String>,
+    /// Set once the form is on its way to the server (and from there to Linode).
+    leaving: RwSignal<bool>,
+    label_error: Memo<Option<String>>,
+    keys_error: Memo<Option<String>>,
+    region_error: Memo<Option<String>>,
+}
+
+impl Choices {
+    fn new(catalog: LiveCatalog, chosen: Chosen) -> Self {
+        let catalog = StoredValue::new(catalog);
+        let plan = RwSignal::new(chosen.plan);
+        let region = RwSignal::new(chosen.region);
+        let label = RwSignal::new(chosen.label);
+        let ssh_keys = RwSignal::new(String::new());
+        let region_error = Memo::new(move |_| {
+            catalog.with_value(|catalog| {
+                let plan = catalog.plan(&plan.get())?;
+                let region = catalog.region(&region.get())?;
+                catalog
+                    .unavailable(&plan.id, region)
+                    .map(|why| format!("{} {why} for {}: choose another region.", region.label, plan.label))
+            })
+        });
+        Self {
+            catalog,
+            plan,
+            region,
+            image: RwSignal::new(chosen.image),
+            label,
+            ssh_keys,
+            leaving: RwSignal::new(false),
+            label_error: Memo::new(move |_| label.with(|label| check_label(label).err())),
+            keys_error: Memo::new(move |_| ssh_keys.with(|keys| check_ssh_keys(keys).err())),
+            region_error,
+        }
+    }
+
+    fn blocked(&self) -> bool {
+        self.leaving.get() || self.label_error.get().is_some() || self.keys_error.get().is_some() || self.region_error.get().is_some()
+    }
+
+    /// Follows a control of the form by its `name`.
+    fn follow(&self, name: &str, value: String) {
+        let signal = match name {
+            "plan" => self.plan,
+            "region" => self.region,
+            "image" => self.image,
+            "label" => self.label,
+            "ssh_keys" => self.ssh_keys,
+            _ => return,
+        };
+        signal.set(value);
+    }
+}
+
+fn choices() -> Choices {
+    expect_context::<Choices>()
+}
+
+/// The form itself. It posts like a plain HTML form (the server answers with a redirect to Linode's
+/// login), so the browser leaves the page the ordinary way; the island only keeps a post with a
+/// known problem from being sent.
+#[island]
+pub fn LiveForm(action: String, catalog: LiveCatalog, chosen: Chosen, children: Children) -> impl IntoView {
+    let choices = Choices::new(catalog, chosen);
+    provide_context(choices);
+
+    let follow = move |ev: leptos::ev::Event| {
+        if let Some(name) = event_target::<leptos::web_sys::Element>(&ev).get_attribute("name") {
+            choices.follow(&name, event_target_value(&ev));
+        }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        if choices.blocked() {
+            ev.prevent_default();
+        } else {
+            choices.leaving.set(true);
+        }
+    };
+    // Coming back from Linode with the browser's Back button may restore this page as it was
+    // left, "Going to Linode…" included.
+    #[cfg(feature = "hydrate")]
+    {
+        let listening = window_event_listener(leptos::ev::pageshow, move |_| choices.leaving.set(false));
+        on_cleanup(move || listening.remove());
+    }
+
+    view! {
+        <form method="post" action=action on:change=follow on:input=follow on:submit=submit>
+            {children()}
+        </form>
+    }
+}
+
+/// The region select: regions that cannot host the chosen plan are shown, disabled, with why.
+#[island]
+pub fn RegionSelect() -> impl IntoView {
+    let choices = choices();
+    let initial = choices.region.get_untracked();
+    let groups = choices.catalog.with_value(|catalog| catalog.regions.clone());
+    view! {
+        <select
+            id="region"
+            name="region"
+            required
+            aria-describedby="region-error"
+            aria-invalid=move || choices.region_error.get().is_some().to_string()
+        >
+            {groups.into_iter().map(|group| view! {
+                <optgroup label=group.label>
+                    {group.regions.into_iter().map(|region| {
+                        let why = Memo::new({
+                            let region = region.clone();
+                            move |_| choices.catalog.with_value(|catalog| catalog.unavailable(&choices.plan.get(), &region))
+                        });
+                        let description = region.description();
+                        view! {
+                            <option value=region.id.clone() selected=region.id == initial disabled=move || why.get().is_some()>
+                                {move || match why.get() {
+                                    Some(why) => format!("{description} ({why})"),
+                                    None => description.clone(),
+                                }}
+                            </option>
+                        }
+                    }).collect_view()}
+                </optgroup>
+            }).collect_view()}
+        </select>
+        <p id="region-error" class="field-error" role="alert">{move || choices.region_error.get()}</p>
+    }
+}
+
+/// The label input and its inline check; `children` is the hint between them.
+#[island]
+pub fn LabelInput(children: Children) -> impl IntoView {
+    let choices = choices();
+    view! {
+        <input
+            id="label"
+            name="label"
+            type="text"
+            autocomplete="off"
+            spellcheck="false"
+            maxlength="64"
+            value=choices.label.get_untracked()
+            aria-describedby="label-hint label-error"
+            aria-invalid=move || choices.label_error.get().is_some().to_string()
+        />
+        {children()}
+        <p id="label-error" class="field-error" role="alert">{move || choices.label_error.get()}</p>
+    }
+}
+
+/// The SSH keys box and its inline check; `children` is the hint between them.
+#[island]
+pub fn SshKeysInput(children: Children) -> impl IntoView {
+    let choices = choices();
+    view! {
+        <textarea
+            id="ssh_keys"
+            name="ssh_keys"
+            rows="3"
+            spellcheck="false"
+            placeholder="ssh-ed25519 AAAAC3Nza… you@laptop"
+            aria-describedby="keys-hint keys-error"
+            aria-invalid=move || choices.keys_error.get().is_some().to_string()
+        ></textarea>
+        {children()}
+        <p id="keys-error" class="field-error" role="alert">{move || choices.keys_error.get()}</p>
+    }
+}
+
+/// What will be created and what it costs, following the choices.
+#[island]
+pub fn Summary() -> impl IntoView {
+    let choices = choices();
+    let chosen = move || {
+        choices.catalog.with_value(|catalog| {
+            let plan = catalog.plan(&choices.plan.get())?.clone();
+            let region = catalog.region(&choices.region.get())?.clone();
+            let image = catalog.image(&choices.image.get())?.label.clone();
+            Some((plan, region, image))
+        })
+    };
+    view! {
+        <section class="summary" aria-labelledby="summary-heading" data-testid="summary">
+            <h2 id="summary-heading">"Summary"</h2>
+            {move || chosen().map(|(plan, region, image)| {
+                let regional = plan.region_prices.iter().find(|(id, _)| *id == region.id).map(|(_, price)| price.clone());
+                let note = regional.as_ref().map(|_| format!("Prices in {} differ from the base price ({}).", region.label, plan.price));
+                view! {
+                    <p>
+                        "One Linode: " <strong>{plan.label}</strong> " (" {plan.specs} ") in "
+                        <strong>{region.description()}</strong> ", running " <strong>{image}</strong> "."
+                    </p>
+                    <p class="price" aria-live="polite">
+                        "Cost: " <strong data-testid="price">{regional.unwrap_or(plan.price)}</strong>
+                        ", billed by Linode to your account until you delete it."
+                    </p>
+                    {note.map(|note| view! { <p class="hint" data-testid="regional-price">{note}</p> })}
+                }
+            })}
+        </section>
+    }
+}
+
+/// The Deploy button: disabled while a check fails, and once the form is on its way.
+#[island]
+pub fn DeployButton() -> impl IntoView {
+    let choices = choices();
+    view! {
+        <button type="submit" class="primary" disabled=move || choices.blocked()>
+            {move || if choices.leaving.get() { "Going to Linode…" } else { "Deploy" }}
+        </button>
+    }
+}
