@@ -118,8 +118,17 @@ fn routes_since(sandbox: &RunningSandbox, from: usize) -> Vec<String> {
 }
 
 async fn timed_get(client: &reqwest::Client, url: &str) -> Result<Duration> {
+    timed(client.get(url), url).await
+}
+
+/// The same, as a browser asks: brotli accepted, so the server compresses the page.
+async fn timed_get_brotli(client: &reqwest::Client, url: &str) -> Result<Duration> {
+    timed(client.get(url).header(reqwest::header::ACCEPT_ENCODING, "br"), url).await
+}
+
+async fn timed(request: reqwest::RequestBuilder, url: &str) -> Result<Duration> {
     let started = Instant::now();
-    let response = client.get(url).send().await?;
+    let response = request.send().await?;
     let status = response.status();
     response.bytes().await?;
     if !status.is_success() {
@@ -174,6 +183,11 @@ async fn run(args: &Args) -> Result<PathBuf> {
         warm.push(timed_get(&client, &server.url("/")).await?);
     }
     report.warm = Some((Stats::new(warm), routes_since(&sandbox, from)));
+    let mut compressed = Vec::new();
+    for _ in 0..args.warm_views {
+        compressed.push(timed_get_brotli(&client, &server.url("/")).await?);
+    }
+    report.warm_brotli = Some(Stats::new(compressed));
     report.idle_memory = server.memory_kib();
 
     eprintln!("deployments…");
@@ -211,7 +225,10 @@ async fn run(args: &Args) -> Result<PathBuf> {
 
     eprintln!("asset sizes…");
     match sizes::measure(&server).await {
-        Ok(assets) => report.assets = assets,
+        Ok((page, assets)) => {
+            report.page = Some(page);
+            report.assets = assets;
+        }
         Err(error) => report.asset_error = Some(error.to_string()),
     }
 
@@ -259,10 +276,14 @@ struct DeployReport {
 struct Report {
     cold: Option<(Stats, Vec<Vec<String>>)>,
     warm: Option<(Stats, Vec<String>)>,
+    /// Warm views that accept brotli (the page compressed on the fly).
+    warm_brotli: Option<Stats>,
     deploy: Option<DeployReport>,
     load: Option<(load::LoadResult, usize)>,
     idle_memory: Option<(u64, u64)>,
     after_load_memory: Option<(u64, u64)>,
+    /// The HTML of `/`, compressed on the fly by the server.
+    page: Option<sizes::Asset>,
     assets: Vec<sizes::Asset>,
     /// Why the assets could not be measured (e.g. no site was built).
     asset_error: Option<String>,
@@ -323,6 +344,9 @@ impl Report {
         if let Some((stats, calls)) = &self.warm {
             let _ = writeln!(w, "| page view `/`, warm catalog | {} | {} in {} views |", stats.summary(), calls.len(), stats.samples.len());
         }
+        if let Some(stats) = &self.warm_brotli {
+            let _ = writeln!(w, "| same, `Accept-Encoding: br` (page compressed on the fly) | {} | 0 |", stats.summary());
+        }
         if let Some((result, calls)) = &self.load {
             let _ = writeln!(
                 w,
@@ -380,7 +404,10 @@ impl Report {
         let raw: usize = self.assets.iter().map(|a| a.raw).sum();
         let gzip: usize = self.assets.iter().map(|a| a.gzip.bytes).sum();
         let brotli: usize = self.assets.iter().map(|a| a.brotli.bytes).sum();
-        let _ = writeln!(w, "| **total** | **{}** | **{}** | **{}** | |", kib(raw), kib(gzip), kib(brotli));
+        let _ = writeln!(w, "| **total WASM + JS + CSS** | **{}** | **{}** | **{}** | |", kib(raw), kib(gzip), kib(brotli));
+        if let Some(page) = &self.page {
+            let _ = writeln!(w, "| `/` itself (HTML, compressed as it is sent) | {} | {} | {} | `{}` |", kib(page.raw), mark(&page.gzip), mark(&page.brotli), page.cache_control);
+        }
         let _ = writeln!(w, "\nSizes are the bytes the server sends for `Accept-Encoding: identity`, `gzip` and `br`; \"not served\" means the server had no such encoding and the size was computed here (gzip -9, brotli q11).");
 
         let _ = writeln!(w, "\n## Targets (issue 5)\n");

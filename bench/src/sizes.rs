@@ -40,28 +40,34 @@ pub fn asset_paths(html: &str) -> Vec<String> {
     paths
 }
 
-pub async fn measure(server: &ServerProcess) -> Result<Vec<Asset>> {
+/// The HTML of `/` itself, then every asset it names.
+pub async fn measure(server: &ServerProcess) -> Result<(Asset, Vec<Asset>)> {
     let client = Client::new();
     let html = client.get(server.url("/")).send().await?.text().await?;
+    let page = measure_one(&client, server, "/").await?;
     let mut assets = Vec::new();
     for path in asset_paths(&html) {
-        let url = server.url(&path);
-        let plain = client.get(&url).header(ACCEPT_ENCODING, "identity").send().await?;
-        if !plain.status().is_success() {
-            return Err(format!("{path} answered {}", plain.status()).into());
-        }
-        let cache_control = plain
-            .headers()
-            .get(CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("(none)")
-            .to_owned();
-        let raw = plain.bytes().await?;
-        let gzip = encoded(&client, &url, "gzip", || gzip_len(&raw)).await?;
-        let brotli = encoded(&client, &url, "br", || brotli_len(&raw)).await?;
-        assets.push(Asset { path, raw: raw.len(), gzip, brotli, cache_control });
+        assets.push(measure_one(&client, server, &path).await?);
     }
-    Ok(assets)
+    Ok((page, assets))
+}
+
+async fn measure_one(client: &Client, server: &ServerProcess, path: &str) -> Result<Asset> {
+    let url = server.url(path);
+    let plain = client.get(&url).header(ACCEPT_ENCODING, "identity").send().await?;
+    if !plain.status().is_success() {
+        return Err(format!("{path} answered {}", plain.status()).into());
+    }
+    let cache_control = plain
+        .headers()
+        .get(CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("(none)")
+        .to_owned();
+    let raw = plain.bytes().await?;
+    let gzip = encoded(client, &url, "gzip", || gzip_len(&raw)).await?;
+    let brotli = encoded(client, &url, "br", || brotli_len(&raw)).await?;
+    Ok(Asset { path: path.to_owned(), raw: raw.len(), gzip, brotli, cache_control })
 }
 
 async fn encoded(client: &Client, url: &str, encoding: &str, compute: impl FnOnce() -> usize) -> Result<Encoded> {

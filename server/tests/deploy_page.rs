@@ -228,3 +228,22 @@ async fn leaving_the_page_or_the_time_bound_ends_the_following_and_revokes() {
     assert_eq!(seen, ["provisioning"]);
     app.assert_all_tokens_revoked().await;
 }
+
+#[tokio::test]
+async fn pages_are_compressed_but_not_the_one_with_the_password() {
+    let app = spawn_app(&[]).await;
+    let get = |path: &str| app.browser.get(app.url(path)).header("Accept-Encoding", "br, gzip");
+    let form = get("/").send_retry().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    assert_eq!(form.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("br"));
+    let compressed = form.bytes().await.unwrap().len();
+    let plain = page(&app, "/").await.len();
+    assert!(compressed * 4 < plain, "{compressed} bytes brotli for {plain} bytes of HTML");
+
+    let html = app.deploy().await;
+    assert!(html.contains("data-testid=\"root-password\""));
+    // A second view no longer holds the password, but is still the same private page.
+    let result = get("/deployment").send_retry().await.unwrap();
+    assert_eq!(result.status(), StatusCode::OK);
+    assert_eq!(result.headers().get("content-encoding"), None);
+}
