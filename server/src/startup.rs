@@ -1,4 +1,8 @@
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use app::{
     shell,
@@ -14,7 +18,7 @@ use axum::{
     Router,
 };
 use leptos::prelude::LeptosOptions;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use linode::{ApiClient, LoginClient, OAuthClientCredentials};
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
@@ -187,7 +191,7 @@ impl Application {
 }
 
 fn router(state: AppState, sandbox: Option<&sandbox::Sandbox>, http: &HttpSettings, policy: SecurityPolicy) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let options = state.leptos_options.clone();
     let mut router = Router::new()
         .route("/auth/callback", get(auth_callback))
@@ -243,6 +247,16 @@ fn holds_no_secret(_: StatusCode, _: Version, headers: &HeaderMap, _: &Extension
         .get(header::CACHE_CONTROL)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.contains("no-store"))
+}
+
+/// The app's routes, listed once per process. Leptos lists them by rendering the app with a
+/// process-wide flag set (`SuppressResourceLoad`) that keeps every resource created meanwhile
+/// from ever loading, in any thread: listing them again while another `Application` in the same
+/// process renders a page leaves that page waiting forever. The server tests run many
+/// applications in one process and hit exactly that, about one run in five.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// The WASM, JS and CSS under `/pkg`. A release build (`cargo leptos build --release -P`) writes a

@@ -4,9 +4,6 @@
 
 mod support;
 
-#[allow(unused_imports)]
-use support::SendRetry as _;
-
 use reqwest::StatusCode;
 use support::{location, spawn_app, CLIENT_SECRET};
 
@@ -18,7 +15,7 @@ fn failure_kind(html: &str) -> Option<&str> {
 #[tokio::test]
 async fn the_form_lists_every_plan_class_and_the_sandbox_banner() {
     let app = spawn_app(&[]).await;
-    let html = app.browser.get(app.url("/")).send_retry().await.unwrap().text().await.unwrap();
+    let html = app.browser.get(app.url("/")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("nothing is created on Linode"), "sandbox banner");
     for group in ["Shared CPU", "Dedicated CPU", "Premium CPU", "High Memory", "GPU"] {
         assert!(html.contains(&format!("label=\"{group}\"")), "plan group {group}");
@@ -115,7 +112,7 @@ async fn callbacks_that_do_not_belong_to_this_browser_are_refused() {
     let stranger = support::browser();
     let stolen = |client: &reqwest::Client| client.get(&callback).send();
     assert_eq!(stolen(&stranger).await.unwrap().status(), StatusCode::SEE_OTHER);
-    let html = stranger.get(app.url("/deployment")).send_retry().await.unwrap().text().await.unwrap();
+    let html = stranger.get(app.url("/deployment")).send().await.unwrap().text().await.unwrap();
     assert_eq!(failure_kind(&html), Some("no_pending_deployment"));
     assert!(app.sandbox.inspect().tokens.is_empty(), "the stolen code was not exchanged");
 
@@ -126,7 +123,7 @@ async fn callbacks_that_do_not_belong_to_this_browser_are_refused() {
 
     // Once used, the callback shows its outcome only to the browser that ran it.
     assert_eq!(stolen(&stranger).await.unwrap().status(), StatusCode::SEE_OTHER);
-    let html = stranger.get(app.url("/deployment")).send_retry().await.unwrap().text().await.unwrap();
+    let html = stranger.get(app.url("/deployment")).send().await.unwrap().text().await.unwrap();
     assert_eq!(failure_kind(&html), Some("already_used"));
     let html = app.finish(&callback).await;
     assert!(html.contains("data-testid=\"password-gone\""), "{html}");
@@ -185,7 +182,7 @@ async fn forged_form_values_get_a_clear_error_and_no_redirect_to_linode() {
         let back = location(&response);
         assert!(!back.contains("oauth/authorize"), "{back}");
         let back = if back.starts_with("http") { back } else { app.url(&back) };
-        let form = app.browser.get(&back).send_retry().await.unwrap().text().await.unwrap();
+        let form = app.browser.get(&back).send().await.unwrap().text().await.unwrap();
         assert!(form.contains(message), "the re-rendered form does not say {message:?}");
     }
     assert!(app.sandbox.inspect().codes.is_empty());
@@ -226,7 +223,7 @@ async fn no_response_carries_a_secret() {
     let app = spawn_app(&[]).await;
     let authorize = app.start().await;
     let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
-    let response = app.browser.get(&callback).send_retry().await.unwrap();
+    let response = app.browser.get(&callback).send().await.unwrap();
     for cookie in response.headers().get_all("set-cookie") {
         let cookie = cookie.to_str().unwrap();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
@@ -235,7 +232,7 @@ async fn no_response_carries_a_secret() {
     let html = app.result_page().await;
     assert!(!html.contains(CLIENT_SECRET));
     for page in ["/", "/deployment", "/nope"] {
-        let body = app.browser.get(app.url(page)).send_retry().await.unwrap().text().await.unwrap();
+        let body = app.browser.get(app.url(page)).send().await.unwrap().text().await.unwrap();
         assert!(!body.contains(CLIENT_SECRET), "{page}");
     }
 }

@@ -4,9 +4,6 @@
 
 mod support;
 
-#[allow(unused_imports)]
-use support::SendRetry as _;
-
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -16,7 +13,7 @@ const FIELDS_SCRIPT: &str = "320827";
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";
 
 async fn page(app: &TestApp, path: &str) -> String {
-    let response = app.browser.get(app.url(path)).send_retry().await.unwrap();
+    let response = app.browser.get(app.url(path)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     response.text().await.unwrap()
 }
@@ -38,7 +35,7 @@ async fn refused(app: &TestApp, fields: &[(&str, &str)], message: &str) {
     let back = location(&response);
     assert!(!back.contains("oauth/authorize"), "{fields:?} was accepted");
     let back = if back.starts_with("http") { back } else { app.url(&back) };
-    let html = app.browser.get(&back).send_retry().await.unwrap().text().await.unwrap();
+    let html = app.browser.get(&back).send().await.unwrap().text().await.unwrap();
     assert!(html.contains(message), "the form does not say {message:?} for {fields:?}");
 }
 
@@ -233,7 +230,7 @@ async fn leaving_the_page_or_the_time_bound_ends_the_following_and_revokes() {
 async fn pages_are_compressed_but_not_the_one_with_the_password() {
     let app = spawn_app(&[]).await;
     let get = |path: &str| app.browser.get(app.url(path)).header("Accept-Encoding", "br, gzip");
-    let form = get("/").send_retry().await.unwrap();
+    let form = get("/").send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK);
     assert_eq!(form.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("br"));
     let compressed = form.bytes().await.unwrap().len();
@@ -243,7 +240,7 @@ async fn pages_are_compressed_but_not_the_one_with_the_password() {
     let html = app.deploy().await;
     assert!(html.contains("data-testid=\"root-password\""));
     // A second view no longer holds the password, but is still the same private page.
-    let result = get("/deployment").send_retry().await.unwrap();
+    let result = get("/deployment").send().await.unwrap();
     assert_eq!(result.status(), StatusCode::OK);
     assert_eq!(result.headers().get("content-encoding"), None);
 }

@@ -3,9 +3,6 @@
 
 mod support;
 
-#[allow(unused_imports)]
-use support::SendRetry as _;
-
 use app::error::AppError;
 use reqwest::{header, StatusCode};
 use support::{location, spawn_app};
@@ -38,7 +35,7 @@ async fn every_app_response_carries_the_security_headers() {
         app.browser.post(app.url("/api/start_deploy")).form(&[("plan", "x"), ("region", "y"), ("image", "z")]),
     ];
     for request in requests {
-        let response = request.send_retry().await.unwrap();
+        let response = request.send().await.unwrap();
         let what = format!("{} {}", response.url(), response.status());
         for (name, value) in HEADERS_EVERYWHERE {
             assert_eq!(header(&response, name), Some(value), "{name} on {what}");
@@ -62,7 +59,7 @@ async fn the_csp_nonce_is_the_one_on_every_script_and_changes_per_response() {
     let app = spawn_app(&[]).await;
     let mut seen = Vec::new();
     for path in ["/", "/", "/deployment", "/nope"] {
-        let response = app.browser.get(app.url(path)).send_retry().await.unwrap();
+        let response = app.browser.get(app.url(path)).send().await.unwrap();
         let csp = header(&response, "content-security-policy").unwrap().to_owned();
         let nonce = csp_nonce(&csp).unwrap().to_owned();
         let html = response.text().await.unwrap();
@@ -80,7 +77,7 @@ async fn the_csp_nonce_is_the_one_on_every_script_and_changes_per_response() {
 async fn hsts_is_sent_only_when_the_public_address_is_https() {
     let app = spawn_app(&[("PUBLIC_BASE_URL", "https://deploy.example.com")]).await;
     for path in ["/", "/healthz", "/sandbox/__sandbox/inspect"] {
-        let response = app.browser.get(app.url(path)).send_retry().await.unwrap();
+        let response = app.browser.get(app.url(path)).send().await.unwrap();
         let hsts = header(&response, "strict-transport-security").unwrap_or_else(|| panic!("no HSTS on {path}"));
         assert!(hsts.starts_with("max-age="), "{hsts}");
     }
@@ -90,7 +87,7 @@ async fn hsts_is_sent_only_when_the_public_address_is_https() {
 async fn the_sandbox_login_pages_keep_their_inline_style_and_run_no_script() {
     let app = spawn_app(&[]).await;
     let authorize = app.start().await;
-    let response = app.browser.get(&authorize).send_retry().await.unwrap();
+    let response = app.browser.get(&authorize).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let csp = header(&response, "content-security-policy").unwrap().to_owned();
     assert!(csp.contains("default-src 'none'") && csp.contains("style-src 'unsafe-inline'"), "{csp}");
@@ -160,7 +157,7 @@ async fn fetch_start(client: &reqwest::Client, app: &support::TestApp, forwarded
     if let Some(forwarded) = forwarded {
         request = request.header("x-forwarded-for", forwarded);
     }
-    request.send_retry().await.unwrap()
+    request.send().await.unwrap()
 }
 
 #[tokio::test]
@@ -189,7 +186,7 @@ async fn starting_deploys_is_limited_per_address_with_a_clear_answer() {
 
     // Another browser from the same address is the same client; other pages are not limited.
     assert_eq!(fetch_start(&support::browser(), &app, None).await.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(app.browser.get(app.url("/")).send_retry().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(app.browser.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK);
     assert_eq!(app.sandbox.inspect().codes.len(), 0, "refused starts reach nothing");
 }
 
@@ -201,7 +198,7 @@ async fn returns_from_linode_are_limited_per_address() {
     let html = app.finish(&app.url("/auth/callback?code=abc")).await;
     assert_eq!(support::failure_kind(&html), Some("missing_state"));
 
-    let response = app.browser.get(&callback).send_retry().await.unwrap();
+    let response = app.browser.get(&callback).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(retry_after(&response) >= 1);
     let html = response.text().await.unwrap();
@@ -231,7 +228,7 @@ async fn each_response_names_its_own_request_id() {
     let app = spawn_app(&[]).await;
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let response = app.browser.get(app.url("/healthz")).header("x-request-id", "chosen-by-client").send_retry().await.unwrap();
+        let response = app.browser.get(app.url("/healthz")).header("x-request-id", "chosen-by-client").send().await.unwrap();
         let id = header(&response, "x-request-id").expect("x-request-id").to_owned();
         assert!(id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
         ids.push(id);

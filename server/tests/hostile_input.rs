@@ -6,9 +6,6 @@
 
 mod support;
 
-#[allow(unused_imports)]
-use support::SendRetry as _;
-
 use std::{sync::OnceLock, time::Duration};
 
 use app::{
@@ -117,7 +114,7 @@ async fn post_start(client: &Client, body: Vec<u8>, html: bool) -> reqwest::Resp
     if html {
         request = request.header(header::ACCEPT, "text/html").header(header::REFERER, world().app.url("/"));
     }
-    request.send_retry().await.unwrap()
+    request.send().await.unwrap()
 }
 
 /// The hydrated page's answer: a URL to go to, or the app's error with something to read.
@@ -150,7 +147,7 @@ async fn assert_form_answer(client: &Client, response: reqwest::Response) -> Res
         return Ok(());
     }
     let to = if to.starts_with("http") { to } else { world().app.url(&to) };
-    let page = client.get(&to).send_retry().await.unwrap();
+    let page = client.get(&to).send().await.unwrap();
     prop_assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     prop_assert!(html.contains("data-testid=\"form-error\"") && !html.contains("data-testid=\"form-error\" hidden"), "no message on {to}");
@@ -192,7 +189,7 @@ fn callback_query() -> impl Strategy<Value = String> {
 }
 
 async fn result_kind(client: &Client) -> Result<String, TestCaseError> {
-    let page = client.get(world().app.url("/deployment")).send_retry().await.unwrap();
+    let page = client.get(world().app.url("/deployment")).send().await.unwrap();
     prop_assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     let kind = failure_kind(&html).map(str::to_owned);
@@ -205,7 +202,7 @@ async fn callback(client: &Client, query: &str, cookie: Option<&str>) -> Result<
     if let Some(cookie) = cookie {
         request = request.header(header::COOKIE, cookie);
     }
-    let response = request.send_retry().await.unwrap();
+    let response = request.send().await.unwrap();
     prop_assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", query);
     prop_assert_eq!(location(&response), "/deployment");
     Ok(())

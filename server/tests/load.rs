@@ -3,9 +3,6 @@
 
 mod support;
 
-#[allow(unused_imports)]
-use support::SendRetry as _;
-
 use std::time::{Duration, Instant};
 
 use support::{spawn_app, TestApp};

@@ -4,9 +4,6 @@
 
 mod support;
 
-#[allow(unused_imports)]
-use support::SendRetry as _;
-
 use std::{
     io::Write,
     sync::{Arc, Mutex},

@@ -6,9 +6,6 @@
 
 mod support;
 
-#[allow(unused_imports)]
-use support::SendRetry as _;
-
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -71,7 +68,7 @@ async fn catalog_faults_before_anything_is_cached_say_what_went_wrong() {
         let app = spawn_app(&[TIMEOUT]).await;
         // Before the server's first catalog load (it has not run yet on this thread).
         app.sandbox.add_fault(fault.clone());
-        let page = app.browser.get(app.url("/")).send_retry().await.unwrap();
+        let page = app.browser.get(app.url("/")).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK);
         let html = page.text().await.unwrap();
         assert!(html.contains("catalog could not be loaded") && html.contains(expected), "{fault:?}: {html}");
@@ -103,14 +100,14 @@ async fn a_cached_catalog_is_served_marked_stale_while_linode_is_down() {
     ];
     each(kinds, |fault, _| async move {
         let app = spawn_app(&[TIMEOUT, ("CATALOG_TTL_SECS", "0.2")]).await;
-        let fresh = app.browser.get(app.url("/")).send_retry().await.unwrap().text().await.unwrap();
+        let fresh = app.browser.get(app.url("/")).send().await.unwrap().text().await.unwrap();
         assert!(fresh.contains("value=\"g6-nanode-1\"") && !fresh.contains("may be slightly out of date"));
         app.sandbox.add_fault(fault.clone());
         tokio::time::sleep(Duration::from_millis(300)).await;
         // The expired snapshot is served while a refresh runs behind it, and kept when it fails.
         let mut stale = String::new();
         for _ in 0..60 {
-            stale = app.browser.get(app.url("/")).send_retry().await.unwrap().text().await.unwrap();
+            stale = app.browser.get(app.url("/")).send().await.unwrap().text().await.unwrap();
             if stale.contains("may be slightly out of date") {
                 break;
             }
@@ -208,7 +205,7 @@ async fn shutdown_lets_an_in_flight_deploy_finish_and_revokes_its_token() {
     let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
     let in_flight = tokio::spawn({
         let browser = app.browser.clone();
-        async move { browser.get(&callback).send_retry().await }
+        async move { browser.get(&callback).send().await }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     running.stop.send(()).unwrap();
@@ -222,5 +219,5 @@ async fn shutdown_lets_an_in_flight_deploy_finish_and_revokes_its_token() {
     assert_eq!(inspection.tokens.len(), 1);
     assert!(inspection.tokens.iter().all(|token| token.revoked), "{:?}", inspection.tokens);
     // And the server no longer answers.
-    assert!(app.browser.get(app.url("/healthz")).send_retry().await.is_err());
+    assert!(app.browser.get(app.url("/healthz")).send().await.is_err());
 }

@@ -3,9 +3,6 @@
 
 mod support;
 
-#[allow(unused_imports)]
-use support::SendRetry as _;
-
 use std::{
     net::TcpListener,
     process::{Child, Command, Stdio},
@@ -59,7 +56,7 @@ async fn start_server(port: u16, public_base: &str, sandbox: &sandbox::RunningSa
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         assert!(server.child.try_wait().unwrap().is_none(), "the server on port {port} exited");
-        if client.get(format!("{}/healthz", server.base)).send_retry().await.is_ok_and(|r| r.status().is_success()) {
+        if client.get(format!("{}/healthz", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
             return server;
         }
         assert!(Instant::now() < deadline, "the server on port {port} did not start");
@@ -96,20 +93,20 @@ async fn a_deployment_started_on_one_process_finishes_on_the_other() {
     assert_eq!(response.status(), StatusCode::FOUND);
     let authorize = location(&response);
     assert!(authorize.starts_with(&sandbox.login_base()), "{authorize}");
-    let consent = browser.get(&authorize).send_retry().await.unwrap().text().await.unwrap();
+    let consent = browser.get(&authorize).send().await.unwrap().text().await.unwrap();
     let mut form = hidden_inputs(&consent);
     form.extend([("username", "tester"), ("scope", "linodes:read_write"), ("decision", "approve")].map(|(k, v)| (k.to_owned(), v.to_owned())));
-    let response = browser.post(&authorize).form(&form).send_retry().await.unwrap();
+    let response = browser.post(&authorize).form(&form).send().await.unwrap();
     let callback = location(&response);
     assert!(callback.starts_with(&format!("{public_base}/auth/callback?")), "{callback}");
 
     // Linode's redirect reaches B instead; B holds no memory of the flow, only the key.
     let callback_on_b = callback.replacen(&public_base, &b.base, 1);
-    let response = browser.get(&callback_on_b).send_retry().await.unwrap();
+    let response = browser.get(&callback_on_b).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/deployment");
     // Outcomes live in the memory of the process that ran the callback.
-    let html = browser.get(format!("{}/deployment", b.base)).send_retry().await.unwrap().text().await.unwrap();
+    let html = browser.get(format!("{}/deployment", b.base)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("data-testid=\"deployed\""), "{html}");
 
     let inspection = sandbox.sandbox.inspect();

@@ -163,7 +163,7 @@ impl TestApp {
 
     /// Answers the consent page; `scopes` are the boxes left ticked. Returns the callback URL.
     pub async fn consent(&self, authorize: &str, decision: &str, scopes: &[&str]) -> String {
-        let page = self.browser.get(authorize).send_retry().await.expect("consent page");
+        let page = self.browser.get(authorize).send().await.expect("consent page");
         assert_eq!(page.status(), StatusCode::OK);
         let html = page.text().await.expect("consent html");
         let mut form: Vec<(String, String)> = hidden_inputs(&html);
@@ -172,21 +172,21 @@ impl TestApp {
             form.push(("scope".into(), (*scope).into()));
         }
         form.push(("decision".into(), decision.into()));
-        let response = self.browser.post(authorize).form(&form).send_retry().await.expect("consent post");
+        let response = self.browser.post(authorize).form(&form).send().await.expect("consent post");
         assert!(response.status().is_redirection(), "consent answered {}", response.status());
         location(&response)
     }
 
     /// Follows the callback; returns the page it redirects to (`/deployment`), rendered.
     pub async fn finish(&self, callback: &str) -> String {
-        let response = self.browser.get(callback).send_retry().await.expect("callback");
+        let response = self.browser.get(callback).send().await.expect("callback");
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "callback status");
         assert_eq!(location(&response), "/deployment");
         self.result_page().await
     }
 
     pub async fn result_page(&self) -> String {
-        let page = self.browser.get(self.url("/deployment")).send_retry().await.expect("result page");
+        let page = self.browser.get(self.url("/deployment")).send().await.expect("result page");
         assert_eq!(page.status(), StatusCode::OK);
         assert_eq!(page.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
         page.text().await.expect("result html")
@@ -209,36 +209,5 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("tokens left alive: {:?}", self.sandbox.inspect().tokens);
-    }
-}
-
-/// Sends a request; a page GET that times out is sent once more.
-///
-/// KNOWN BUG, not hidden: in some full runs of this suite one server-rendered page request (`/`
-/// or `/deployment`) gets no answer at all, with every runtime thread idle (a lost wake-up, seen
-/// with gdb); it is not found yet and is written up in the issue notes. The retry, printed each
-/// time, keeps the suite about the behaviour each test checks.
-#[allow(async_fn_in_trait)]
-pub trait SendRetry {
-    async fn send_retry(self) -> reqwest::Result<Response>;
-}
-
-impl SendRetry for reqwest::RequestBuilder {
-    async fn send_retry(self) -> reqwest::Result<Response> {
-        let spare = self.try_clone();
-        let retryable = spare
-            .as_ref()
-            .and_then(|spare| spare.try_clone()?.build().ok())
-            .is_some_and(|request| request.method() == reqwest::Method::GET && !request.url().path().starts_with("/auth/"));
-        match self.send().await {
-            Err(error) if error.is_timeout() && retryable => {
-                eprintln!("KNOWN HANG, retrying once: {error}");
-                match spare {
-                    Some(spare) => spare.send().await,
-                    None => Err(error),
-                }
-            }
-            other => other,
-        }
     }
 }
