@@ -319,3 +319,64 @@ pub fn DeployButton() -> impl IntoView {
         </button>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DeployForm, ImageChoice, ImageGroup, PlanChoice, PlanGroup, Price, RegionPrice, SiteInfo};
+
+    fn form() -> DeployForm {
+        let region = |id: &str, classes: &[&str], outage: bool| RegionChoice {
+            id: id.into(),
+            label: id.into(),
+            country: "X".into(),
+            classes: classes.iter().map(|c| (*c).to_owned()).collect(),
+            outage,
+        };
+        DeployForm {
+            site: SiteInfo { app_name: "App".into(), sandbox: true },
+            stackscript_label: "s".into(),
+            plans: vec![PlanGroup {
+                label: "Shared CPU".into(),
+                plans: vec![PlanChoice {
+                    id: "g6-nanode-1".into(),
+                    label: "Nanode 1 GB".into(),
+                    class: "nanode".into(),
+                    vcpus: 1,
+                    memory_mb: 1024,
+                    disk_mb: 25600,
+                    transfer_gb: 1000,
+                    gpus: 0,
+                    price: Price { hourly: 0.0075, monthly: 5.0 },
+                    region_prices: vec![RegionPrice { region: "id-cgk".into(), price: Price { hourly: 0.009, monthly: 6.0 } }],
+                }],
+            }],
+            regions: vec![RegionGroup {
+                label: "All".into(),
+                regions: vec![region("us-east", &["nanode"], false), region("gpu-only", &["gpu"], false), region("down", &["nanode"], true)],
+            }],
+            images: vec![ImageGroup { vendor: "Debian".into(), images: vec![ImageChoice { id: "linode/debian12".into(), label: "Debian 12".into() }] }],
+            fields: vec![],
+            stale: false,
+        }
+    }
+
+    #[test]
+    fn the_browser_gets_prices_and_specs_already_written() {
+        let catalog = LiveCatalog::new(&form());
+        let plan = catalog.plan("g6-nanode-1").expect("the plan");
+        assert_eq!(plan.price, "$5/mo ($0.0075/hr)");
+        assert_eq!(plan.region_prices, vec![("id-cgk".to_owned(), "$6/mo ($0.009/hr)".to_owned())]);
+        assert_eq!(plan.specs, "1 vCPU, 1 GB RAM, 25 GB storage, 1 TB transfer");
+        assert_eq!(catalog.image("linode/debian12").map(|image| image.label.as_str()), Some("Debian 12"));
+    }
+
+    #[test]
+    fn regions_that_cannot_host_the_plan_say_why() {
+        let catalog = LiveCatalog::new(&form());
+        let region = |id| catalog.region(id).expect("the region");
+        assert_eq!(catalog.unavailable("g6-nanode-1", region("us-east")), None);
+        assert_eq!(catalog.unavailable("g6-nanode-1", region("gpu-only")), Some("does not offer this plan"));
+        assert_eq!(catalog.unavailable("g6-nanode-1", region("down")), Some("unavailable: outage"));
+    }
+}
