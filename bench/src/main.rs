@@ -27,7 +27,8 @@ pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::
 
 const REVOKE: &str = "POST /login/oauth/revoke";
 /// The first page's WASM + JS + CSS, brotli, must stay under this (issue 5).
-const BROTLI_BUDGET: usize = 120 * 1024;
+/// Issue 5: 120 KB, read as 120 000 bytes (the stricter reading; the Playwright budget test agrees).
+const BROTLI_BUDGET: usize = 120_000;
 
 #[derive(Parser)]
 #[command(about = "Benchmarks the release server against the Linode sandbox")]
@@ -290,7 +291,7 @@ struct Report {
 }
 
 fn kib(bytes: usize) -> String {
-    format!("{:.1} KB", bytes as f64 / 1024.0)
+    format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
 
 fn mib(kib: u64) -> String {
@@ -430,7 +431,7 @@ impl Report {
         }
         let all_served = !self.assets.is_empty() && self.assets.iter().all(|a| a.gzip.served && a.brotli.served);
         let immutable = !self.assets.is_empty() && self.assets.iter().all(|a| a.cache_control.contains("immutable"));
-        let _ = writeln!(w, "| first page WASM + JS + CSS ≤ 120 KB brotli | {} | {} |", kib(brotli), verdict(brotli <= BROTLI_BUDGET && !self.assets.is_empty()));
+        let _ = writeln!(w, "| first page WASM + JS + CSS ≤ 120 KB (120 000 bytes) brotli | {brotli} bytes ({}) | {} |", kib(brotli), verdict(brotli <= BROTLI_BUDGET && !self.assets.is_empty()));
         let _ = writeln!(w, "| served precompressed (brotli and gzip) | {} | {} |", if all_served { "yes" } else { "no" }, verdict(all_served));
         let _ = writeln!(w, "| long cache lifetime for hashed assets | {} | {} |", if immutable { "immutable, 1 year" } else { "no" }, verdict(immutable));
         if let Some((result, _)) = &self.load {
