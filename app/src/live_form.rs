@@ -55,7 +55,12 @@ impl LiveCatalog {
                 class: plan.class.clone(),
                 specs: plan.specs(),
                 price: plan.price.describe(),
-                region_prices: plan.region_prices.iter().map(|p| (p.region.clone(), p.price.describe())).collect(),
+                region_prices: plan
+                    .region_prices
+                    .iter()
+                    .filter(|regional| regional.price != plan.price)
+                    .map(|regional| (regional.region.clone(), regional.price.describe()))
+                    .collect(),
             })
             .collect();
         let images = form
@@ -190,8 +195,13 @@ pub fn LiveForm(action: String, catalog: LiveCatalog, chosen: Chosen, children: 
         on_cleanup(move || listening.remove());
     }
 
+    // Marks the form once the islands run, for whoever must know the checks are live (the
+    // end-to-end tests wait for it before typing).
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
+
     view! {
-        <form method="post" action=action on:change=follow on:input=follow on:submit=submit>
+        <form method="post" action=action on:change=follow on:input=follow on:submit=submit data-live=move || live.get().then_some("true")>
             {children()}
         </form>
     }

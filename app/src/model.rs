@@ -102,11 +102,6 @@ pub struct PlanChoice {
 }
 
 impl PlanChoice {
-    /// The price in `region`: its own where Linode sets one, else the base price.
-    pub fn price_in(&self, region: &str) -> Price {
-        self.region_prices.iter().find(|p| p.region == region).map_or(self.price, |p| p.price)
-    }
-
     /// `1 vCPU, 1 GB RAM, 25 GB storage, 1 TB transfer`
     pub fn specs(&self) -> String {
         let gpus = if self.gpus > 0 { format!(", {} GPU", self.gpus) } else { String::new() };

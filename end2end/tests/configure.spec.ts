@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { FIELDS_URL } from "../playwright.config";
-import { expectAllTokensRevoked, inspect } from "./helpers";
+import { expectAllTokensRevoked, inspect, openForm } from "./helpers";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";
 
@@ -9,7 +9,7 @@ test.describe("a StackScript with inputs of every kind", () => {
 
   test("inputs are rendered, checked in the browser, and sent to Linode", async ({ page, request }) => {
     const before = await inspect(request);
-    await page.goto("/");
+    await openForm(page, "/");
     const settings = page.getByRole("group", { name: "Web Stack settings" });
     // Text with its example, a masked password, one-of selects, many-of checkboxes with defaults.
     await expect(settings.getByLabel("Host name for the server")).toHaveAttribute("placeholder", "web01");
@@ -52,7 +52,7 @@ test.describe("a StackScript with inputs of every kind", () => {
   });
 
   test("a shared link pre-selects the form, fields included", async ({ page }) => {
-    await page.goto("/?type=g6-standard-2&region=eu-west&image=linode/ubuntu24.04&label=shared-1&hostname=box1&packages=htop&environment=production");
+    await openForm(page, "/?type=g6-standard-2&region=eu-west&image=linode/ubuntu24.04&label=shared-1&hostname=box1&packages=htop&environment=production");
     await expect(page.getByLabel("Plan")).toHaveValue("g6-standard-2");
     await expect(page.getByLabel("Region")).toHaveValue("eu-west");
     await expect(page.getByLabel("Image")).toHaveValue("linode/ubuntu24.04");
@@ -63,14 +63,14 @@ test.describe("a StackScript with inputs of every kind", () => {
     await expect(page.getByLabel("git")).not.toBeChecked();
     await expect(page.getByTestId("link-notice")).toHaveCount(0);
 
-    await page.goto("/?type=g6-nanode-1&region=mars-1");
+    await openForm(page, "/?type=g6-nanode-1&region=mars-1");
     await expect(page.getByTestId("link-notice")).toContainText("mars-1");
     await expect(page.getByLabel("Region")).toHaveValue("us-east");
   });
 });
 
 test("the price and summary follow the choices, with the region's own price", async ({ page }) => {
-  await page.goto("/");
+  await openForm(page, "/");
   const price = page.getByTestId("price");
   await page.getByLabel("Plan").selectOption("g6-nanode-1");
   await page.getByLabel("Region").selectOption("us-east");
@@ -84,7 +84,7 @@ test("the price and summary follow the choices, with the region's own price", as
 });
 
 test("regions that cannot host the plan are disabled, with why", async ({ page }) => {
-  await page.goto("/");
+  await openForm(page, "/");
   await expect(page.locator('#region option[value="es-mad"]')).toBeDisabled();
   await expect(page.locator('#region option[value="es-mad"]')).toContainText("outage");
   await page.getByLabel("Region").selectOption("eu-west");
@@ -98,7 +98,7 @@ test("regions that cannot host the plan are disabled, with why", async ({ page }
 
 test("label and SSH keys are checked as they are typed, then installed", async ({ page, request }) => {
   const before = await inspect(request);
-  await page.goto("/");
+  await openForm(page, "/");
   const deploy = page.getByRole("button", { name: "Deploy" });
   await page.getByLabel(/Linode label/).fill("9lives");
   await expect(page.locator("#label-error")).toContainText("a letter first");
@@ -121,7 +121,7 @@ test("label and SSH keys are checked as they are typed, then installed", async (
 
 test("the success view follows the Linode to running, then the token is revoked", async ({ page, request }) => {
   const before = await inspect(request);
-  await page.goto("/");
+  await openForm(page, "/");
   await page.getByRole("button", { name: "Deploy" }).click();
   await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);
   await page.getByRole("button", { name: "Authorize" }).click();

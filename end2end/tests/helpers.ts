@@ -53,3 +53,10 @@ export async function expectAllTokensRevoked(request: APIRequestContext, before:
   const issued = (await inspect(request)).tokens.filter((t) => !known.has(t.token_id));
   return issued;
 }
+
+/** Opens the deploy form and waits until its islands run: what is typed before that is not
+ *  followed by the live checks (see the README). */
+export async function openForm(page: Page, url = "/") {
+  await page.goto(url);
+  await page.locator("form[data-live]").waitFor();
+}

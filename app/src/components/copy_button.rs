@@ -1,15 +1,16 @@
 use leptos::prelude::*;
 
-/// Copies `text` to the clipboard. Rendered disabled on the server and enabled once the WASM is
-/// running, since copying needs script. An island of its own, so the server-rendered password
-/// row can offer it.
+/// Copies the text of the element with id `source` to the clipboard. Rendered disabled on the
+/// server and enabled once the WASM is running, since copying needs script. An island of its own,
+/// so the server-rendered password row can offer it; it takes the element's id rather than the
+/// text, so the password is not written into the page a second time as the island's props.
 #[island]
-pub fn CopyButton(text: String, what: String) -> impl IntoView {
+pub fn CopyButton(source: String, what: String) -> impl IntoView {
     let (copied, set_copied) = signal(false);
     let (ready, set_ready) = signal(false);
     Effect::new(move |_| set_ready.set(true));
     let copy = move |_| {
-        copy_to_clipboard(&text);
+        copy_to_clipboard(&source);
         set_copied.set(true);
     };
     view! {
@@ -20,10 +21,13 @@ pub fn CopyButton(text: String, what: String) -> impl IntoView {
     }
 }
 
-fn copy_to_clipboard(text: &str) {
+fn copy_to_clipboard(source: &str) {
     #[cfg(feature = "hydrate")]
     {
-        let promise = window().navigator().clipboard().write_text(text);
+        let Some(text) = document().get_element_by_id(source).and_then(|element| element.text_content()) else {
+            return;
+        };
+        let promise = window().navigator().clipboard().write_text(&text);
         leptos::task::spawn_local(async move {
             if let Err(error) = wasm_bindgen_futures::JsFuture::from(promise).await {
                 leptos::logging::warn!("copy failed: {error:?}");
@@ -31,5 +35,5 @@ fn copy_to_clipboard(text: &str) {
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = text;
+    let _ = source;
 }

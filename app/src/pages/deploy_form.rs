@@ -16,10 +16,13 @@ use crate::{
 };
 
 /// The catalog as the form shows it. Served from the server's cache: a page view never waits on
-/// Linode once the cache is warm.
-#[server(endpoint = "deploy_form")]
-pub async fn load_deploy_form() -> Result<DeployForm, AppError> {
-    crate::ssr::context::deploy()?.deploy_form().await
+/// Linode once the cache is warm. A plain function, not a server function: only the server
+/// renders this page, so nothing needs it as an endpoint.
+async fn load_deploy_form() -> Result<DeployForm, AppError> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::context::deploy()?.deploy_form().await;
+    #[cfg(not(feature = "ssr"))]
+    Err(AppError::Transport("the form is rendered on the server".into()))
 }
 
 /// Validates the request against the catalog, remembers it with a fresh `state` in an encrypted

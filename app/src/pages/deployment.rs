@@ -9,10 +9,13 @@ use crate::{
 };
 
 /// The outcome recorded for this browser by the OAuth callback. The root password is handed out
-/// on the first call only; the server forgets it right after.
-#[server(endpoint = "deployment_outcome")]
-pub async fn deployment_outcome() -> Result<Option<Outcome>, AppError> {
-    crate::ssr::outcome::deployment_outcome().await
+/// on the first call only; the server forgets it right after. A plain function, not a server
+/// function: only the server renders this page, and the password must not have a second way out.
+async fn deployment_outcome() -> Result<Option<Outcome>, AppError> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::outcome::deployment_outcome().await;
+    #[cfg(not(feature = "ssr"))]
+    Err(AppError::Transport("the result is rendered on the server".into()))
 }
 
 #[component]
@@ -76,8 +79,8 @@ fn Deployed(linode: DeployedLinode) -> impl IntoView {
                     Some(password) => view! {
                         <p class="alert warning">"Save this password now: it is shown only this once and is not stored anywhere."</p>
                         <div class="secret-row">
-                            <code data-testid="root-password" class="password">{password.clone()}</code>
-                            <CopyButton text=password what="root password".to_owned()/>
+                            <code id="root-password" data-testid="root-password" class="password">{password}</code>
+                            <CopyButton source="root-password".to_owned() what="root password".to_owned()/>
                         </div>
                     }.into_any(),
                     None => view! {
@@ -155,8 +158,8 @@ fn SshLogin() -> impl IntoView {
         {move || ssh().map(|ssh| view! {
             <h2>"Log in"</h2>
             <div class="secret-row">
-                <code data-testid="ssh">{ssh.clone()}</code>
-                <CopyButton text=ssh what="SSH command".to_owned()/>
+                <code id="ssh-command" data-testid="ssh">{ssh}</code>
+                <CopyButton source="ssh-command".to_owned() what="SSH command".to_owned()/>
             </div>
         })}
     }
