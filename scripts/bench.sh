@@ -25,6 +25,6 @@ if ! command -v wrk >/dev/null; then
 fi
 
 if $build; then
-  cargo leptos build --release --precompress
+  cargo leptos build --release --precompress --split
 fi
 cargo run --release --locked -p bench -- "$@"

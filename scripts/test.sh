@@ -15,7 +15,7 @@ run() { printf '\033[1m==> %s\033[0m\n' "$*"; "$@" 2>&1 | tee -a "$log"; }
 run cargo test --locked -p sandbox -p linode -p server
 run cargo test --locked -p app --features ssr --lib
 run scripts/sdk-check/run.sh
-run cargo leptos build --release --precompress
+run cargo leptos build --release --precompress --split
 run bash -c 'cd end2end && npx playwright test'
 
 # One closing line for the whole run, summed over every runner above.

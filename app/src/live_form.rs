@@ -110,13 +110,15 @@ struct Choices {
     ssh_keys: RwSignal<String>,
     /// Set once the form is on its way to the server (and from there to Linode).
     leaving: RwSignal<bool>,
+    /// The server's refusal of the last post.
+    refused: RwSignal<Option<String>>,
     label_error: Memo<Option<String>>,
     keys_error: Memo<Option<String>>,
     region_error: Memo<Option<String>>,
 }
 
 impl Choices {
-    fn new(catalog: LiveCatalog, chosen: Chosen) -> Self {
+    fn new(catalog: LiveCatalog, chosen: Chosen, refused: Option<String>) -> Self {
         let catalog = StoredValue::new(catalog);
         let plan = RwSignal::new(chosen.plan);
         let region = RwSignal::new(chosen.region);
@@ -139,6 +141,7 @@ impl Choices {
             label,
             ssh_keys,
             leaving: RwSignal::new(false),
+            refused: RwSignal::new(refused),
             label_error: Memo::new(move |_| label.with(|label| check_label(label).err())),
             keys_error: Memo::new(move |_| ssh_keys.with(|keys| check_ssh_keys(keys).err())),
             region_error,
@@ -167,31 +170,74 @@ fn choices() -> Choices {
     expect_context::<Choices>()
 }
 
-/// The form itself. It posts like a plain HTML form (the server answers with a redirect to Linode's
-/// login), so the browser leaves the page the ordinary way; the island only keeps a post with a
-/// known problem from being sent.
+/// The names of the controls the islands follow.
+const FOLLOWED: [&str; 5] = ["plan", "region", "image", "label", "ssh_keys"];
+
+/// The form itself. Without WASM (or before it has loaded) it posts the plain way and the server
+/// answers with a redirect to Linode's login, or back here with its refusal. Once hydrated, it
+/// keeps a post with a known problem from being sent, and posts the form with `fetch`: the server
+/// answers with Linode's login URL, which the page then opens, or with its refusal, which is shown
+/// next to the button while everything typed stays in place.
 #[island]
-pub fn LiveForm(action: String, catalog: LiveCatalog, chosen: Chosen, children: Children) -> impl IntoView {
-    let choices = Choices::new(catalog, chosen);
+pub fn LiveForm(action: String, catalog: LiveCatalog, chosen: Chosen, refused: Option<String>, children: Children) -> impl IntoView {
+    let choices = Choices::new(catalog, chosen, refused);
     provide_context(choices);
+    let form = NodeRef::<leptos::html::Form>::new();
 
     let follow = move |ev: leptos::ev::Event| {
         if let Some(name) = event_target::<leptos::web_sys::Element>(&ev).get_attribute("name") {
             choices.follow(&name, event_target_value(&ev));
         }
     };
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        if choices.blocked() {
-            ev.prevent_default();
-        } else {
-            choices.leaving.set(true);
+    // The server rendered its own starting values; the browser may show others (a control changed
+    // before the WASM loaded, values restored on reload or on Back). The form's own values win.
+    let read_form = move || {
+        if let Some(form) = form.get_untracked() {
+            for name in FOLLOWED {
+                if let Some(value) = control_value(&form, name) {
+                    choices.follow(name, value);
+                }
+            }
         }
+    };
+    Effect::new(move |_| read_form());
+    let target = action.clone();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if choices.blocked() {
+            return;
+        }
+        choices.leaving.set(true);
+        choices.refused.set(None);
+        #[cfg(feature = "hydrate")]
+        if let Some(form) = form.get_untracked() {
+            let target = target.clone();
+            leptos::task::spawn_local(async move {
+                match post(&target, &form).await {
+                    Ok(login) => {
+                        if window().location().assign(&login).is_err() {
+                            choices.refused.set(Some("Your browser did not open Linode's login page; please try again.".into()));
+                            choices.leaving.set(false);
+                        }
+                    }
+                    Err(refusal) => {
+                        choices.refused.set(Some(refusal));
+                        choices.leaving.set(false);
+                    }
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &target;
     };
     // Coming back from Linode with the browser's Back button may restore this page as it was
     // left, "Going to Linode…" included.
     #[cfg(feature = "hydrate")]
     {
-        let listening = window_event_listener(leptos::ev::pageshow, move |_| choices.leaving.set(false));
+        let listening = window_event_listener(leptos::ev::pageshow, move |_| {
+            choices.leaving.set(false);
+            read_form();
+        });
         on_cleanup(move || listening.remove());
     }
 
@@ -201,9 +247,56 @@ pub fn LiveForm(action: String, catalog: LiveCatalog, chosen: Chosen, children: 
     Effect::new(move |_| live.set(true));
 
     view! {
-        <form method="post" action=action on:change=follow on:input=follow on:submit=submit data-live=move || live.get().then_some("true")>
+        <form
+            node_ref=form
+            method="post"
+            action=action
+            on:change=follow
+            on:input=follow
+            on:submit=submit
+            data-live=move || live.get().then_some("true")
+        >
             {children()}
         </form>
+    }
+}
+
+/// The current value of the form's control `name`, whatever kind of control it is.
+fn control_value(form: &leptos::web_sys::HtmlFormElement, name: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let control = form.query_selector(&format!("[name=\"{name}\"]")).ok().flatten()?;
+        js_sys::Reflect::get(&control, &leptos::wasm_bindgen::JsValue::from_str("value")).ok()?.as_string()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (form, name);
+        None
+    }
+}
+
+/// Posts the form to the `start_deploy` server function as a script does: its answer is JSON,
+/// Linode's login URL or the refusal (an [`AppError`]), rather than a redirect.
+#[cfg(feature = "hydrate")]
+async fn post(action: &str, form: &leptos::web_sys::HtmlFormElement) -> Result<String, String> {
+    let unsent = || "The form could not be sent; please try again.".to_owned();
+    let fields = leptos::web_sys::FormData::new_with_form(form).map_err(|_| unsent())?;
+    let body = leptos::web_sys::UrlSearchParams::new_with_str_sequence_sequence(&fields).map_err(|_| unsent())?;
+    let response = gloo_net::http::Request::post(action)
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .map_err(|_| unsent())?
+        .send()
+        .await
+        .map_err(|_| "The server could not be reached; check your connection and try again.".to_owned())?;
+    if response.ok() {
+        response.json::<String>().await.map_err(|_| unsent())
+    } else {
+        Err(match response.json::<crate::error::AppError>().await {
+            Ok(refusal) => refusal.to_string(),
+            Err(_) => format!("The server answered {}; please try again.", response.status()),
+        })
     }
 }
 
@@ -319,11 +412,15 @@ pub fn Summary() -> impl IntoView {
     }
 }
 
-/// The Deploy button: disabled while a check fails, and once the form is on its way.
+/// The server's refusal, if any, and the Deploy button: disabled while a check fails, and once
+/// the form is on its way.
 #[island]
 pub fn DeployButton() -> impl IntoView {
     let choices = choices();
     view! {
+        <p class="alert error" role="alert" data-testid="form-error" hidden=move || choices.refused.with(Option::is_none)>
+            {move || choices.refused.get()}
+        </p>
         <button type="submit" class="primary" disabled=move || choices.blocked()>
             {move || if choices.leaving.get() { "Going to Linode…" } else { "Deploy" }}
         </button>

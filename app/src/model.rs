@@ -1,5 +1,7 @@
-//! Plain data that crosses from the server to the browser. Nothing here may hold a secret other
-//! than the root password of a Linode the person just deployed, which is theirs to see.
+//! The data the pages are rendered from (on the server) and the parts that reach the browser
+//! (`Progress` from the follower; the form's islands get `live_form::LiveCatalog`). Nothing here
+//! may hold a secret other than the root password of a Linode the person just deployed, which is
+//! theirs to see.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,8 +14,8 @@ pub struct SiteInfo {
 }
 
 /// Everything the deploy form renders, computed once per catalog refresh on the server. The
-/// server validates a submitted form against this same value, so the browser's inline checks and
-/// the server's agree.
+/// server validates a submitted form against this same value, and the browser's inline checks
+/// get their data from it (`LiveCatalog`), so the two agree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeployForm {
     pub site: SiteInfo,

@@ -184,12 +184,13 @@ async fn run(args: &Args) -> Result<PathBuf> {
         warm.push(timed_get(&client, &server.url("/")).await?);
     }
     report.warm = Some((Stats::new(warm), routes_since(&sandbox, from)));
+    // Idle memory as before compressed views were measured, so it compares with earlier runs.
+    report.idle_memory = server.memory_kib();
     let mut compressed = Vec::new();
     for _ in 0..args.warm_views {
         compressed.push(timed_get_brotli(&client, &server.url("/")).await?);
     }
     report.warm_brotli = Some(Stats::new(compressed));
-    report.idle_memory = server.memory_kib();
 
     eprintln!("deployments…");
     let mut deploys = Vec::new();

@@ -41,12 +41,33 @@ pub fn asset_paths(html: &str) -> Vec<String> {
 }
 
 /// The HTML of `/` itself, then every asset it names.
+/// `/pkg/__wasm_split.<hash>.js` for each split loader a JS file imports.
+fn split_loaders(js: &str) -> Vec<String> {
+    js.match_indices("__wasm_split.")
+        .filter_map(|(start, _)| {
+            let rest = &js[start..];
+            let end = rest.find(['"', '\'', '`'])?;
+            rest[..end].ends_with(".js").then(|| format!("/pkg/{}", &rest[..end]))
+        })
+        .collect()
+}
+
 pub async fn measure(server: &ServerProcess) -> Result<(Asset, Vec<Asset>)> {
     let client = Client::new();
     let html = client.get(server.url("/")).send().await?.text().await?;
     let page = measure_one(&client, server, "/").await?;
+    let mut paths = asset_paths(&html);
+    // With `--split`, the JS glue imports the split loader itself, so the HTML does not name it.
+    for script in paths.clone().iter().filter(|path| path.ends_with(".js")) {
+        let glue = client.get(server.url(script)).send().await?.text().await?;
+        for loader in split_loaders(&glue) {
+            if !paths.contains(&loader) {
+                paths.push(loader);
+            }
+        }
+    }
     let mut assets = Vec::new();
-    for path in asset_paths(&html) {
+    for path in paths {
         assets.push(measure_one(&client, server, &path).await?);
     }
     Ok((page, assets))

@@ -1,6 +1,8 @@
 import { expect, test } from "@playwright/test";
 import { CLIENT_SECRET } from "../playwright.config";
-import { addFault, clearFaults, expectAllTokensRevoked, inspect, startDeploy } from "./helpers";
+import { addFault, clearFaults, expectAllTokensRevoked, inspect, openForm, startDeploy } from "./helpers";
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";
 
 test.afterEach(async ({ request }) => {
   await clearFaults(request);
@@ -98,16 +100,24 @@ test("a replayed callback shows the same result and creates nothing more", async
   await expectAllTokensRevoked(request, before);
 });
 
-test("a forged form value is rejected on the form, with no redirect", async ({ page, request }) => {
+test("a forged form value is refused on the form, with no reload: what was typed stays", async ({ page, request }) => {
   const before = await inspect(request);
-  await page.goto("/");
+  await openForm(page);
+  await page.getByLabel(/Linode label/).fill("kept-label");
+  await page.getByLabel(/SSH public keys/).fill(KEY);
   await page.getByLabel("Plan").evaluate((select: HTMLSelectElement) => {
     select.options[0].value = "g6-forged-99";
     select.selectedIndex = 0;
   });
+  let reloaded = false;
+  page.on("framenavigated", () => (reloaded = true));
   await page.getByRole("button", { name: "Deploy" }).click();
   await expect(page.getByTestId("form-error")).toHaveText("That plan is not offered. Please choose a plan from the list.");
   expect(new URL(page.url()).pathname).toBe("/");
+  expect(reloaded).toBe(false);
+  await expect(page.getByLabel(/Linode label/)).toHaveValue("kept-label");
+  await expect(page.getByLabel(/SSH public keys/)).toHaveValue(KEY);
+  await expect(page.getByRole("button", { name: "Deploy" })).toBeEnabled();
   expect((await inspect(request)).codes.length).toBe(before.codes.length);
 });
 

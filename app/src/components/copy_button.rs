@@ -4,7 +4,7 @@ use leptos::prelude::*;
 /// server and enabled once the WASM is running, since copying needs script. An island of its own,
 /// so the server-rendered password row can offer it; it takes the element's id rather than the
 /// text, so the password is not written into the page a second time as the island's props.
-#[island]
+#[island(lazy)]
 pub fn CopyButton(source: String, what: String) -> impl IntoView {
     let (copied, set_copied) = signal(false);
     let (ready, set_ready) = signal(false);

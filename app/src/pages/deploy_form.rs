@@ -86,7 +86,6 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
         label: initial.label.clone(),
     };
     let stale = form.stale;
-    let no_refusal = refused.is_none();
 
     view! {
         <section class="card" aria-labelledby="deploy-heading">
@@ -106,7 +105,7 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
                     {initial.notices.iter().map(|notice| view! { <li>{notice.clone()}</li> }).collect_view()}
                 </ul>
             })}
-            <LiveForm action=StartDeploy::url().to_owned() catalog chosen>
+            <LiveForm action=StartDeploy::url().to_owned() catalog chosen refused>
                 <fieldset>
                     <legend>"Server"</legend>
                     <div class="field">
@@ -160,9 +159,6 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
 
                 <Summary/>
 
-                <p class="alert error" role="alert" data-testid="form-error" hidden=no_refusal>
-                    {refused}
-                </p>
                 <DeployButton/>
                 <p class="hint">"You will be asked to allow “linodes:read_write”: permission to create Linodes."</p>
             </LiveForm>

@@ -102,7 +102,7 @@ struct Following(RwSignal<Progress>);
 
 /// Holds the Linode's progress and, in the browser, asks the server every two seconds while the
 /// server still follows it.
-#[island]
+#[island(lazy)]
 fn FollowProgress(progress: Progress, children: Children) -> impl IntoView {
     let progress = RwSignal::new(progress);
     provide_context(Following(progress));
@@ -111,7 +111,7 @@ fn FollowProgress(progress: Progress, children: Children) -> impl IntoView {
 }
 
 /// The heading, the steps and the status sentence.
-#[island]
+#[island(lazy)]
 fn ProgressStatus(label: String) -> impl IntoView {
     let Following(progress) = expect_context::<Following>();
     let running = move || progress.with(|p| p.status == "running");
@@ -150,7 +150,7 @@ fn ProgressStatus(label: String) -> impl IntoView {
 }
 
 /// The SSH command, once the Linode has an address.
-#[island]
+#[island(lazy)]
 fn SshLogin() -> impl IntoView {
     let Following(progress) = expect_context::<Following>();
     let ssh = move || progress.with(|p| p.ipv4.as_ref().map(|ip| format!("ssh root@{ip}")));
