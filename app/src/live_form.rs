@@ -83,11 +83,6 @@ impl LiveCatalog {
     fn image(&self, id: &str) -> Option<&LiveImage> {
         self.images.iter().find(|image| image.id == id)
     }
-
-    /// Why `region` cannot host `plan`, in words, when it cannot.
-    fn unavailable(&self, plan: &str, region: &RegionChoice) -> Option<&'static str> {
-        region.unavailable_for(self.plan(plan).map_or("", |plan| plan.class.as_str()))
-    }
 }
 
 /// The values the form starts with.
@@ -108,6 +103,8 @@ struct Choices {
     image: RwSignal<String>,
     label: RwSignal<String>,
     ssh_keys: RwSignal<String>,
+    /// The chosen plan's class, which decides the regions that can host it.
+    plan_class: Memo<String>,
     /// Set once the form is on its way to the server (and from there to Linode).
     leaving: RwSignal<bool>,
     /// The server's refusal of the last post.
@@ -128,8 +125,8 @@ impl Choices {
             catalog.with_value(|catalog| {
                 let plan = catalog.plan(&plan.get())?;
                 let region = catalog.region(&region.get())?;
-                catalog
-                    .unavailable(&plan.id, region)
+                region
+                    .unavailable_for(&plan.class)
                     .map(|why| format!("{} {why} for {}: choose another region.", region.label, plan.label))
             })
         });
@@ -140,6 +137,9 @@ impl Choices {
             image: RwSignal::new(chosen.image),
             label,
             ssh_keys,
+            plan_class: Memo::new(move |_| {
+                catalog.with_value(|catalog| catalog.plan(&plan.get()).map(|plan| plan.class.clone()).unwrap_or_default())
+            }),
             leaving: RwSignal::new(false),
             refused: RwSignal::new(refused),
             label_error: Memo::new(move |_| label.with(|label| check_label(label).err())),
@@ -319,7 +319,7 @@ pub fn RegionSelect() -> impl IntoView {
                     {group.regions.into_iter().map(|region| {
                         let why = Memo::new({
                             let region = region.clone();
-                            move |_| choices.catalog.with_value(|catalog| catalog.unavailable(&choices.plan.get(), &region))
+                            move |_| choices.plan_class.with(|class| region.unavailable_for(class))
                         });
                         let description = region.description();
                         view! {
@@ -481,9 +481,10 @@ mod tests {
     #[test]
     fn regions_that_cannot_host_the_plan_say_why() {
         let catalog = LiveCatalog::new(&form());
+        let class = &catalog.plan("g6-nanode-1").expect("the plan").class;
         let region = |id| catalog.region(id).expect("the region");
-        assert_eq!(catalog.unavailable("g6-nanode-1", region("us-east")), None);
-        assert_eq!(catalog.unavailable("g6-nanode-1", region("gpu-only")), Some("does not offer this plan"));
-        assert_eq!(catalog.unavailable("g6-nanode-1", region("down")), Some("unavailable: outage"));
+        assert_eq!(region("us-east").unavailable_for(class), None);
+        assert_eq!(region("gpu-only").unavailable_for(class), Some("does not offer this plan"));
+        assert_eq!(region("down").unavailable_for(class), Some("unavailable: outage"));
     }
 }
