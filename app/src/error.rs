@@ -15,6 +15,9 @@ pub enum AppError {
     /// The plans, regions and images could not be read from Linode and nothing is cached yet.
     #[error("Linode's catalog could not be loaded ({reason}). Please try again in a minute.")]
     CatalogUnavailable { reason: String },
+    /// The server's database did not answer; nothing was lost, the page can be reloaded.
+    #[error("This site could not reach its database just now. Your deployment is not lost: reload this page in a minute.")]
+    StoreUnavailable,
     /// Too many requests from this address.
     #[error("Too many attempts from your address; please wait a minute and try again.")]
     RateLimited,

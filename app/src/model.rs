@@ -273,12 +273,76 @@ pub struct Failure {
     /// What happened and what to do next.
     pub message: String,
     /// A stable machine-readable kind, used by tests and for styling.
-    pub kind: String,
+    pub kind: FailureKind,
+}
+
+/// Why a deployment did not happen, as a stable name (`data-kind` on the page, logs, tests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    MissingState,
+    NoPendingDeployment,
+    StateMismatch,
+    Expired,
+    AccessDenied,
+    LoginError,
+    MissingCode,
+    ExchangeFailed,
+    InsufficientScope,
+    LinodeError,
+    StillRunning,
+    AlreadyUsed,
+    /// The store could not record the deployment, so nothing was started.
+    StoreUnavailable,
+    /// The server handling the deployment stopped before it finished; another took over.
+    Interrupted,
+    /// A kind written by a newer version of the server.
+    #[serde(other)]
+    Unknown,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingState => "missing_state",
+            Self::NoPendingDeployment => "no_pending_deployment",
+            Self::StateMismatch => "state_mismatch",
+            Self::Expired => "expired",
+            Self::AccessDenied => "access_denied",
+            Self::LoginError => "login_error",
+            Self::MissingCode => "missing_code",
+            Self::ExchangeFailed => "exchange_failed",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::LinodeError => "linode_error",
+            Self::StillRunning => "still_running",
+            Self::AlreadyUsed => "already_used",
+            Self::StoreUnavailable => "store_unavailable",
+            Self::Interrupted => "interrupted",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn failure_kinds_round_trip_and_unknown_ones_are_tolerated() {
+        for kind in [FailureKind::MissingState, FailureKind::StoreUnavailable, FailureKind::Interrupted] {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{kind}\""));
+            assert_eq!(serde_json::from_str::<FailureKind>(&json).unwrap(), kind);
+        }
+        assert_eq!(serde_json::from_str::<FailureKind>("\"from_the_future\"").unwrap(), FailureKind::Unknown);
+    }
 
     #[test]
     fn prices_and_sizes_read_naturally() {

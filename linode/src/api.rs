@@ -64,6 +64,30 @@ impl ApiClient {
         self.read(&format!("linode/instances/{id}"), Some(token), &[]).await
     }
 
+    /// The Linodes of the token's account that carry `label` (labels are unique per account, so
+    /// at most one): `GET /linode/instances` with an `X-Filter`. How a deployment interrupted
+    /// during its create call learns whether the Linode exists.
+    pub async fn instances_labelled(&self, token: &AccessToken, label: &str) -> Result<Vec<Instance>, ApiError> {
+        let filter = serde_json::json!({ "label": label }).to_string();
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            let builder = self.request(Method::GET, "linode/instances", Some(token)).header("X-Filter", &filter);
+            let result = match self.send("GET", "linode/instances", builder).await {
+                Ok(response) => decode::<Page<Instance>>(response).await.map(|page| page.data),
+                Err(error) => Err(error),
+            };
+            match &result {
+                Err(error) if error.is_retryable() && attempt < READ_ATTEMPTS => {
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    attempt += 1;
+                }
+                _ => return result,
+            }
+        }
+    }
+
     pub async fn profile(&self, token: &AccessToken) -> Result<Profile, ApiError> {
         self.read("profile", Some(token), &[]).await
     }

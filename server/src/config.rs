@@ -28,6 +28,32 @@ pub struct Config {
     pub http: HttpSettings,
     /// Knobs of the embedded sandbox (ignored when talking to Linode).
     pub sandbox: SandboxSettings,
+    pub store: StoreConfig,
+}
+
+/// Where the deploy flow's store lives.
+#[derive(Debug)]
+pub struct StoreConfig {
+    /// `DATABASE_URL`: `postgres://…` (several replicas) or `sqlite://…`. Unset: a SQLite file
+    /// in `data_dir`.
+    pub database_url: Option<SecretString>,
+    /// `DATA_DIR`, default `./data`, created on first start.
+    pub data_dir: std::path::PathBuf,
+    /// `DATABASE_MAX_CONNECTIONS`, default 10 (SQLite uses at most 4).
+    pub max_connections: u32,
+    /// `DATABASE_TIMEOUT_SECS`: how long one store operation may take, default 5.
+    pub op_timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            data_dir: std::path::PathBuf::from("data"),
+            max_connections: 10,
+            op_timeout: app::ssr::store::DEFAULT_OP_TIMEOUT,
+        }
+    }
 }
 
 /// `SANDBOX_CLIENT_SECRET` (default: random per start; tests set it to prove it never reaches a
@@ -57,6 +83,8 @@ pub struct Timings {
     pub outcome_ttl: Duration,
     /// How a new Linode is followed to `running` after the person comes back.
     pub follow: FollowLimits,
+    /// `TOKEN_LEASE_SECS`: how long a replica's hold on a journaled token lasts unrenewed.
+    pub lease: Duration,
 }
 
 impl Default for Timings {
@@ -66,6 +94,7 @@ impl Default for Timings {
             catalog_ttl: Duration::from_secs(10 * 60),
             outcome_ttl: Duration::from_secs(60 * 60),
             follow: FollowLimits::default(),
+            lease: Duration::from_secs(15),
         }
     }
 }
@@ -190,6 +219,32 @@ impl Config {
             timings.catalog_ttl = catalog_ttl;
         }
 
+        if let Some(lease) = timeout(&lookup, "TOKEN_LEASE_SECS")? {
+            timings.lease = lease;
+        }
+
+        let mut store = StoreConfig::default();
+        if let Some(url) = lookup("DATABASE_URL") {
+            let url = url.trim().to_owned();
+            if !["sqlite:", "postgres:", "postgresql:"].iter().any(|scheme| url.starts_with(scheme)) {
+                return Err(ConfigError::BadValue {
+                    variable: "DATABASE_URL",
+                    expected: "a postgres://… or sqlite://… URL",
+                    value: url.split(':').next().unwrap_or_default().to_owned() + ":…",
+                });
+            }
+            store.database_url = Some(SecretString::from(url));
+        }
+        if let Some(dir) = lookup("DATA_DIR") {
+            store.data_dir = std::path::PathBuf::from(dir.trim());
+        }
+        if let Some(connections) = count(&lookup, "DATABASE_MAX_CONNECTIONS")? {
+            store.max_connections = connections.max(1);
+        }
+        if let Some(op_timeout) = timeout(&lookup, "DATABASE_TIMEOUT_SECS")? {
+            store.op_timeout = op_timeout;
+        }
+
         let mut http = HttpSettings::default();
         if let Some(limit) = count(&lookup, "RATE_LIMIT_DEPLOYS_PER_MINUTE")? {
             http.deploys_per_minute = limit;
@@ -213,7 +268,7 @@ impl Config {
             booting: seconds(&lookup, "SANDBOX_BOOTING_SECS")?,
         };
 
-        Ok(Self { bind, public_base, app_name, stackscript_id, session_key, linode, timings, http, sandbox })
+        Ok(Self { bind, public_base, app_name, stackscript_id, session_key, linode, timings, http, sandbox, store })
     }
 }
 

@@ -33,8 +33,10 @@ use tower_http::{
 };
 use url::Url;
 
+use app::ssr::store::{Store, StoreSettings};
+
 use crate::{
-    config::{Config, HttpSettings, LinodeTarget},
+    config::{Config, HttpSettings, LinodeTarget, StoreConfig},
     rate_limit::RateLimits,
     security_headers::{self, SecurityPolicy},
     telemetry,
@@ -54,6 +56,10 @@ pub enum StartupError {
     BadPublicBase(Url),
     #[error("could not open the embedded sandbox's loopback listener: {0}")]
     SandboxListener(std::io::Error),
+    #[error("could not create the data directory {0}: {1} (set DATA_DIR, or DATABASE_URL for PostgreSQL)")]
+    DataDir(std::path::PathBuf, std::io::Error),
+    #[error("the store at DATABASE_URL ({0}) could not be opened: {1}")]
+    Store(String, app::ssr::store::StoreError),
 }
 
 /// A built, bound, not yet running server.
@@ -132,13 +138,15 @@ impl Application {
             catalog_ttl: config.timings.catalog_ttl,
             outcome_ttl: config.timings.outcome_ttl,
             follow: config.timings.follow,
+            lease: config.timings.lease,
         };
         let mut login = LoginClient::new(login_base, credentials, http.clone());
         if let Some(authorize_base) = &authorize_base {
             login = login.with_authorize_base(authorize_base);
         }
         let api = ApiClient::new(api_base, http);
-        let deploy = Arc::new(DeployService::new(settings, login, api, session_key.expose_secret().as_bytes()));
+        let store = open_store(&config.store, session_key.expose_secret().as_bytes()).await?;
+        let deploy = Arc::new(DeployService::new(settings, login, api, session_key.expose_secret().as_bytes(), store));
         let state = AppState { leptos_options, deploy };
         let policy = SecurityPolicy {
             hsts: public_base.scheme() == "https",
@@ -174,19 +182,46 @@ impl Application {
             });
             (stop, tokio::spawn(async move { serve.await }))
         });
-        // Loading the catalog now keeps the first visitor from waiting on Linode.
-        self.state.deploy.catalog.warm();
-        let revoker = self.state.deploy.revoker.clone();
+        // Loading the catalog now keeps the first visitor from waiting on Linode; the store's
+        // upkeep takes over what a previous run left.
+        self.state.deploy.start_background();
+        let deploy = self.state.deploy.clone();
         // The peer address is the client's, for rate limits (unless trusted proxies say otherwise).
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         // Graceful: waits for requests in flight, a callback creating a Linode included.
         axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await?;
-        revoker.drain(REVOKE_DRAIN).await;
+        deploy.drain(REVOKE_DRAIN).await;
         if let Some((stop, serving)) = loopback {
             let _ = stop.send(());
             let _ = serving.await;
         }
         Ok(())
+    }
+}
+
+/// The store named by `DATABASE_URL`, or a SQLite file in `DATA_DIR` (created when missing).
+async fn open_store(config: &StoreConfig, session_key: &[u8]) -> Result<Store, StartupError> {
+    let url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| StartupError::DataDir(config.data_dir.clone(), e))?;
+            let path = std::path::absolute(config.data_dir.join("install-on-linode.sqlite3"))
+                .map_err(|e| StartupError::DataDir(config.data_dir.clone(), e))?;
+            SecretString::from(format!("sqlite://{}?mode=rwc", path.display()))
+        }
+    };
+    let settings = StoreSettings { url: url.clone(), max_connections: config.max_connections, op_timeout: config.op_timeout };
+    Store::open(&settings, session_key).await.map_err(|error| StartupError::Store(redact_url(url.expose_secret()), error))
+}
+
+/// The URL without its password, for an error message.
+fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
     }
 }
 

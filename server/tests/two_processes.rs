@@ -32,7 +32,10 @@ fn free_port() -> u16 {
 }
 
 async fn start_server(port: u16, public_base: &str, sandbox: &sandbox::RunningSandbox) -> ServerProcess {
+    // Each process has a SQLite store of its own: they share nothing but the key.
+    let data = support::temp_dir("two-processes");
     let child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("DATA_DIR", &data)
         .env_clear()
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEPTOS_OUTPUT_NAME", "install-on-linode")
@@ -105,7 +108,7 @@ async fn a_deployment_started_on_one_process_finishes_on_the_other() {
     let response = browser.get(&callback_on_b).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/deployment");
-    // Outcomes live in the memory of the process that ran the callback.
+    // Outcomes live in the store of the process that ran the callback.
     let html = browser.get(format!("{}/deployment", b.base)).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("data-testid=\"deployed\""), "{html}");
 

@@ -44,7 +44,7 @@ pub fn DeploymentPage() -> impl IntoView {
 /// token it still holds); this only reads what it saw, so it costs Linode nothing.
 #[server(endpoint = "deployment_progress")]
 pub async fn deployment_progress() -> Result<Option<Progress>, AppError> {
-    crate::ssr::progress::deployment_progress().await
+    crate::ssr::outcome::deployment_progress().await
 }
 
 /// The steps a new Linode goes through, as shown to the person.
@@ -215,7 +215,7 @@ async fn fetch_progress() -> Result<Option<Progress>, gloo_net::Error> {
 #[component]
 fn Failed(failure: Failure) -> impl IntoView {
     view! {
-        <section class="card failure" aria-labelledby="failed-heading" data-testid="failed" data-kind=failure.kind>
+        <section class="card failure" aria-labelledby="failed-heading" data-testid="failed" data-kind=failure.kind.as_str()>
             <h1 id="failed-heading">{failure.title}</h1>
             <p class="alert error" role="alert" data-testid="failure-message">{failure.message}</p>
             <p><a class="button primary" href="/">"Start again"</a></p>

@@ -4,7 +4,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::selection::Selection;
@@ -30,11 +29,6 @@ impl PendingFlow {
     pub fn is_expired(&self, ttl: Duration) -> bool {
         now_secs().saturating_sub(self.started_at) > ttl.as_secs()
     }
-}
-
-/// How the ledger of finished flows refers to a `state` without keeping the value itself.
-pub fn state_key(state: &str) -> String {
-    hex::encode(Sha256::digest(state.as_bytes()))
 }
 
 pub fn random_hex(bytes: usize) -> String {

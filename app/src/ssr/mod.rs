@@ -1,21 +1,29 @@
 //! The server half of the app: the deploy flow, its state and its secrets. Compiled only with the
 //! `ssr` feature, so none of it reaches the WASM.
 //!
-//! One file per step of the flow: [`catalog`] (what the form offers), [`start`] (form → Linode's
-//! login), [`callback`] (Linode → a new Linode), [`outcome`] (what the person sees afterwards).
+//! [`service`] is the deployment's one interface; one file per step behind it: [`catalog`] (what
+//! the form offers), [`start`] (form → Linode's login), `deployment` (Linode's callback → a new
+//! Linode, detached from the request), [`progress`] (following it to `running`), [`revoke`],
+//! `recovery` (tokens and flows a dead replica left), all on the [`store`]. [`callback`] and
+//! [`outcome`] are the HTTP adapters.
 
 pub mod callback;
 pub mod catalog;
 pub mod context;
 pub mod credentials;
+mod deployment;
+pub mod failure;
 pub mod flow;
+pub mod ids;
 pub mod outcome;
 pub mod progress;
+mod recovery;
 pub mod revoke;
 pub mod service;
 pub mod session;
 pub mod start;
 pub mod state;
+pub mod store;
 
-pub use service::{DeployService, DeploySettings};
+pub use service::{CallbackParams, CallbackReply, DeployService, DeploySettings, ResultRef};
 pub use state::AppState;

@@ -1,77 +1,76 @@
-//! Revoking access tokens off the person's critical path, retried when Linode is briefly unwell.
+//! Revoking access tokens, retried when Linode is briefly unwell. A journaled token's row is
+//! removed only once Linode confirmed the revocation; when it cannot be confirmed, the row is
+//! handed back to the journal for a later attempt by any replica.
 
 use std::time::Duration;
 
 use linode::{AccessToken, LoginClient};
-use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tokio_util::task::TaskTracker;
+
+use super::{ids::JournalId, store::Store};
 
 const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// When every attempt failed: how long before the journal offers the token again.
+const RETRY_LATER: Duration = Duration::from_secs(60);
 
-/// Owns every live token's way out: tokens are revoked right away, or held by a background task
-/// (see `progress`) that must end in a revoke, which shutdown waits for.
 #[derive(Clone)]
 pub struct Revoker {
     login: LoginClient,
     tasks: TaskTracker,
-    shutdown: CancellationToken,
 }
 
 impl Revoker {
-    pub fn new(login: LoginClient) -> Self {
-        Self { login, tasks: TaskTracker::new(), shutdown: CancellationToken::new() }
+    pub fn new(login: LoginClient, tasks: TaskTracker) -> Self {
+        Self { login, tasks }
     }
 
-    /// Revokes `token` in the background; the caller answers the person without waiting.
-    pub fn revoke_later(&self, token: AccessToken) {
-        let login = self.login.clone();
-        self.tasks.spawn(async move { revoke_with_retries(&login, &token).await });
+    /// Revokes `token` and, once confirmed, forgets its journal row. Returns whether Linode
+    /// confirmed it.
+    pub async fn revoke(&self, store: &Store, journal: Option<&JournalId>, token: &AccessToken) -> bool {
+        let revoked = revoke_with_retries(&self.login, token).await;
+        match (journal, revoked) {
+            (Some(id), true) => {
+                if let Err(error) = store.forget_token(id).await {
+                    // The row stays; whoever takes it over revokes again, which Linode accepts.
+                    tracing::warn!(%error, "could not remove a revoked token from the journal");
+                }
+            }
+            (Some(id), false) => {
+                if let Err(error) = store.defer_token(id, RETRY_LATER).await {
+                    tracing::warn!(%error, "could not hand an unrevoked token back to the journal");
+                }
+            }
+            (None, true) => {}
+            (None, false) => tracing::error!("an unjournaled token could not be revoked; it expires on its own"),
+        }
+        revoked
     }
 
-    /// Runs `work` with `token` in the background, then revokes it whatever `work` did. `work`
-    /// should end early once [`Self::shutting_down`] fires.
-    pub fn hold<F>(&self, token: AccessToken, work: impl FnOnce(AccessToken) -> F)
-    where
-        F: std::future::Future<Output = AccessToken> + Send + 'static,
-    {
-        let login = self.login.clone();
-        let work = work(token);
+    /// Revokes in the background, off the person's critical path.
+    pub fn revoke_later(&self, store: std::sync::Arc<super::DeployService>, journal: Option<JournalId>, token: AccessToken) {
+        let revoker = self.clone();
         self.tasks.spawn(async move {
-            let token = work.await;
-            revoke_with_retries(&login, &token).await;
+            revoker.revoke(&store.store, journal.as_ref(), &token).await;
         });
-    }
-
-    /// Fires when the server starts shutting down: tokens held for later must be given up now.
-    pub fn shutting_down(&self) -> CancellationToken {
-        self.shutdown.clone()
-    }
-
-    /// Ends held work and waits for revocations still running (graceful shutdown), at most `limit`.
-    pub async fn drain(&self, limit: Duration) {
-        self.shutdown.cancel();
-        self.tasks.close();
-        let _ = tokio::time::timeout(limit, self.tasks.wait()).await;
     }
 }
 
-async fn revoke_with_retries(login: &LoginClient, token: &AccessToken) {
+async fn revoke_with_retries(login: &LoginClient, token: &AccessToken) -> bool {
     let mut backoff = FIRST_BACKOFF;
     for attempt in 1..=ATTEMPTS {
         match login.revoke(token).await {
             Ok(()) => {
                 tracing::info!(attempt, "access token revoked");
-                return;
+                return true;
             }
             Err(error) if attempt < ATTEMPTS => {
                 tracing::warn!(attempt, %error, "token revocation failed; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff *= 2;
             }
-            Err(error) => {
-                // The token still expires on its own after two hours.
-                tracing::error!(attempt, %error, "token revocation failed; giving up");
-            }
+            Err(error) => tracing::error!(attempt, %error, "token revocation failed; the journal keeps the token"),
         }
     }
+    false
 }

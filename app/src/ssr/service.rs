@@ -1,16 +1,37 @@
-use std::time::Duration;
+//! The deployment's one interface: start a flow, complete Linode's callback, take the outcome,
+//! read the progress. Server functions, the callback handler and middleware are thin adapters
+//! around it (cookies, redirects, status codes); everything behind it is private to the flow.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use linode::{ApiClient, LoginClient};
+use tokio::sync::watch;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use url::Url;
 
 use super::{
-    catalog::CatalogCache,
-    outcome::Outcomes,
-    progress::{FollowLimits, ProgressBoard},
+    catalog::{Catalog, CatalogCache},
+    failure::{FlowFailure, Texts},
+    flow::PendingFlow,
+    ids::{OutcomeId, ReplicaId, StateKey},
+    progress::FollowLimits,
     revoke::Revoker,
     session::Sealer,
+    store::{Claim, Store, StoreError},
 };
-use crate::{error::AppError, model::{DeployForm, SiteInfo}};
+use crate::{
+    error::AppError,
+    model::{DeployForm, Failure, Outcome, Progress, SiteInfo},
+};
+
+/// How long a callback waits for the outcome of a flow (its own, or one another request runs).
+const OUTCOME_WAIT: Duration = Duration::from_secs(60);
+/// How often a request waiting on a flow run by another replica looks for its outcome.
+const OUTCOME_POLL: Duration = Duration::from_millis(100);
 
 /// What the operator configured, as the deploy flow needs it.
 #[derive(Clone, Debug)]
@@ -27,41 +48,116 @@ pub struct DeploySettings {
     pub flow_ttl: Duration,
     /// How long the catalog is served before it is refreshed in the background.
     pub catalog_ttl: Duration,
-    /// How long the result of a deployment stays viewable in the browser that started it.
+    /// How long the result of a deployment stays viewable.
     pub outcome_ttl: Duration,
     /// How a new Linode is followed to `running` before its token is given up.
     pub follow: FollowLimits,
+    /// How long a replica's hold on a journaled token lasts without renewal; another replica
+    /// takes the token over once it lapses.
+    pub lease: Duration,
+}
+
+/// Which outcome a browser may look at, as sealed in its outcome cookie: one in the store, or a
+/// failure that needed no store (a forged callback, a denied login, the database down).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum ResultRef {
+    Stored(OutcomeId),
+    Shown(Failure),
+}
+
+/// The callback's answer, for the adapter to turn into cookies and a redirect.
+#[derive(Debug)]
+pub struct CallbackReply {
+    pub result: ResultRef,
+    /// The browser's pending flow is used up: remove its cookie.
+    pub spends_flow: bool,
+}
+
+/// What Linode's redirect carried.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CallbackParams {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Flows this replica is running, by outcome: a replay on this replica is woken the moment the
+/// outcome is known (replays on other replicas poll the store).
+#[derive(Default)]
+pub(super) struct Running(Mutex<HashMap<OutcomeId, watch::Receiver<Option<ResultRef>>>>);
+
+impl Running {
+    pub(super) fn insert(&self, id: &OutcomeId, receiver: watch::Receiver<Option<ResultRef>>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), receiver);
+    }
+
+    pub(super) fn remove(&self, id: &OutcomeId) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+
+    fn get(&self, id: &OutcomeId) -> Option<watch::Receiver<Option<ResultRef>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    }
 }
 
 /// The deploy flow's collaborators, built once at start-up and shared by every request.
 pub struct DeployService {
-    pub settings: DeploySettings,
-    pub login: LoginClient,
-    pub api: ApiClient,
-    pub catalog: CatalogCache,
-    pub sealer: Sealer,
-    pub outcomes: Outcomes,
-    pub revoker: Revoker,
-    pub progress: ProgressBoard,
+    pub(super) settings: DeploySettings,
+    pub(super) login: LoginClient,
+    pub(super) api: ApiClient,
+    pub(super) catalog: CatalogCache,
+    pub(super) sealer: Sealer,
+    pub(super) store: Store,
+    pub(super) revoker: Revoker,
+    pub(super) replica: ReplicaId,
+    pub(super) running: Running,
+    /// Every detached flow, follower and revocation: shutdown waits for them.
+    pub(super) tasks: TaskTracker,
+    pub(super) shutdown: CancellationToken,
 }
 
 impl DeployService {
-    pub fn new(
-        settings: DeploySettings,
-        login: LoginClient,
-        api: ApiClient,
-        session_key: &[u8],
-    ) -> Self {
+    pub fn new(settings: DeploySettings, login: LoginClient, api: ApiClient, session_key: &[u8], store: Store) -> Self {
         let catalog = CatalogCache::new(api.clone(), settings.clone());
         let sealer = Sealer::new(session_key, settings.secure_cookies);
-        let outcomes = Outcomes::new(settings.outcome_ttl);
-        let revoker = Revoker::new(login.clone());
-        let progress = ProgressBoard::new(api.clone(), settings.follow, settings.outcome_ttl);
-        Self { settings, login, api, catalog, sealer, outcomes, revoker, progress }
+        let tasks = TaskTracker::new();
+        let shutdown = CancellationToken::new();
+        let revoker = Revoker::new(login.clone(), tasks.clone());
+        Self {
+            settings,
+            login,
+            api,
+            catalog,
+            sealer,
+            store,
+            revoker,
+            replica: ReplicaId::random(),
+            running: Running::default(),
+            tasks,
+            shutdown,
+        }
+    }
+
+    pub fn settings(&self) -> &DeploySettings {
+        &self.settings
+    }
+
+    /// The cookie sealer the adapters use.
+    pub fn sealer(&self) -> &Sealer {
+        &self.sealer
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     pub fn site_info(&self) -> SiteInfo {
         SiteInfo { app_name: self.settings.app_name.clone(), sandbox: self.settings.sandbox }
+    }
+
+    /// The catalog as cached (a page view never waits on Linode once it is warm).
+    pub async fn catalog(&self) -> Result<Arc<Catalog>, AppError> {
+        self.catalog.get().await
     }
 
     pub async fn deploy_form(&self) -> Result<DeployForm, AppError> {
@@ -70,4 +166,171 @@ impl DeployService {
         form.stale = catalog.stale;
         Ok(form)
     }
+
+    /// Loads the catalog in the background and starts the store's upkeep (lease renewal,
+    /// recovery of tokens whose holder is gone, expiry).
+    pub fn start_background(self: &Arc<Self>) {
+        self.catalog.warm();
+        let this = self.clone();
+        self.tasks.spawn(async move { this.maintain().await });
+    }
+
+    /// Where Linode's login page is for a new flow, and the flow to seal in the browser.
+    pub fn begin(&self, selection: crate::selection::Selection) -> (Url, PendingFlow) {
+        let flow = PendingFlow::new(selection);
+        let url = self.login.authorize_url(super::start::SCOPES, &self.settings.redirect_uri, &flow.state);
+        (url, flow)
+    }
+
+    pub(super) fn texts(&self) -> Texts<'_> {
+        Texts { app_name: &self.settings.app_name, flow_ttl: self.settings.flow_ttl }
+    }
+
+    pub(super) fn shown(&self, failure: FlowFailure) -> ResultRef {
+        tracing::info!(kind = %failure.kind(), %failure, "deployment did not happen");
+        ResultRef::Shown(failure.to_view(&self.texts()))
+    }
+
+    /// Linode sent the browser back. Exactly one request per `state`, on any replica, runs the
+    /// flow, detached from the request: a browser that goes away does not stop it, and its
+    /// outcome is there when the browser comes back.
+    pub async fn complete_callback(
+        self: &Arc<Self>,
+        flow: Option<PendingFlow>,
+        own: Option<ResultRef>,
+        params: CallbackParams,
+    ) -> CallbackReply {
+        let Some(state) = params.state.clone().filter(|s| !s.is_empty()) else {
+            return CallbackReply { result: self.shown(FlowFailure::MissingState), spends_flow: false };
+        };
+        let key = StateKey::of(&state);
+        let had_flow = flow.is_some();
+        let Some(flow) = flow.filter(|flow| flow.matches(&state)) else {
+            return CallbackReply { result: self.foreign_callback(&key, own, !had_flow).await, spends_flow: false };
+        };
+        if flow.is_expired(self.settings.flow_ttl) {
+            return CallbackReply { result: self.shown(FlowFailure::Expired), spends_flow: true };
+        }
+        if let Some(error) = params.error {
+            let failure = if error == "access_denied" { FlowFailure::Denied } else { FlowFailure::LoginRefused(error) };
+            return CallbackReply { result: self.shown(failure), spends_flow: true };
+        }
+        let Some(code) = params.code.filter(|code| !code.is_empty()) else {
+            return CallbackReply { result: self.shown(FlowFailure::MissingCode), spends_flow: true };
+        };
+        let result = match self.store.claim(&key, self.settings.flow_ttl + self.settings.outcome_ttl).await {
+            Ok(Claim::Mine(id)) => {
+                let receiver = self.spawn_flow(id.clone(), flow, code);
+                self.wait_for(&id, Some(receiver)).await
+            }
+            Ok(Claim::Taken(id)) => {
+                tracing::info!("callback repeated; showing the outcome of the first");
+                self.wait_for(&id, None).await
+            }
+            // Nothing ran: keep the flow, so that a reload retries with the same (unused) code.
+            Err(error) => {
+                tracing::error!(%error, "could not claim the flow");
+                return CallbackReply { result: self.shown(FlowFailure::StoreUnavailable(error.to_string())), spends_flow: false };
+            }
+        };
+        // While the flow still runs, the flow cookie is what finds its outcome later.
+        let spends_flow = !matches!(&result, ResultRef::Shown(f) if f.kind == crate::model::FailureKind::StillRunning);
+        CallbackReply { result, spends_flow }
+    }
+
+    /// A callback that is not this browser's pending flow: a replay of a finished one shows its
+    /// outcome only to the browser that holds it; anything else is refused.
+    async fn foreign_callback(&self, key: &StateKey, own: Option<ResultRef>, no_flow: bool) -> ResultRef {
+        match self.store.claimed(key).await {
+            Ok(Some(id)) if own == Some(ResultRef::Stored(id.clone())) => self.wait_for(&id, None).await,
+            Ok(Some(_)) => self.shown(FlowFailure::AlreadyUsed),
+            Ok(None) if no_flow => self.shown(FlowFailure::NoPendingFlow),
+            Ok(None) => self.shown(FlowFailure::StateMismatch),
+            Err(error) => self.shown(FlowFailure::StoreUnavailable(error.to_string())),
+        }
+    }
+
+    /// Waits for outcome `id`: woken by the local flow when it runs here, else by polling the
+    /// store (the flow runs on another replica, or ran before a restart).
+    async fn wait_for(&self, id: &OutcomeId, receiver: Option<watch::Receiver<Option<ResultRef>>>) -> ResultRef {
+        let deadline = tokio::time::Instant::now() + OUTCOME_WAIT;
+        let mut receiver = receiver;
+        loop {
+            if let Some(mut local) = receiver.take().or_else(|| self.running.get(id)) {
+                let waited = tokio::time::timeout_at(deadline, local.wait_for(Option::is_some))
+                    .await
+                    .map(|seen| seen.map(|result| result.clone()));
+                return match waited {
+                    Ok(Ok(result)) => result.unwrap_or_else(|| ResultRef::Stored(id.clone())),
+                    // The flow's task ended without a word (it panicked): its outcome, if any,
+                    // is in the store.
+                    Ok(Err(_)) => match self.store.outcome_exists(id).await {
+                        Ok(true) => ResultRef::Stored(id.clone()),
+                        _ => self.shown(FlowFailure::StillRunning),
+                    },
+                    Err(_) => self.shown(FlowFailure::StillRunning),
+                };
+            }
+            match self.store.outcome_exists(id).await {
+                Ok(true) => return ResultRef::Stored(id.clone()),
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "looking for an outcome failed; will retry"),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return self.shown(FlowFailure::StillRunning);
+            }
+            tokio::time::sleep(OUTCOME_POLL).await;
+        }
+    }
+
+    /// What a browser holding `result` (and maybe a pending flow) is shown: a stored outcome
+    /// with its root password the first time only, and where its Linode is now.
+    pub async fn take_outcome(&self, result: Option<ResultRef>, flow: Option<PendingFlow>) -> Result<Option<Outcome>, StoreError> {
+        // A browser that went away during the callback never got its outcome cookie; its flow
+        // cookie still names the flow, whose outcome may be stored by now.
+        let from_flow = match &flow {
+            Some(flow) if !matches!(result, Some(ResultRef::Stored(_))) => self.store.claimed(&StateKey::of(&flow.state)).await?,
+            _ => None,
+        };
+        let id = match (from_flow, result) {
+            (Some(id), _) => id,
+            (None, Some(ResultRef::Stored(id))) => id,
+            (None, Some(ResultRef::Shown(failure))) => return Ok(Some(Outcome::Failed(failure))),
+            (None, None) => return Ok(None),
+        };
+        let Some(stored) = self.store.outcome(&id).await? else { return Ok(None) };
+        let mut outcome = stored.outcome;
+        if let Outcome::Deployed(linode) = &mut outcome {
+            if let Some(password) = self.store.take_password(&id).await? {
+                use secrecy::ExposeSecret;
+                linode.root_password = Some(password.expose_secret().to_owned());
+            }
+            if let Some(progress) = stored.progress {
+                linode.status = progress.status;
+                linode.ipv4 = progress.ipv4.or(linode.ipv4.take());
+            }
+            self.store.touch(&id).await?;
+        }
+        Ok(Some(outcome))
+    }
+
+    /// Where the Linode of the outcome in `result` is, as its follower last saw it; asking
+    /// counts as the person still watching.
+    pub async fn progress(&self, result: Option<ResultRef>) -> Result<Option<Progress>, StoreError> {
+        let Some(ResultRef::Stored(id)) = result else { return Ok(None) };
+        let progress = self.store.outcome(&id).await?.and_then(|stored| stored.progress);
+        if progress.is_some() {
+            self.store.touch(&id).await?;
+        }
+        Ok(progress)
+    }
+
+    /// Graceful shutdown: followers give their tokens up (revoked), and the flows, followers and
+    /// revocations still running are waited for, at most `limit`.
+    pub async fn drain(&self, limit: Duration) {
+        self.shutdown.cancel();
+        self.tasks.close();
+        let _ = tokio::time::timeout(limit, self.tasks.wait()).await;
+    }
 }
+

@@ -5,7 +5,7 @@ use http::HeaderValue;
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
-use super::{context, flow::PendingFlow, session::FLOW_COOKIE};
+use super::{context, session::FLOW_COOKIE};
 use crate::{
     error::AppError,
     selection::{DeployRequest, Selection},
@@ -23,7 +23,7 @@ pub async fn start_deploy(request: DeployRequest) -> Result<String, AppError> {
     let response = use_context::<ResponseOptions>()
         .ok_or_else(|| AppError::Transport("no response to set the session cookie on".into()))?;
     let html_form = accepts_html().await;
-    let catalog = deploy.catalog.get().await.inspect_err(|_| {
+    let catalog = deploy.catalog().await.inspect_err(|_| {
         // Linode being down is not the server's fault: 503, not server_fn's default 500.
         if !html_form {
             response.set_status(http::StatusCode::SERVICE_UNAVAILABLE);
@@ -39,14 +39,13 @@ pub async fn start_deploy(request: DeployRequest) -> Result<String, AppError> {
         error
     };
     let selection = Selection::parse(&catalog.form, &request).map_err(|invalid| reject(invalid.into()))?;
-    let flow = PendingFlow::new(selection);
-    let url = deploy.login.authorize_url(SCOPES, &deploy.settings.redirect_uri, &flow.state);
+    let (url, flow) = deploy.begin(selection);
 
     // The cookie outlives the flow so that a late return gets "expired", not "no deployment";
     // the server enforces the flow's own lifetime from `started_at`.
     let cookie = deploy
-        .sealer
-        .seal(FLOW_COOKIE, &flow, deploy.settings.flow_ttl + COOKIE_GRACE)
+        .sealer()
+        .seal(FLOW_COOKIE, &flow, deploy.settings().flow_ttl + COOKIE_GRACE)
         .and_then(|cookie| HeaderValue::from_str(&cookie).ok())
         .ok_or_else(|| AppError::Transport("could not prepare the session cookie".into()))?;
     if cookie.len() > MAX_COOKIE {

@@ -52,12 +52,34 @@ async fn build_app(extra: &[(&str, &str)]) -> (TestApp, Application) {
     for (key, value) in extra {
         vars.insert((*key).into(), (*value).into());
     }
+    // Each server gets a SQLite file of its own, unless the test names a store.
+    if !vars.contains_key("DATABASE_URL") && !vars.contains_key("DATA_DIR") {
+        vars.insert("DATA_DIR".into(), temp_dir("data").display().to_string());
+    }
     let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test configuration");
     let options = LeptosOptions::builder().output_name("install-on-linode").build();
     let application = Application::build(config, options).await.expect("the app starts");
     let base = format!("http://{}", application.local_addr());
     let sandbox = application.sandbox().expect("no credentials means the embedded sandbox").clone();
     (TestApp { base, sandbox, browser: browser() }, application)
+}
+
+/// A fresh, empty directory under the system's temp dir (left for the OS to clean).
+pub fn temp_dir(what: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "iol-test-{what}-{}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos() as u64)
 }
 
 /// The `data-kind` of the failure the result page shows.

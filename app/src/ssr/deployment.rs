@@ -1,0 +1,194 @@
+//! Step 3, detached from the request: exchange the code (with the client secret, server-side
+//! only), journal the token before anything is created with it, check the granted scopes,
+//! create the Linode, record the outcome, then follow the Linode to `running` and revoke the
+//! token. It runs as a task on the server's tracker, so a browser that gives up half-way does
+//! not cancel it, and graceful shutdown waits for it.
+
+use std::{sync::Arc, time::Duration};
+
+use linode::{CreateInstance, Instance, ScopeLevel};
+use secrecy::SecretString;
+use tokio::sync::watch;
+
+use super::{
+    credentials,
+    failure::FlowFailure,
+    flow::PendingFlow,
+    ids::OutcomeId,
+    progress::Followed,
+    service::ResultRef,
+    store::{HeldToken, NewJournalEntry, StoreError},
+    DeployService,
+};
+use crate::model::{DeployedLinode, Outcome, Progress};
+
+/// Writing a new Linode's outcome is retried this many times: giving up loses the one-time view
+/// of its root password.
+const RECORD_ATTEMPTS: u32 = 4;
+
+/// What the flow hands on: the browser's result, and the Linode to follow, if one was created.
+pub(super) struct Ran {
+    result: ResultRef,
+    follow: Option<Followed>,
+}
+
+impl DeployService {
+    /// Starts the flow of outcome `id` as a task; the receiver gets its result.
+    pub(super) fn spawn_flow(self: &Arc<Self>, id: OutcomeId, flow: PendingFlow, code: String) -> watch::Receiver<Option<ResultRef>> {
+        let (sender, receiver) = watch::channel(None);
+        self.running.insert(&id, receiver.clone());
+        let this = self.clone();
+        self.tasks.spawn(async move {
+            let ran = this.run_flow(&id, &flow, &code).await;
+            sender.send_replace(Some(ran.result));
+            this.running.remove(&id);
+            if let Some(followed) = ran.follow {
+                this.follow_then_revoke(followed).await;
+            }
+        });
+        receiver
+    }
+
+    async fn run_flow(self: &Arc<Self>, id: &OutcomeId, flow: &PendingFlow, code: &str) -> Ran {
+        let grant = match self.login.exchange_code(code, &self.settings.redirect_uri).await {
+            Ok(grant) => grant,
+            Err(error) => return self.record_failure(id, FlowFailure::Exchange(error)).await,
+        };
+        let selection = &flow.selection;
+        let held = HeldToken {
+            access: grant.access_token,
+            refresh: grant.refresh_token,
+            root_password: credentials::root_password(),
+            label: selection
+                .label
+                .clone()
+                .unwrap_or_else(|| credentials::linode_label(&self.settings.app_name, &selection.region)),
+            ssh_keys: selection.authorized_keys.len(),
+        };
+        // Journaled before anything is done with it: from here on, a crash leaves the token to
+        // whichever replica takes it over.
+        let entry = NewJournalEntry {
+            outcome_id: id,
+            held: &held,
+            holder: &self.replica,
+            lease: self.settings.lease,
+            follow_bound: self.settings.follow.bound,
+        };
+        let journal = match self.store.journal_token(entry).await {
+            Ok(journal) => journal,
+            Err(error) => {
+                tracing::error!(%error, "could not journal the token; revoking it before anything is created");
+                self.revoker.revoke(&self.store, None, &held.access).await;
+                return Ran { result: self.shown(FlowFailure::StoreUnavailable(error.to_string())), follow: None };
+            }
+        };
+        if !grant.scopes.allows("linodes", ScopeLevel::ReadWrite) {
+            self.revoker.revoke_later(self.clone(), Some(journal), held.access);
+            return self.record_failure(id, FlowFailure::InsufficientScope).await;
+        }
+        let instance = match self.create(&held, flow).await {
+            Ok(instance) => instance,
+            Err(failure) => {
+                self.revoker.revoke_later(self.clone(), Some(journal), held.access);
+                return self.record_failure(id, failure).await;
+            }
+        };
+        tracing::info!(linode_id = instance.id, "deployment succeeded");
+        let linode = self.describe(&instance, held.ssh_keys).await;
+        let result = self.record_deployed(id, &linode, &held.root_password).await;
+        if let Err(error) = self.store.journal_linode(&journal, instance.id).await {
+            // Recovery can still find the Linode by its label.
+            tracing::warn!(%error, "could not note the new Linode's id in the journal");
+        }
+        let follow = Followed::new(journal, id.clone(), instance.id, held.access, self.settings.follow.bound);
+        Ran { result, follow: Some(follow) }
+    }
+
+    async fn create(&self, held: &HeldToken, flow: &PendingFlow) -> Result<Instance, FlowFailure> {
+        let settings = &self.settings;
+        let selection = &flow.selection;
+        let request = CreateInstance {
+            type_id: selection.plan.clone(),
+            region: selection.region.clone(),
+            image: Some(selection.image.clone()),
+            root_pass: Some(held.root_password.clone()),
+            authorized_keys: selection.authorized_keys.clone(),
+            stackscript_id: Some(settings.stackscript_id),
+            stackscript_data: Some(selection.stackscript_data.clone()).filter(|data| !data.is_empty()),
+            label: Some(held.label.clone()),
+            tags: vec![credentials::app_tag(&settings.app_name)],
+            booted: Some(true),
+        };
+        self.api.create_instance(&held.access, &request).await.map_err(FlowFailure::Create)
+    }
+
+    /// The new Linode as the person reads it: human names from the cached catalog, the ids as a
+    /// fallback.
+    pub(super) async fn describe(&self, instance: &Instance, ssh_keys: usize) -> DeployedLinode {
+        let catalog = self.catalog.get().await.ok();
+        let form = catalog.as_ref().map(|c| &c.form);
+        let plan = form.and_then(|f| f.plan(&instance.type_id)).map(|p| p.label.clone());
+        let region = form.and_then(|f| f.region(&instance.region)).map(|r| r.description());
+        let image = instance.image.clone().unwrap_or_default();
+        let image = form.and_then(|f| f.image(&image)).map_or(image, |i| i.label.clone());
+        DeployedLinode {
+            id: instance.id,
+            label: instance.label.clone(),
+            tags: instance.tags.clone(),
+            plan: plan.unwrap_or_else(|| instance.type_id.clone()),
+            region: region.unwrap_or_else(|| instance.region.clone()),
+            image,
+            ipv4: instance.public_ipv4().map(str::to_owned),
+            status: instance.status.clone(),
+            root_password: None,
+            ssh_keys,
+        }
+    }
+
+    /// Stores a new Linode's outcome, retrying a little: the Linode exists, and only the stored
+    /// outcome can show its root password.
+    pub(super) async fn record_deployed(&self, id: &OutcomeId, linode: &DeployedLinode, root_password: &SecretString) -> ResultRef {
+        let progress = Progress { status: linode.status.clone(), ipv4: linode.ipv4.clone(), following: true };
+        let outcome = Outcome::Deployed(linode.clone());
+        let mut backoff = Duration::from_millis(250);
+        let mut last: Option<StoreError> = None;
+        for attempt in 1..=RECORD_ATTEMPTS {
+            match self.store.put_outcome(id, &outcome, Some(root_password), Some(&progress), self.settings.outcome_ttl).await {
+                Ok(_) => return ResultRef::Stored(id.clone()),
+                Err(error) => {
+                    tracing::warn!(attempt, %error, "could not record the new Linode's outcome");
+                    last = Some(error);
+                }
+            }
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+        }
+        tracing::error!(error = ?last.map(|e| e.to_string()), "gave up recording a new Linode's outcome");
+        self.shown(FlowFailure::NotRecorded { label: linode.label.clone() })
+    }
+
+    /// Stores a failure, so a replay anywhere finds it; shown directly if the store is down.
+    pub(super) async fn record_failure(&self, id: &OutcomeId, failure: FlowFailure) -> Ran {
+        tracing::info!(kind = %failure.kind(), %failure, "deployment did not happen");
+        let view = failure.to_view(&self.texts());
+        let result = match self.store.put_outcome(id, &Outcome::Failed(view.clone()), None, None, self.settings.outcome_ttl).await {
+            Ok(_) => ResultRef::Stored(id.clone()),
+            Err(error) => {
+                tracing::warn!(%error, "could not record a failed deployment");
+                ResultRef::Shown(view)
+            }
+        };
+        Ran { result, follow: None }
+    }
+
+    /// Follows the Linode until it runs or a limit is reached, then revokes the token.
+    pub(super) async fn follow_then_revoke(&self, followed: Followed) {
+        let stop = tokio::select! {
+            stop = followed.follow(&self.api, &self.store, self.settings.follow) => stop,
+            () = self.shutdown.cancelled() => "server shutting down",
+        };
+        tracing::info!(linode_id = followed.linode_id, stop, "stopped following the Linode");
+        self.revoker.revoke(&self.store, Some(&followed.journal), &followed.token).await;
+        followed.finish(&self.store).await;
+    }
+}
