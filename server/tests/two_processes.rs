@@ -35,8 +35,8 @@ async fn start_server(port: u16, public_base: &str, sandbox: &sandbox::RunningSa
     // Each process has a SQLite store of its own: they share nothing but the key.
     let data = support::temp_dir("two-processes");
     let child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .env("DATA_DIR", &data)
         .env_clear()
+        .env("DATA_DIR", &data)
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEPTOS_OUTPUT_NAME", "install-on-linode")
         .env("LEPTOS_SITE_ROOT", std::env::temp_dir().join("install-on-linode-no-site"))

@@ -7,6 +7,7 @@ use super::{
     context,
     flow::PendingFlow,
     service::ResultRef,
+    store::StoreError,
     session::{FLOW_COOKIE, OUTCOME_COOKIE},
 };
 use crate::{
@@ -28,7 +29,10 @@ pub async fn deployment_outcome() -> Result<Option<Outcome>, AppError> {
     let flow: Option<PendingFlow> = deploy.sealer().open(&parts.headers, FLOW_COOKIE);
     deploy.take_outcome(result, flow).await.map_err(|error| {
         tracing::error!(%error, "could not read an outcome");
-        AppError::StoreUnavailable
+        match error {
+            StoreError::Corrupt(_) => AppError::StoredRecordUnreadable,
+            _ => AppError::StoreUnavailable,
+        }
     })
 }
 

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod postgres;
+pub mod process;
+
 use std::collections::HashMap;
 
 use leptos::prelude::LeptosOptions;
@@ -62,6 +65,10 @@ async fn build_app(extra: &[(&str, &str)]) -> (TestApp, Application) {
     let base = format!("http://{}", application.local_addr());
     let sandbox = application.sandbox().expect("no credentials means the embedded sandbox").clone();
     (TestApp { base, sandbox, browser: browser() }, application)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A fresh, empty directory under the system's temp dir (left for the OS to clean).
@@ -219,6 +226,10 @@ impl TestApp {
         let authorize = self.start().await;
         let callback = self.consent(&authorize, "approve", &["linodes:read_write"]).await;
         self.finish(&callback).await
+    }
+
+    pub async fn assert_all_tokens_revoked_within(&self, limit: std::time::Duration) {
+        process::await_all_revoked(&self.sandbox, limit).await;
     }
 
     /// Waits until every token the sandbox issued is revoked (revocation runs after the response).

@@ -354,3 +354,6 @@ impl Store {
 fn secret_row(id: &OutcomeId) -> String {
     format!("outcome_secrets/{id}")
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,101 @@
+//! The real `server` binary as a child process (killed with SIGKILL when dropped), in "real"
+//! mode against a standalone sandbox: what crash and replica tests need.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+pub const SESSION_KEY: &str = "process-tests-session-key-0123456789abcdef0123456789abcdef";
+
+pub struct ServerProcess {
+    child: Child,
+    pub base: String,
+    pub port: u16,
+}
+
+impl ServerProcess {
+    /// Starts the server on `port` with the real-mode environment plus `extra`, and waits until
+    /// it answers `/healthz`.
+    pub async fn start(port: u16, public_base: &str, sandbox: &sandbox::RunningSandbox, extra: &[(&str, String)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        command
+            .env_clear()
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+            .env("LEPTOS_OUTPUT_NAME", "install-on-linode")
+            .env("LEPTOS_SITE_ROOT", std::env::temp_dir().join("install-on-linode-no-site"))
+            .env("LEPTOS_HASH_FILES", "false")
+            .env("PUBLIC_BASE_URL", public_base)
+            .env("APP_NAME", "Test App")
+            .env("LINODE_CLIENT_ID", sandbox::DEFAULT_CLIENT_ID)
+            .env("LINODE_CLIENT_SECRET", sandbox::DEFAULT_CLIENT_SECRET)
+            .env("LINODE_LOGIN_URL", sandbox.login_base())
+            .env("LINODE_API_URL", sandbox.api_base())
+            .env("LINODE_STACKSCRIPT_ID", sandbox::STACKSCRIPT_NO_INPUT.to_string())
+            .env("SESSION_KEY", SESSION_KEY)
+            .env("RATE_LIMIT_DEPLOYS_PER_MINUTE", "0")
+            .env("RATE_LIMIT_CALLBACKS_PER_MINUTE", "0")
+            .env("FOLLOW_POLL_SECS", "0.2")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("the server binary starts");
+        let mut server = ServerProcess { child, base: format!("http://127.0.0.1:{port}"), port };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            assert!(server.child.try_wait().unwrap().is_none(), "the server on port {port} exited");
+            if client.get(format!("{}/healthz", server.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+                return server;
+            }
+            assert!(Instant::now() < deadline, "the server on port {port} did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL: no graceful shutdown, nothing flushed, as an OOM kill or a power cut.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A sandbox on its own port whose only client sends people back to `public_base`.
+pub async fn standalone_sandbox(public_base: &str, provisioning: Duration, booting: Duration) -> sandbox::RunningSandbox {
+    let client = sandbox::ClientConfig { redirect_uri: format!("{public_base}/auth/callback"), ..sandbox::ClientConfig::default() };
+    let mut config = sandbox::Config { clients: vec![client], ..Default::default() };
+    config.timings.provisioning = provisioning;
+    config.timings.booting = booting;
+    sandbox::spawn(config).await.expect("sandbox")
+}
+
+/// Waits until no token the sandbox issued is alive, or panics after `limit`.
+pub async fn await_all_revoked(sandbox: &sandbox::Sandbox, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let tokens = sandbox.inspect().tokens;
+        if tokens.iter().all(|t| t.revoked) {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{} of {} tokens still alive after {limit:?}",
+            tokens.iter().filter(|t| !t.revoked).count(),
+            tokens.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub fn live_tokens(sandbox: &sandbox::Sandbox) -> usize {
+    sandbox.inspect().tokens.iter().filter(|t| !t.revoked).count()
+}
