@@ -289,16 +289,24 @@ impl DeployService {
         // A browser that went away during the callback never got its outcome cookie; its flow
         // cookie still names the flow, whose outcome may be stored by now.
         let from_flow = match &flow {
-            Some(flow) if !matches!(result, Some(ResultRef::Stored(_))) => self.store.claimed(&StateKey::of(&flow.state)).await?,
+            Some(flow) if !matches!(result, Some(ResultRef::Stored(_))) => match self.store.claimed(&StateKey::of(&flow.state)).await {
+                Ok(Some(id)) => self.store.outcome(&id).await?.map(|stored| (id, stored)),
+                Ok(None) => None,
+                // What the cookie says is still worth showing (the database may be why).
+                Err(_) if result.is_some() => None,
+                Err(error) => return Err(error),
+            },
             _ => None,
         };
-        let id = match (from_flow, result) {
-            (Some(id), _) => id,
-            (None, Some(ResultRef::Stored(id))) => id,
+        let (id, stored) = match (from_flow, result) {
+            (Some(found), _) => found,
+            (None, Some(ResultRef::Stored(id))) => match self.store.outcome(&id).await? {
+                Some(stored) => (id, stored),
+                None => return Ok(None),
+            },
             (None, Some(ResultRef::Shown(failure))) => return Ok(Some(Outcome::Failed(failure))),
             (None, None) => return Ok(None),
         };
-        let Some(stored) = self.store.outcome(&id).await? else { return Ok(None) };
         let mut outcome = stored.outcome;
         if let Outcome::Deployed(linode) = &mut outcome {
             if let Some(password) = self.store.take_password(&id).await? {
