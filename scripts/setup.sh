@@ -7,7 +7,13 @@ cd "$(dirname "$0")/.."
 
 CARGO_LEPTOS_VERSION=0.3.10
 want_browser=false
-[[ "${1:-}" == "--browser" ]] && want_browser=true
+want_postgres=false
+for arg in "$@"; do
+  case "$arg" in
+    --browser) want_browser=true ;;
+    --postgres) want_postgres=true ;;
+  esac
+done
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -40,10 +46,18 @@ if [[ ! -x end2end/node_modules/.bin/wasm-opt || end2end/package-lock.json -nt e
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 
+apt_get() { if [[ $(id -u) -eq 0 ]]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
+
+# PostgreSQL's server from Debian, for the tests that run the flow on several replicas.
+if $want_postgres && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  step "installing Debian's PostgreSQL server"
+  apt_get update -qq
+  DEBIAN_FRONTEND=noninteractive apt_get install -y -qq postgresql
+fi
+
 # Chromium from Debian (Playwright's own browser download cannot work here).
 if $want_browser && [[ ! -x /usr/bin/chromium ]]; then
   step "installing Debian's Chromium"
-  apt_get() { if [[ $(id -u) -eq 0 ]]; then apt-get "$@"; else sudo apt-get "$@"; fi; }
   apt_get update -qq
   DEBIAN_FRONTEND=noninteractive apt_get install -y -qq chromium
 fi

@@ -5,14 +5,21 @@
 # and ends with one "N passed, N failed" line for the whole run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --browser
+scripts/setup.sh --browser --postgres
 source scripts/env.sh
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 run() { printf '\033[1m==> %s\033[0m\n' "$*"; "$@" 2>&1 | tee -a "$log"; }
 
+# Lints first: fast, so a slip fails early.
+run cargo clippy --locked --workspace --all-targets -- -D warnings
+# SQLite (the default store) for every suite; the durability and replica suites start their own
+# PostgreSQL clusters.
 run cargo test --locked -p sandbox -p linode -p server
+# The flow, replay, resilience, hostile-input and load suites again, on PostgreSQL.
+run scripts/with-postgres.sh cargo test --locked -p server --test deploy_flow --test resilience \
+  --test load --test hostile_input --test logs --test hardening
 run cargo test --locked -p app --features ssr --lib
 run scripts/sdk-check/run.sh
 run cargo leptos build --release --precompress --split

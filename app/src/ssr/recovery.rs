@@ -78,7 +78,7 @@ impl DeployService {
             }
             Err(error) => tracing::warn!(%error, "could not look for interrupted flows"),
         }
-        if sweeps % PURGE_EVERY == 0 {
+        if sweeps.is_multiple_of(PURGE_EVERY) {
             if let Err(error) = self.store.purge_expired().await {
                 tracing::warn!(%error, "could not remove expired rows");
             }

@@ -55,9 +55,18 @@ async fn build_app(extra: &[(&str, &str)]) -> (TestApp, Application) {
     for (key, value) in extra {
         vars.insert((*key).into(), (*value).into());
     }
-    // Each server gets a SQLite file of its own, unless the test names a store.
+    // Each server gets a store of its own, unless the test names one: a database in the
+    // cluster scripts/with-postgres.sh started, or else a SQLite file.
     if !vars.contains_key("DATABASE_URL") && !vars.contains_key("DATA_DIR") {
-        vars.insert("DATA_DIR".into(), temp_dir("data").display().to_string());
+        match std::env::var("TEST_POSTGRES_PORT") {
+            Ok(port) => {
+                let url = postgres::database_on(port.parse().expect("TEST_POSTGRES_PORT is a port"));
+                vars.insert("DATABASE_URL".into(), url);
+            }
+            Err(_) => {
+                vars.insert("DATA_DIR".into(), temp_dir("data").display().to_string());
+            }
+        }
     }
     let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test configuration");
     let options = LeptosOptions::builder().output_name("install-on-linode").build();

@@ -102,6 +102,20 @@ impl Postgres {
     }
 }
 
+/// A new database in the cluster on `port` (started by scripts/with-postgres.sh); its URL.
+pub fn database_on(port: u16) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let out = Command::new(bin_dir().join("psql"))
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres", "-qAt", "-c"])
+        .arg(format!("CREATE DATABASE {name}"))
+        .output()
+        .expect("psql");
+    assert!(out.status.success(), "create database: {}", String::from_utf8_lossy(&out.stderr));
+    format!("postgres://postgres@127.0.0.1:{port}/{name}")
+}
+
 impl Drop for Postgres {
     fn drop(&mut self) {
         self.stop();

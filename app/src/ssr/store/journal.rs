@@ -62,6 +62,12 @@ pub struct JournalEntry {
     pub created_at: i64,
 }
 
+/// `outcome_id, sealed, linode_id, follow_until, created_at` of a row just taken over.
+type TakenRow = (String, Vec<u8>, Option<i64>, i64, i64);
+
+/// A row taken over, or why it cannot be used here.
+pub type TakeOver = Result<JournalEntry, (JournalId, StoreError)>;
+
 fn row(id: &JournalId) -> String {
     format!("token_journal/{id}")
 }
@@ -159,7 +165,7 @@ impl Store {
         holder: &ReplicaId,
         lease: Duration,
         limit: u32,
-    ) -> Result<Vec<Result<JournalEntry, (JournalId, StoreError)>>, StoreError> {
+    ) -> Result<Vec<TakeOver>, StoreError> {
         let now = now_ms();
         let candidates: Vec<(String,)> = self
             .bounded(
@@ -171,7 +177,7 @@ impl Store {
             .await?;
         let mut taken = Vec::new();
         for (id,) in candidates {
-            let row: Option<(String, Vec<u8>, Option<i64>, i64, i64)> = self
+            let row: Option<TakenRow> = self
                 .bounded(
                     sqlx::query_as(
                         "UPDATE token_journal SET holder = $1, lease_until = $2 WHERE id = $3 AND lease_until < $4 \

@@ -1,0 +1,153 @@
+//! Several server processes on one PostgreSQL database, sharing only `DATABASE_URL` and
+//! `SESSION_KEY`, with no sticky sessions: every request of every flow goes to a random replica.
+
+mod support;
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use rand::Rng;
+use reqwest::StatusCode;
+use support::{
+    browser, hidden_inputs, location,
+    postgres::Postgres,
+    process::{await_all_revoked, live_tokens, standalone_sandbox, ServerProcess},
+    testid_text,
+};
+
+struct Replicas {
+    bases: Vec<String>,
+}
+
+impl Replicas {
+    fn any(&self) -> &str {
+        &self.bases[rand::rng().random_range(0..self.bases.len())]
+    }
+}
+
+/// One person's whole flow, each request to a random replica. Returns (the replica that ran the
+/// callback, whether the password was shown on the first view and never again).
+async fn one_flow(replicas: &Replicas, public_base: &str) -> (usize, bool) {
+    let browser = browser();
+    let base = replicas.any().to_owned();
+    let response = browser
+        .post(format!("{base}/api/start_deploy"))
+        .header("Accept", "text/html")
+        .header("Referer", format!("{base}/"))
+        .form(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let authorize = location(&response);
+    let consent = browser.get(&authorize).send().await.unwrap().text().await.unwrap();
+    let mut form = hidden_inputs(&consent);
+    form.extend(
+        [("username", "tester"), ("scope", "linodes:read_write"), ("decision", "approve")].map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let callback = location(&browser.post(&authorize).form(&form).send().await.unwrap());
+    let replica = rand::rng().random_range(0..replicas.bases.len());
+    let on_replica = callback.replacen(public_base, &replicas.bases[replica], 1);
+    let response = browser.get(&on_replica).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "callback");
+    // A replay of the same callback on another replica: the same outcome, nothing more created.
+    let replay = callback.replacen(public_base, replicas.any(), 1);
+    assert_eq!(browser.get(&replay).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+
+    let first = browser.get(format!("{}/deployment", replicas.any())).send().await.unwrap().text().await.unwrap();
+    assert!(first.contains("data-testid=\"deployed\""), "{first}");
+    let progress = browser
+        .post(format!("{}/api/deployment_progress", replicas.any()))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(progress.status(), StatusCode::OK);
+    let second = browser.get(format!("{}/deployment", replicas.any())).send().await.unwrap().text().await.unwrap();
+    let shown = |html: &str| testid_text(html, "root-password").is_some_and(|p| !p.is_empty());
+    (replica, shown(&first) && !shown(&second))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_flows_across_three_replicas_without_sticky_sessions() {
+    let cluster = Postgres::start();
+    cluster.database("replicas");
+    // The sandbox sends people back to the first replica's address (the "public" one).
+    let (public_base, servers, sandbox) = {
+        // Start the sandbox knowing the public base: pick the ports first.
+        let ports: Vec<u16> = (0..3).map(|_| support::free_port()).collect();
+        let public_base = format!("http://127.0.0.1:{}", ports[0]);
+        let sandbox = standalone_sandbox(&public_base, Duration::from_millis(300), Duration::from_millis(300)).await;
+        let env = vec![("DATABASE_URL", cluster.url("replicas")), ("DATABASE_MAX_CONNECTIONS", "8".to_owned())];
+        let mut servers = Vec::new();
+        for port in ports {
+            servers.push(ServerProcess::start(port, &public_base, &sandbox, &env).await);
+        }
+        (public_base, servers, sandbox)
+    };
+    let replicas = Arc::new(Replicas { bases: servers.iter().map(|s| s.base.clone()).collect() });
+    let started = Instant::now();
+    let flows: Vec<_> = (0..100)
+        .map(|_| {
+            let replicas = replicas.clone();
+            let public_base = public_base.clone();
+            tokio::spawn(async move { one_flow(&replicas, &public_base).await })
+        })
+        .collect();
+    let mut once = 0;
+    for flow in flows {
+        let (_, shown_once) = flow.await.expect("a flow failed");
+        once += usize::from(shown_once);
+    }
+    println!("100 flows across 3 replicas in {:?}", started.elapsed());
+    assert_eq!(once, 100, "each password shown exactly once");
+    assert_eq!(sandbox.sandbox.inspect().instances.len(), 100, "exactly one Linode per flow");
+    let took = await_all_revoked(&sandbox.sandbox, Duration::from_secs(30)).await;
+    println!("all 100 tokens revoked {took:?} after the last flow");
+    drop(servers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tokens_of_a_killed_replica_are_revoked_by_the_others_within_30_s() {
+    let cluster = Postgres::start();
+    cluster.database("killed");
+    let ports: Vec<u16> = (0..3).map(|_| support::free_port()).collect();
+    let public_base = format!("http://127.0.0.1:{}", ports[0]);
+    // Linodes run after 3 s: the replica is still following (holding tokens) when killed.
+    let sandbox = standalone_sandbox(&public_base, Duration::from_secs(2), Duration::from_secs(1)).await;
+    let env = vec![
+        ("DATABASE_URL", cluster.url("killed")),
+        ("DATABASE_MAX_CONNECTIONS", "8".to_owned()),
+        ("FOLLOW_IDLE_SECS", "300".to_owned()),
+    ];
+    let mut servers = Vec::new();
+    for port in &ports {
+        servers.push(ServerProcess::start(*port, &public_base, &sandbox, &env).await);
+    }
+    let replicas = Arc::new(Replicas { bases: servers.iter().map(|s| s.base.clone()).collect() });
+    let flows: Vec<_> = (0..30)
+        .map(|_| {
+            let replicas = replicas.clone();
+            let public_base = public_base.clone();
+            tokio::spawn(async move { one_flow(&replicas, &public_base).await })
+        })
+        .collect();
+    let mut on_victim = 0;
+    for flow in flows {
+        let (replica, shown_once) = flow.await.unwrap();
+        assert!(shown_once);
+        on_victim += usize::from(replica == 1);
+    }
+    assert!(on_victim > 0, "some flows ran on the replica about to be killed");
+    let alive_before = live_tokens(&sandbox.sandbox);
+    assert!(alive_before >= on_victim, "{alive_before} live tokens, {on_victim} held by the victim");
+
+    servers[1].kill9();
+    let killed_at = Instant::now();
+    let took = await_all_revoked(&sandbox.sandbox, Duration::from_secs(30)).await;
+    println!("{on_victim} tokens of the killed replica (and all others) revoked {took:?} after the kill");
+    assert!(killed_at.elapsed() <= Duration::from_secs(31));
+    assert_eq!(sandbox.sandbox.inspect().instances.len(), 30);
+}
