@@ -13,7 +13,7 @@ if [[ "${1:-}" == "--no-build" ]]; then
   shift
 fi
 
-scripts/setup.sh
+scripts/setup.sh --postgres
 source scripts/env.sh
 
 # The load tool: Debian's wrk.
@@ -27,4 +27,6 @@ fi
 if $build; then
   cargo leptos build --release --precompress --split
 fi
-cargo run --release --locked -p bench -- "$@"
+# The deployments are measured on SQLite (the default store) and on a throwaway PostgreSQL.
+cargo build --release --locked -p bench
+scripts/with-postgres.sh target/release/bench "$@"

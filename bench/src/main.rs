@@ -149,6 +149,10 @@ async fn run(args: &Args) -> Result<PathBuf> {
     config.timings.booting = Duration::from_millis(500);
     let sandbox = sandbox::spawn(config).await?;
     let mut report = Report::default();
+    // A fresh SQLite store (the default) per run.
+    let data_dir = std::env::temp_dir().join(format!("iol-bench-{}", std::process::id()));
+    let data_dir = data_dir.display().to_string();
+    let sqlite = ("DATA_DIR", data_dir.as_str());
 
     // Page view, cold catalog: the start-up warm-up is made to fail once, so the first page view
     // loads the catalog itself.
@@ -158,7 +162,7 @@ async fn run(args: &Args) -> Result<PathBuf> {
     for _ in 0..args.cold_views {
         sandbox.sandbox.add_fault(FaultRule::status("GET /v4/linode/types", 503, "warm-up made to fail"));
         let before = calls(&sandbox).len();
-        let server = ServerProcess::start(&exe, &site_root, &sandbox).await?;
+        let server = ServerProcess::start(&exe, &site_root, &sandbox, sqlite).await?;
         // The client retries reads with backoff: wait until it has given up (no call for 2 s).
         wait_until(|| calls(&sandbox).iter().skip(before).any(|r| r.status == Some(503))).await?;
         wait_for_quiet(&sandbox, Duration::from_secs(2)).await;
@@ -173,7 +177,7 @@ async fn run(args: &Args) -> Result<PathBuf> {
     report.cold = Some((Stats::new(cold), cold_calls));
 
     // The server used for everything else.
-    let server = ServerProcess::start(&exe, &site_root, &sandbox).await?;
+    let server = ServerProcess::start(&exe, &site_root, &sandbox, sqlite).await?;
     let client = reqwest::Client::new();
     eprintln!("page views with a warm catalog…");
     // The catalog is warm once `/` answers; the first view may have waited for the warm-up.
@@ -212,6 +216,21 @@ async fn run(args: &Args) -> Result<PathBuf> {
     wait_until(|| sandbox.sandbox.inspect().tokens.iter().all(|t| t.revoked)).await?;
     let created = sandbox.sandbox.inspect().instances.len();
     report.deploy = Some(DeployReport { times: Stats::new(deploys), critical, slow_revoke, created });
+
+    // The same deployments on PostgreSQL, when scripts/with-postgres.sh started a cluster.
+    if let Ok(port) = std::env::var("TEST_POSTGRES_PORT") {
+        eprintln!("deployments on PostgreSQL…");
+        let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+        let pg_server = ServerProcess::start(&exe, &site_root, &sandbox, ("DATABASE_URL", &url)).await?;
+        let mut times = Vec::new();
+        for _ in 0..args.deploys {
+            let browser = flow::browser();
+            let callback = flow::until_callback(&browser, &pg_server).await?;
+            times.push(flow::callback_to_success(&browser, &pg_server, &callback).await?);
+            wait_until(|| sandbox.sandbox.inspect().tokens.iter().all(|t| t.revoked)).await?;
+        }
+        report.deploy_postgres = Some(Stats::new(times));
+    }
 
     eprintln!("load on / for {} s…", args.seconds);
     let settings = LoadSettings {
@@ -281,6 +300,8 @@ struct Report {
     /// Warm views that accept brotli (the page compressed on the fly).
     warm_brotli: Option<Stats>,
     deploy: Option<DeployReport>,
+    /// The same deployments with the store on PostgreSQL.
+    deploy_postgres: Option<Stats>,
     load: Option<(load::LoadResult, usize)>,
     idle_memory: Option<(u64, u64)>,
     after_load_memory: Option<(u64, u64)>,
@@ -379,6 +400,23 @@ impl Report {
                 "| same, with the token revocation slowed by 2 s | {:.1} ms | revoke runs after the response |",
                 ms(deploy.slow_revoke)
             );
+            // Everything on that path that is not a Linode round trip: the store's writes and
+            // reads, the page render and the sandbox's own work (an upper bound of the store's
+            // share).
+            let linode_ms = (per_deploy as f64) * (latency as f64);
+            let _ = writeln!(
+                w,
+                "| same, on SQLite: time not spent in Linode round trips (store + page + sandbox) | p50 {:.1} ms | |",
+                deploy.times.percentile(50.0) - linode_ms
+            );
+            if let Some(pg) = &self.deploy_postgres {
+                let _ = writeln!(w, "| deploy on PostgreSQL: callback request → success view | {} | same calls |", pg.summary());
+                let _ = writeln!(
+                    w,
+                    "| same, on PostgreSQL: time not spent in Linode round trips | p50 {:.1} ms | |",
+                    pg.percentile(50.0) - linode_ms
+                );
+            }
         }
         if let Some((rss, _)) = self.idle_memory {
             let _ = writeln!(w, "| server memory, idle (warm catalog) | RSS {} | |", mib(rss));

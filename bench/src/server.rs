@@ -24,7 +24,8 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Registers the sandbox client for a fresh port, starts the server there and waits until it
     /// answers `/healthz`.
-    pub async fn start(exe: &Path, site_root: &Path, sandbox: &RunningSandbox) -> Result<Self> {
+    /// `store` names the deploy flow's store: `DATA_DIR` (SQLite) or `DATABASE_URL`.
+    pub async fn start(exe: &Path, site_root: &Path, sandbox: &RunningSandbox, store: (&str, &str)) -> Result<Self> {
         let port = free_port()?;
         let base = format!("http://127.0.0.1:{port}");
         sandbox.sandbox.register_client(sandbox::ClientConfig {
@@ -52,6 +53,7 @@ impl ServerProcess {
             .env("LINODE_STACKSCRIPT_ID", sandbox::STACKSCRIPT_NO_INPUT.to_string())
             .env("SESSION_KEY", SESSION_KEY)
             .env("RUST_LOG", "warn")
+            .env(store.0, store.1)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
