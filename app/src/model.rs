@@ -234,7 +234,7 @@ pub struct DeployedLinode {
     pub plan: String,
     pub image: String,
     pub ipv4: Option<String>,
-    pub status: String,
+    pub status: InstanceStatus,
     /// Present only on the first view of the result; afterwards the server no longer has it.
     pub root_password: Option<String>,
     /// How many SSH keys were installed for root.
@@ -254,11 +254,67 @@ impl std::fmt::Debug for DeployedLinode {
     }
 }
 
+/// A Linode's status as Linode reports it; one this code does not know is kept as written.
+/// Carried as its plain name on the wire and in the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum InstanceStatus {
+    Provisioning,
+    Booting,
+    Running,
+    Offline,
+    Stopped,
+    Deleting,
+    Other(String),
+}
+
+impl InstanceStatus {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Provisioning => "provisioning",
+            Self::Booting => "booting",
+            Self::Running => "running",
+            Self::Offline => "offline",
+            Self::Stopped => "stopped",
+            Self::Deleting => "deleting",
+            Self::Other(other) => other,
+        }
+    }
+
+    /// Statuses from which a new Linode will not come up by itself.
+    pub fn is_not_coming_up(&self) -> bool {
+        matches!(self, Self::Offline | Self::Stopped | Self::Deleting)
+    }
+}
+
+impl From<String> for InstanceStatus {
+    fn from(status: String) -> Self {
+        match status.as_str() {
+            "provisioning" => Self::Provisioning,
+            "booting" => Self::Booting,
+            "running" => Self::Running,
+            "offline" => Self::Offline,
+            "stopped" => Self::Stopped,
+            "deleting" => Self::Deleting,
+            _ => Self::Other(status),
+        }
+    }
+}
+
+impl From<InstanceStatus> for String {
+    fn from(status: InstanceStatus) -> Self {
+        match status {
+            InstanceStatus::Other(other) => other,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
 /// Where a new Linode is on its way to running, as the success view follows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     /// Linode's status: `provisioning`, `booting`, `running`, …
-    pub status: String,
+    pub status: InstanceStatus,
     pub ipv4: Option<String>,
     /// False once the server has stopped following the Linode (it is running, or the time bound
     /// passed) and has given up its access.

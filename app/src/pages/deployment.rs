@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::{
     components::copy_button::CopyButton,
     error::AppError,
-    model::{DeployedLinode, Failure, Outcome, Progress},
+    model::{DeployedLinode, Failure, InstanceStatus, Outcome, Progress},
 };
 
 /// The outcome recorded for this browser by the OAuth callback. The root password is handed out
@@ -114,7 +114,7 @@ fn FollowProgress(progress: Progress, children: Children) -> impl IntoView {
 #[island(lazy)]
 fn ProgressStatus(label: String) -> impl IntoView {
     let Following(progress) = expect_context::<Following>();
-    let running = move || progress.with(|p| p.status == "running");
+    let running = move || progress.with(|p| p.status == InstanceStatus::Running);
     let step_of = |status: &str| STEPS.iter().position(|(id, _)| *id == status);
     view! {
         <h1 id="deployed-heading">
@@ -122,7 +122,7 @@ fn ProgressStatus(label: String) -> impl IntoView {
         </h1>
         <ol class="steps" aria-label="Progress">
             {STEPS.iter().enumerate().map(|(index, (_, name))| {
-                let state = move || match progress.with(|p| step_of(&p.status)) {
+                let state = move || match progress.with(|p| step_of(p.status.as_str())) {
                     Some(current) if index < current || (index == current && current == STEPS.len() - 1) => "done",
                     Some(current) if index == current => "current",
                     _ => "todo",
@@ -134,9 +134,9 @@ fn ProgressStatus(label: String) -> impl IntoView {
         </ol>
         <p class="lead" role="status" aria-live="polite">
             "Linode " <strong>{label}</strong> " is "
-            <strong data-testid="status">{move || progress.with(|p| p.status.clone())}</strong>
+            <strong data-testid="status">{move || progress.with(|p| p.status.as_str().to_owned())}</strong>
             {move || {
-                let (running, following) = progress.with(|p| (p.status == "running", p.following));
+                let (running, following) = progress.with(|p| (p.status == InstanceStatus::Running, p.following));
                 if running {
                     ". It is ready: log in with the command below (the StackScript may still be finishing its setup for a few minutes)."
                 } else if following {

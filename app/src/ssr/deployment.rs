@@ -139,7 +139,7 @@ impl DeployService {
             region: region.unwrap_or_else(|| instance.region.clone()),
             image,
             ipv4: instance.public_ipv4().map(str::to_owned),
-            status: instance.status.clone(),
+            status: instance.status.clone().into(),
             root_password: None,
             ssh_keys,
         }

@@ -12,7 +12,7 @@ use super::{
     ids::{JournalId, OutcomeId},
     store::{now_ms, Store},
 };
-use crate::model::Progress;
+use crate::model::{InstanceStatus, Progress};
 
 /// How the following is paced and bounded.
 #[derive(Clone, Copy, Debug)]
@@ -71,7 +71,7 @@ impl Followed {
             }
             match api.instance(&self.token, self.linode_id).await {
                 Ok(instance) => {
-                    let status = instance.status.clone();
+                    let status = InstanceStatus::from(instance.status.clone());
                     let ipv4 = instance.public_ipv4().map(str::to_owned).or(last.as_ref().and_then(|p| p.ipv4.clone()));
                     let progress = Progress { status: status.clone(), ipv4, following: true };
                     if last.as_ref() != Some(&progress) {
@@ -80,10 +80,11 @@ impl Followed {
                         }
                         last = Some(progress);
                     }
-                    match status.as_str() {
-                        "running" => return "running",
-                        "offline" | "stopped" | "deleting" => return "not coming up",
-                        _ => {}
+                    if status == InstanceStatus::Running {
+                        return "running";
+                    }
+                    if status.is_not_coming_up() {
+                        return "not coming up";
                     }
                 }
                 // A brief failure is retried on the next tick; a lasting one (revoked token,

@@ -60,6 +60,12 @@ impl DeployService {
                         }
                         // Sealed with another SESSION_KEY (a replica configured differently)
                         // or altered: refused, and left for a replica that can read it.
+                        // The embedded sandbox starts empty and with a new key each run: what an
+                        // earlier run journaled names tokens of a sandbox that is gone.
+                        Err((id, _)) if self.settings.sandbox => {
+                            tracing::info!("dropping a token journaled by an earlier run of the embedded sandbox");
+                            let _ = self.store.forget_token(&id).await;
+                        }
                         Err((id, error)) => {
                             tracing::error!(%error, "a journaled token cannot be read here");
                             let _ = self.store.defer_token(&id, Duration::from_secs(600)).await;

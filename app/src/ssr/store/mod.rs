@@ -22,6 +22,9 @@ pub use journal::{HeldToken, JournalEntry, NewJournalEntry};
 use super::ids::{OutcomeId, StateKey};
 use crate::model::{Outcome, Progress};
 
+/// How long a journaled token is kept at most.
+const JOURNAL_KEEP: Duration = Duration::from_secs(2 * 24 * 60 * 60);
+
 /// How long one store operation may take before the flow gives up on it.
 pub const DEFAULT_OP_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -341,7 +344,20 @@ impl Store {
             let sql = format!("DELETE FROM {table} WHERE expires_at < $1");
             removed += self.bounded(sqlx::query(&sql).bind(now).execute(&self.pool)).await?.rows_affected();
         }
-        Ok(removed)
+        // Past this, a journaled token has long expired at Linode (access tokens live two
+        // hours; a row still here is one no replica could read or revoke).
+        let stale = self
+            .bounded(
+                sqlx::query("DELETE FROM token_journal WHERE created_at < $1")
+                    .bind(now - ms(JOURNAL_KEEP))
+                    .execute(&self.pool),
+            )
+            .await?
+            .rows_affected();
+        if stale > 0 {
+            tracing::warn!(stale, "dropped journaled tokens older than two days");
+        }
+        Ok(removed + stale)
     }
 
     /// Raw access for tests that plant corrupt or foreign rows.

@@ -37,7 +37,7 @@ fn deployed() -> Outcome {
         plan: "Nanode".into(),
         image: "Debian".into(),
         ipv4: None,
-        status: "provisioning".into(),
+        status: crate::model::InstanceStatus::Provisioning,
         root_password: None,
         ssh_keys: 0,
     })
