@@ -27,7 +27,9 @@ fn site_root(test: &str) -> PathBuf {
 }
 
 async fn spawn(site_root: &std::path::Path) -> String {
-    let vars: HashMap<&str, &str> = HashMap::from([("LEPTOS_SITE_ADDR", "127.0.0.1:0")]);
+    let data = site_root.join("data");
+    let data = data.to_str().unwrap();
+    let vars: HashMap<&str, &str> = HashMap::from([("LEPTOS_SITE_ADDR", "127.0.0.1:0"), ("DATA_DIR", data)]);
     let config = Config::from_lookup(|name| vars.get(name).map(|v| v.to_string())).unwrap();
     let options = LeptosOptions::builder()
         .output_name("install-on-linode")

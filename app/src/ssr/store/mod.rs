@@ -145,11 +145,24 @@ impl Store {
             .await
             .map_err(|_| StoreError::Timeout(op_timeout * 2))?
             .map_err(|error| StoreError::Unavailable(error.to_string()))?;
-        let migrated = match backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await,
-            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await,
-        };
-        migrated.map_err(|error| StoreError::Migrate(error.to_string()))?;
+        // PostgreSQL serialises concurrent migrators with an advisory lock; SQLite has none, so
+        // a server starting next to another on a fresh file tries once more after it.
+        let mut attempt = 0;
+        loop {
+            let migrated = match backend {
+                Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await,
+                Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await,
+            };
+            match migrated {
+                Ok(()) => break,
+                Err(error) if attempt < 2 && backend == Backend::Sqlite => {
+                    tracing::warn!(%error, "migrating the SQLite store failed; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(error) => return Err(StoreError::Migrate(error.to_string())),
+            }
+        }
         Ok(Self { pool, backend, cipher: RowCipher::new(session_key), op_timeout })
     }
 
