@@ -6,6 +6,12 @@ export const BASE_URL = `http://127.0.0.1:${PORT}`;
 // A second server whose StackScript has inputs of every kind (the sandbox's 320827).
 const FIELDS_PORT = PORT + 1;
 export const FIELDS_URL = `http://127.0.0.1:${FIELDS_PORT}`;
+// Each server's embedded sandbox serves its admin endpoints on a loopback port of its own.
+const adminPort = (port: number) => port + 100;
+export const SANDBOX_ADMIN: Record<string, string> = {
+  [BASE_URL]: `http://127.0.0.1:${adminPort(PORT)}`,
+  [FIELDS_URL]: `http://127.0.0.1:${adminPort(FIELDS_PORT)}`,
+};
 // Known only to this test run, so a test can prove it never reaches the browser.
 export const CLIENT_SECRET = "e2e-client-secret-" + "9f1c".repeat(12);
 
@@ -49,6 +55,7 @@ function server(port: number, extra: Record<string, string>) {
     stderr: "pipe" as const,
     env: {
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      SANDBOX_ADMIN_ADDR: `127.0.0.1:${adminPort(port)}`,
       LEPTOS_OUTPUT_NAME: "install-on-linode",
       LEPTOS_SITE_ROOT: "../target/site",
       LEPTOS_SITE_PKG_DIR: "pkg",

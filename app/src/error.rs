@@ -21,6 +21,9 @@ pub enum AppError {
     /// A stored record failed its integrity check (altered, or sealed with another key).
     #[error("The record of this deployment could not be read (it was altered, or written by a server with another key), so nothing is shown from it. Check your Linodes in Cloud Manager.")]
     StoredRecordUnreadable,
+    /// A state-changing request that did not come from this site's own pages.
+    #[error("This request came from another website, so it was refused. To deploy, open this site and use its form.")]
+    CrossSite,
     /// Too many requests from this address.
     #[error("Too many attempts from your address; please wait a minute and try again.")]
     RateLimited,

@@ -239,6 +239,10 @@ pub struct DeployedLinode {
     pub root_password: Option<String>,
     /// How many SSH keys were installed for root.
     pub ssh_keys: usize,
+    /// Scopes Linode granted beyond `linodes:read_write` (e.g. `*`): the token could have done
+    /// more than this site asked for. It was used for the Linode only and revoked as always.
+    #[serde(default)]
+    pub extra_grant: Vec<String>,
 }
 
 impl std::fmt::Debug for DeployedLinode {

@@ -5,7 +5,7 @@ import { inspect } from "./helpers";
 test.use({ baseURL: FIELDS_URL });
 
 test("StackScript inputs deploy with JavaScript disabled", async ({ page, request }) => {
-  const before = await inspect(request);
+  const before = await inspect(request, FIELDS_URL);
   await page.goto("/?region=eu-west&hostname=nojs01");
   await page.getByLabel("Environment").selectOption("production");
   await page.getByLabel("Database password").fill("no-js-pass");
@@ -14,7 +14,7 @@ test("StackScript inputs deploy with JavaScript disabled", async ({ page, reques
   await page.getByRole("button", { name: "Authorize" }).click();
   await page.waitForURL(/\/deployment$/);
   await expect(page.getByTestId("deployed")).toBeVisible();
-  const created = (await inspect(request)).instances.slice(before.instances.length);
+  const created = (await inspect(request, FIELDS_URL)).instances.slice(before.instances.length);
   expect(created).toHaveLength(1);
   expect(created[0].region).toBe("eu-west");
   expect(created[0].stackscript_data).toMatchObject({ hostname: "nojs01", environment: "production", packages: "git,curl" });

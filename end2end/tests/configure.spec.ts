@@ -8,7 +8,7 @@ test.describe("a StackScript with inputs of every kind", () => {
   test.use({ baseURL: FIELDS_URL });
 
   test("inputs are rendered, checked in the browser, and sent to Linode", async ({ page, request }) => {
-    const before = await inspect(request);
+    const before = await inspect(request, FIELDS_URL);
     await openForm(page, "/");
     const settings = page.getByRole("group", { name: "Web Stack settings" });
     // Text with its example, a masked password, one-of selects, many-of checkboxes with defaults.
@@ -38,7 +38,7 @@ test.describe("a StackScript with inputs of every kind", () => {
     await page.waitForURL(/\/deployment$/);
     await expect(page.getByTestId("deployed")).toBeVisible();
 
-    const created = (await inspect(request)).instances.slice(before.instances.length);
+    const created = (await inspect(request, FIELDS_URL)).instances.slice(before.instances.length);
     expect(created).toHaveLength(1);
     expect(created[0].stackscript_data).toEqual({
       hostname: "web01",

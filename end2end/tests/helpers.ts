@@ -1,4 +1,5 @@
 import { expect, Page, APIRequestContext } from "@playwright/test";
+import { BASE_URL, SANDBOX_ADMIN } from "../playwright.config";
 
 /** What the embedded sandbox recorded (GET /sandbox/__sandbox/inspect). */
 export type Inspection = {
@@ -15,19 +16,25 @@ export type Inspection = {
   codes: { used: boolean }[];
 };
 
-export async function inspect(request: APIRequestContext): Promise<Inspection> {
-  const response = await request.get("/sandbox/__sandbox/inspect");
+/** The embedded sandbox's admin endpoints: loopback only, on the port playwright.config.ts gives
+ * each server (never on the site's own address). */
+export function adminOf(base: string): string {
+  return SANDBOX_ADMIN[base] ?? SANDBOX_ADMIN[BASE_URL];
+}
+
+export async function inspect(request: APIRequestContext, base: string = BASE_URL): Promise<Inspection> {
+  const response = await request.get(`${adminOf(base)}/__sandbox/inspect`);
   expect(response.ok()).toBeTruthy();
   return response.json();
 }
 
-export async function addFault(request: APIRequestContext, fault: object) {
-  const response = await request.post("/sandbox/__sandbox/faults", { data: fault });
+export async function addFault(request: APIRequestContext, fault: object, base: string = BASE_URL) {
+  const response = await request.post(`${adminOf(base)}/__sandbox/faults`, { data: fault });
   expect(response.ok(), await response.text()).toBeTruthy();
 }
 
-export async function clearFaults(request: APIRequestContext) {
-  const response = await request.delete("/sandbox/__sandbox/faults");
+export async function clearFaults(request: APIRequestContext, base: string = BASE_URL) {
+  const response = await request.delete(`${adminOf(base)}/__sandbox/faults`);
   expect(response.ok()).toBeTruthy();
 }
 
@@ -43,14 +50,14 @@ export async function startDeploy(page: Page, choice = { plan: "g6-nanode-1", re
 }
 
 /** Every token the sandbox issued since `before` is revoked (revocation runs after the response). */
-export async function expectAllTokensRevoked(request: APIRequestContext, before: Inspection) {
+export async function expectAllTokensRevoked(request: APIRequestContext, before: Inspection, base: string = BASE_URL) {
   const known = new Set(before.tokens.map((t) => t.token_id));
   await expect
-    .poll(async () => (await inspect(request)).tokens.filter((t) => !known.has(t.token_id) && !t.revoked).length, {
+    .poll(async () => (await inspect(request, base)).tokens.filter((t) => !known.has(t.token_id) && !t.revoked).length, {
       timeout: 10_000,
     })
     .toBe(0);
-  const issued = (await inspect(request)).tokens.filter((t) => !known.has(t.token_id));
+  const issued = (await inspect(request, base)).tokens.filter((t) => !known.has(t.token_id));
   return issued;
 }
 

@@ -10,7 +10,8 @@ use std::time::Duration;
 use oauth2::{
     basic::{BasicClient, BasicErrorResponse},
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    ErrorResponse, HttpClientError, RedirectUrl, RequestTokenError, TokenResponse, TokenUrl,
+    ErrorResponse, HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
+    TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -34,6 +35,38 @@ impl std::fmt::Debug for OAuthClientCredentials {
             .field("client_id", &self.client_id)
             .field("client_secret", &"[REDACTED]")
             .finish()
+    }
+}
+
+/// A PKCE code verifier (RFC 7636): random, kept by the client until the code exchange, whose
+/// S256 digest travels in the authorize URL. A code seen by someone else (a proxy log, browser
+/// history) cannot be redeemed without it. `Debug` never shows it.
+#[derive(Clone)]
+pub struct PkceVerifier(SecretString);
+
+impl PkceVerifier {
+    /// 32 random bytes, base64url: 43 characters, as RFC 7636 §4.1 recommends.
+    pub fn random() -> Self {
+        let (_, verifier) = PkceCodeChallenge::new_random_sha256();
+        Self(SecretString::from(verifier.secret().clone()))
+    }
+
+    pub fn from_secret(verifier: impl Into<String>) -> Self {
+        Self(SecretString::from(verifier.into()))
+    }
+
+    pub fn secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    fn challenge(&self) -> PkceCodeChallenge {
+        PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(self.secret().to_owned()))
+    }
+}
+
+impl std::fmt::Debug for PkceVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PkceVerifier([REDACTED])")
     }
 }
 
@@ -84,27 +117,38 @@ impl LoginClient {
     }
 
     /// Where to send the browser: `…/oauth/authorize?response_type=code&client_id=…&state=…&
-    /// redirect_uri=…&scopes=…`.
-    pub fn authorize_url(&self, scopes: &str, redirect_uri: &Url, state: &str) -> Url {
+    /// redirect_uri=…&scopes=…`, plus `code_challenge=…&code_challenge_method=S256` with PKCE.
+    pub fn authorize_url(&self, scopes: &str, redirect_uri: &Url, state: &str, pkce: Option<&PkceVerifier>) -> Url {
         let redirect = RedirectUrl::from_url(redirect_uri.clone());
-        let (url, _) = self
+        let mut request = self
             .oauth
             .authorize_url(|| CsrfToken::new(state.to_owned()))
             .set_redirect_uri(std::borrow::Cow::Owned(redirect))
-            .add_extra_param("scopes", scopes)
-            .url();
+            .add_extra_param("scopes", scopes);
+        if let Some(verifier) = pkce {
+            request = request.set_pkce_challenge(verifier.challenge());
+        }
+        let (url, _) = request.url();
         url
     }
 
-    /// Exchanges an authorization code for a token (`POST …/oauth/token`).
-    pub async fn exchange_code(&self, code: &str, redirect_uri: &Url) -> Result<TokenGrant, LoginError> {
+    /// Exchanges an authorization code for a token (`POST …/oauth/token`), with the client
+    /// secret and, when the authorization used PKCE, its verifier.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &Url,
+        pkce: Option<&PkceVerifier>,
+    ) -> Result<TokenGrant, LoginError> {
         let started = std::time::Instant::now();
-        let result = self
+        let mut request = self
             .oauth
             .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .set_redirect_uri(std::borrow::Cow::Owned(RedirectUrl::from_url(redirect_uri.clone())))
-            .request_async(&self.http)
-            .await;
+            .set_redirect_uri(std::borrow::Cow::Owned(RedirectUrl::from_url(redirect_uri.clone())));
+        if let Some(verifier) = pkce {
+            request = request.set_pkce_verifier(PkceCodeVerifier::new(verifier.secret().to_owned()));
+        }
+        let result = request.request_async(&self.http).await;
         tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "POST /oauth/token");
         let token = result.map_err(login_error)?;
         Ok(TokenGrant {

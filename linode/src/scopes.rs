@@ -51,6 +51,16 @@ impl Scopes {
             || self.grants.iter().any(|(granted, granted_level)| granted == resource && *granted_level >= level)
     }
 
+    /// What was granted beyond `resource` (e.g. `*`, or `domains:read_write`): more than a
+    /// client that asked for `resource` alone needs, which the person should be told about.
+    pub fn beyond(&self, resource: &str) -> Vec<String> {
+        self.raw
+            .iter()
+            .filter(|piece| piece.split_once(':').is_none_or(|(granted, _)| !granted.eq_ignore_ascii_case(resource)))
+            .cloned()
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.raw.is_empty()
     }
@@ -70,6 +80,13 @@ impl fmt::Display for Scopes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_was_granted_beyond_the_resource_asked_for() {
+        assert!(Scopes::parse("linodes:read_write").beyond("linodes").is_empty());
+        assert_eq!(Scopes::parse("*").beyond("linodes"), vec!["*"]);
+        assert_eq!(Scopes::parse("linodes:read_write domains:read_only").beyond("linodes"), vec!["domains:read_only"]);
+    }
     use ScopeLevel::*;
 
     #[test]

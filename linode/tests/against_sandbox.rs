@@ -51,9 +51,9 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 async fn token(fixture: &Fixture, scopes: &[&str]) -> linode::TokenGrant {
     let redirect = Url::parse(REDIRECT).unwrap();
-    let url = fixture.login.authorize_url("linodes:read_write", &redirect, "state-1");
+    let url = fixture.login.authorize_url("linodes:read_write", &redirect, "state-1", None);
     let params = consent(&url, scopes).await;
-    fixture.login.exchange_code(param(&params, "code").unwrap(), &redirect).await.expect("exchange")
+    fixture.login.exchange_code(param(&params, "code").unwrap(), &redirect, None).await.expect("exchange")
 }
 
 fn nanode() -> CreateInstance {
@@ -71,7 +71,7 @@ fn nanode() -> CreateInstance {
 #[tokio::test]
 async fn the_authorize_url_has_linodes_parameters() {
     let fixture = fixture().await;
-    let url = fixture.login.authorize_url("linodes:read_write", &Url::parse(REDIRECT).unwrap(), "xyz");
+    let url = fixture.login.authorize_url("linodes:read_write", &Url::parse(REDIRECT).unwrap(), "xyz", None);
     let params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     assert!(url.path().ends_with("/login/oauth/authorize"));
     assert_eq!(param(&params, "client_id"), Some(sandbox::DEFAULT_CLIENT_ID));
@@ -112,11 +112,11 @@ async fn a_full_exchange_create_and_revoke() {
 async fn a_code_works_once() {
     let fixture = fixture().await;
     let redirect = Url::parse(REDIRECT).unwrap();
-    let url = fixture.login.authorize_url("linodes:read_write", &redirect, "s");
+    let url = fixture.login.authorize_url("linodes:read_write", &redirect, "s", None);
     let params = consent(&url, &["linodes:read_write"]).await;
     let code = param(&params, "code").unwrap();
-    fixture.login.exchange_code(code, &redirect).await.unwrap();
-    let again = fixture.login.exchange_code(code, &redirect).await;
+    fixture.login.exchange_code(code, &redirect, None).await.unwrap();
+    let again = fixture.login.exchange_code(code, &redirect, None).await;
     assert!(matches!(&again, Err(LoginError::Rejected { error, .. }) if error == "invalid_grant"), "{again:?}");
 }
 
@@ -194,4 +194,35 @@ async fn public_reads_are_retried_and_time_out() {
     fixture.sandbox.sandbox.add_fault(FaultRule::latency("GET /v4/linode/stackscripts/{id}", 1_000));
     let result = api.stackscript(sandbox::STACKSCRIPT_NO_INPUT).await;
     assert!(matches!(result, Err(ApiError::Timeout)), "{result:?}");
+}
+
+#[tokio::test]
+async fn with_pkce_a_code_is_redeemed_only_with_its_verifier() {
+    let fixture = fixture().await;
+    let redirect = Url::parse(REDIRECT).unwrap();
+    let verifier = linode::PkceVerifier::random();
+    let url = fixture.login.authorize_url("linodes:read_write", &redirect, "s", Some(&verifier));
+    let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert_eq!(param(&query, "code_challenge_method"), Some("S256"));
+    assert!(param(&query, "code_challenge").is_some_and(|c| c.len() == 43 && c != verifier.secret()));
+    let params = consent(&url, &["linodes:read_write"]).await;
+    let code = param(&params, "code").unwrap();
+    // Someone else's verifier (an attacker replaying a leaked code in their own flow) fails…
+    let other = linode::PkceVerifier::random();
+    let stolen = fixture.login.exchange_code(code, &redirect, Some(&other)).await;
+    assert!(matches!(&stolen, Err(LoginError::Rejected { error, .. }) if error == "invalid_grant"), "{stolen:?}");
+    assert!(fixture.sandbox.sandbox.inspect().tokens.is_empty());
+    assert!(!format!("{verifier:?}").contains(verifier.secret()));
+}
+
+#[tokio::test]
+async fn with_pkce_the_right_verifier_and_the_secret_get_a_token() {
+    let fixture = fixture().await;
+    let redirect = Url::parse(REDIRECT).unwrap();
+    let verifier = linode::PkceVerifier::random();
+    let url = fixture.login.authorize_url("linodes:read_write", &redirect, "s", Some(&verifier));
+    let params = consent(&url, &["linodes:read_write"]).await;
+    let grant = fixture.login.exchange_code(param(&params, "code").unwrap(), &redirect, Some(&verifier)).await.unwrap();
+    assert!(grant.refresh_token.is_some(), "a confidential client keeps its refresh token");
+    assert!(fixture.sandbox.sandbox.inspect().codes.iter().all(|c| c.pkce));
 }

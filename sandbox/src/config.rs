@@ -55,6 +55,10 @@ pub struct ClientConfig {
     pub redirect_uri: String,
     /// Shown to the person on the consent page.
     pub label: String,
+    /// Cloud Manager's "Public" box: a public client has no usable secret and redeems codes
+    /// with PKCE alone; a confidential one must send its secret, with PKCE or without.
+    #[serde(default)]
+    pub public: bool,
 }
 
 impl Default for ClientConfig {
@@ -64,6 +68,7 @@ impl Default for ClientConfig {
             secret: DEFAULT_CLIENT_SECRET.to_owned(),
             redirect_uri: DEFAULT_REDIRECT_URI.to_owned(),
             label: DEFAULT_CLIENT_LABEL.to_owned(),
+            public: false,
         }
     }
 }
@@ -75,6 +80,7 @@ impl fmt::Debug for ClientConfig {
             .field("secret", &"<REDACTED>")
             .field("redirect_uri", &self.redirect_uri)
             .field("label", &self.label)
+            .field("public", &self.public)
             .finish()
     }
 }

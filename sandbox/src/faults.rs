@@ -265,11 +265,17 @@ pub(crate) async fn observe(
             .or_insert(axum::http::HeaderValue::from(INJECTED_RETRY_AFTER_SECS));
     }
     let status = (!is_dropped(&response)).then(|| response.status().as_u16());
-    app.store().requests.push(RequestRecord {
+    let mut store = app.store();
+    // The log keeps the most recent requests only (dropped in batches, so pushing stays cheap).
+    if store.requests.len() >= crate::state::MAX_REQUESTS {
+        store.requests.drain(..crate::state::MAX_REQUESTS / 10);
+    }
+    store.requests.push(RequestRecord {
         method,
         route,
         status,
     });
+    drop(store);
     response
 }
 

@@ -43,6 +43,17 @@ pub use state::token_id;
 
 use state::AppState;
 
+/// The sandbox's bounded-map rule, for its tests.
+#[doc(hidden)]
+pub fn cap_for_tests<K: Clone + Eq + std::hash::Hash, V, A: Ord>(
+    map: &mut std::collections::HashMap<K, V>,
+    max: usize,
+    dead: impl Fn(&V) -> bool,
+    age: impl Fn(&V) -> A,
+) {
+    state::cap(map, max, dead, age)
+}
+
 /// Path of the login server inside the router.
 pub const LOGIN_PREFIX: &str = "/login";
 /// Path of API v4 inside the router.
@@ -71,7 +82,14 @@ impl Sandbox {
         }
     }
 
-    /// All routes, with state applied.
+    /// The admin endpoints (inspection, faults, reset) alone. Serve them on a listener of their
+    /// own that only this machine reaches, never next to [`Sandbox::router`]: the inspection
+    /// shows every visitor's inputs, and faults change what visitors see.
+    pub fn admin_router(&self) -> Router {
+        admin::routes().with_state(self.state.clone())
+    }
+
+    /// The public routes (login server and API v4), with state applied; no admin endpoints.
     pub fn router(&self) -> Router {
         let api = Router::new()
             .route("/v4/linode/types", get(api::catalog::list_types))
@@ -112,7 +130,6 @@ impl Sandbox {
             .route("/login/oauth/token/expire", post(oauth::revoke::revoke));
         api.merge(login)
             .route_layer(from_fn_with_state(self.state.clone(), faults::observe))
-            .merge(admin::routes())
             .with_state(self.state.clone())
     }
 
@@ -151,9 +168,11 @@ impl Sandbox {
     }
 }
 
-/// A sandbox served on 127.0.0.1 on an ephemeral port; stops when dropped.
+/// A sandbox served on 127.0.0.1 on an ephemeral port, its admin endpoints on another; stops
+/// when dropped.
 pub struct RunningSandbox {
     pub addr: SocketAddr,
+    pub admin_addr: SocketAddr,
     pub sandbox: Sandbox,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
@@ -163,6 +182,11 @@ impl RunningSandbox {
     /// `http://127.0.0.1:PORT`
     pub fn root_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:ADMIN_PORT`, where `/__sandbox/...` is served.
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.admin_addr)
     }
 
     /// `http://127.0.0.1:PORT/login`, the base for `/oauth/...`.
@@ -190,19 +214,27 @@ impl Drop for RunningSandbox {
 pub async fn spawn(config: Config) -> std::io::Result<RunningSandbox> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
+    let admin_listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let admin_addr = admin_listener.local_addr()?;
     let sandbox = Sandbox::new(config);
     let router = sandbox.router();
+    let admin_router = sandbox.admin_router();
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
+        let admin = axum::serve(admin_listener, admin_router);
         let serve = axum::serve(listener, router).with_graceful_shutdown(async {
             let _ = stopped.await;
         });
-        if let Err(error) = serve.await {
-            tracing::error!(%error, "sandbox server stopped");
+        tokio::select! {
+            result = serve => if let Err(error) = result {
+                tracing::error!(%error, "sandbox server stopped");
+            },
+            _ = admin => {}
         }
     });
     Ok(RunningSandbox {
         addr,
+        admin_addr,
         sandbox,
         shutdown: Some(shutdown),
         task,

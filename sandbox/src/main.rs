@@ -13,6 +13,10 @@ struct Args {
     host: String,
     #[arg(long, default_value_t = 4010, env = "SANDBOX_PORT")]
     port: u16,
+    /// Port of the admin endpoints (inspection, faults, reset), always on 127.0.0.1; default
+    /// the next port up. They are never served on the public listener.
+    #[arg(long, env = "SANDBOX_ADMIN_PORT")]
+    admin_port: Option<u16>,
     /// Registered redirect URI of the OAuth client.
     #[arg(long, default_value = sandbox::DEFAULT_REDIRECT_URI)]
     redirect_uri: String,
@@ -63,6 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             secret: args.client_secret,
             redirect_uri: args.redirect_uri,
             label: args.client_label,
+            public: false,
         }],
         faults: args.faults,
         invalid_token_on_public: !args.allow_invalid_token_on_public,
@@ -73,15 +78,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = TcpListener::bind((args.host.as_str(), args.port)).await?;
     let root = format!("http://{}", listener.local_addr()?);
+    let admin_port = args.admin_port.unwrap_or(listener.local_addr()?.port().saturating_add(1));
+    let admin_listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, admin_port)).await?;
+    let admin = format!("http://{}", admin_listener.local_addr()?);
     let client = &config.clients[0];
     println!("Linode sandbox — nothing real is created.");
     println!("  login base URL : {root}/login");
     println!("  API base URL   : {root}/v4");
-    println!("  admin          : {root}/__sandbox/inspect  (faults: {root}/__sandbox/faults)");
+    println!("  admin          : {admin}/__sandbox/inspect  (faults: {admin}/__sandbox/faults; loopback only)");
     println!("  client id      : {}", client.id);
     println!("  client secret  : {}", client.secret);
     println!("  redirect URI   : {}", client.redirect_uri);
     let sandbox = Sandbox::new(config);
+    let admin_router = sandbox.admin_router();
+    tokio::spawn(async move { axum::serve(admin_listener, admin_router).await });
     axum::serve(listener, sandbox.router())
         .with_graceful_shutdown(async {
             // If the signal handler cannot be installed, run until killed.

@@ -161,6 +161,35 @@ pub(crate) struct Store {
     pub requests: Vec<RequestRecord>,
 }
 
+/// How much the sandbox remembers at most: a public demo must not grow without bound however
+/// many authorizations, codes, tokens and requests strangers send it. Past a cap the oldest
+/// entries that no longer matter (expired, used, revoked) go first.
+pub const MAX_PENDING: usize = 10_000;
+pub const MAX_CODES: usize = 10_000;
+pub const MAX_TOKENS: usize = 50_000;
+pub const MAX_REQUESTS: usize = 20_000;
+/// The longest `state` the authorize endpoint carries back ([undocumented] at Linode; 1 KiB is
+/// far more than any client sends).
+pub const MAX_STATE_LEN: usize = 1024;
+
+/// Removes entries from `map` until it holds fewer than `max`: expired (or otherwise dead)
+/// ones first, then the oldest by `age`.
+pub(crate) fn cap<K: Clone + Eq + std::hash::Hash, V, A: Ord>(
+    map: &mut HashMap<K, V>,
+    max: usize,
+    dead: impl Fn(&V) -> bool,
+    age: impl Fn(&V) -> A,
+) {
+    if map.len() < max {
+        return;
+    }
+    map.retain(|_, value| !dead(value));
+    while map.len() >= max {
+        let Some(oldest) = map.iter().min_by_key(|(_, value)| age(value)).map(|(key, _)| key.clone()) else { break };
+        map.remove(&oldest);
+    }
+}
+
 /// First id handed to a created Linode; real ids are eight digits these days.
 const FIRST_INSTANCE_ID: u64 = 80_000_001;
 
@@ -221,6 +250,12 @@ impl Store {
 
     /// Issues a new access token (and a refresh token unless the client is public).
     pub fn issue_token(&mut self, config: &Config, new: NewToken) -> &TokenRecord {
+        let now = Instant::now();
+        if self.tokens.len() >= MAX_TOKENS {
+            cap(&mut self.tokens, MAX_TOKENS, |t| t.revoked || t.expires <= now, |t| t.seq);
+            let tokens = &self.tokens;
+            self.refresh_index.retain(|_, token| tokens.contains_key(token));
+        }
         let access_token = random_hex(64);
         let refresh_token = (!new.public_client).then(|| random_hex(64));
         let id = token_id(&access_token);

@@ -156,7 +156,7 @@ async fn wildcard_rule_hits_every_route() {
     // Admin routes are never faulted.
     assert_eq!(
         http()
-            .get(format!("{}/__sandbox/inspect", sb.root_url()))
+            .get(format!("{}/__sandbox/inspect", sb.admin_url()))
             .send()
             .await
             .expect("get")
@@ -178,7 +178,7 @@ async fn wildcard_rule_hits_every_route() {
 #[tokio::test]
 async fn admin_endpoint_manages_faults_at_run_time() {
     let sb = start().await;
-    let faults = format!("{}/__sandbox/faults", sb.root_url());
+    let faults = format!("{}/__sandbox/faults", sb.admin_url());
     let added = http()
         .post(&faults)
         .json(&json!({"route": "POST /login/oauth/revoke", "kind": "status", "status": 503, "reason": "down"}))
@@ -272,7 +272,7 @@ async fn inspection_over_http_and_reset() {
         .await
         .expect("revoke");
 
-    let inspect = format!("{}/__sandbox/inspect", sb.root_url());
+    let inspect = format!("{}/__sandbox/inspect", sb.admin_url());
     let inspection: Inspection = http()
         .get(&inspect)
         .send()
@@ -312,7 +312,7 @@ async fn inspection_over_http_and_reset() {
     assert!(!raw.contains(DEFAULT_CLIENT_SECRET));
 
     let reset = http()
-        .post(format!("{}/__sandbox/reset", sb.root_url()))
+        .post(format!("{}/__sandbox/reset", sb.admin_url()))
         .send()
         .await
         .expect("reset");

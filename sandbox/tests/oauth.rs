@@ -423,7 +423,12 @@ fn challenge(verifier: &str) -> String {
 
 #[tokio::test]
 async fn pkce_exchange_without_a_secret() {
-    let sb = start().await;
+    // Only a client registered as public may leave its secret out.
+    let sb = start_with(Config {
+        clients: vec![ClientConfig { public: true, ..ClientConfig::default() }],
+        ..Config::default()
+    })
+    .await;
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     let run = |verifier_sent: &'static str| {
         let sb = &sb;
@@ -472,6 +477,61 @@ async fn pkce_exchange_without_a_secret() {
         "public clients get no refresh token"
     );
     assert!(sb.sandbox.inspect().codes.iter().all(|c| c.pkce));
+}
+
+#[tokio::test]
+async fn a_confidential_client_must_send_its_secret_even_with_pkce() {
+    let sb = start().await;
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let response = consent(
+        &sb,
+        &[
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("response_type", "code"),
+            ("scopes", "linodes:read_write"),
+            ("code_challenge", &challenge(verifier)),
+            ("code_challenge_method", "S256"),
+        ],
+        "approve",
+        &["linodes:read_write"],
+    )
+    .await;
+    let code = param(&location_params(&response), "code").expect("code").to_owned();
+    let without_secret = http()
+        .post(format!("{}/oauth/token", sb.login_base()))
+        .form(&[("client_id", DEFAULT_CLIENT_ID), ("code", code.as_str()), ("code_verifier", verifier)])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(without_secret.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(without_secret.json::<Value>().await.expect("json")["error"], "invalid_client");
+    assert!(sb.sandbox.inspect().tokens.is_empty(), "no token for a leaked code and verifier alone");
+    let with_secret = http()
+        .post(format!("{}/oauth/token", sb.login_base()))
+        .form(&[
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("client_secret", sandbox::DEFAULT_CLIENT_SECRET),
+            ("code", code.as_str()),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(with_secret.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_admin_endpoints_are_not_on_the_public_listener() {
+    let sb = start().await;
+    for path in ["/__sandbox/inspect", "/__sandbox/faults"] {
+        let public = http().get(format!("{}{path}", sb.root_url())).send().await.expect("get");
+        assert_eq!(public.status(), StatusCode::NOT_FOUND, "{path} on the public listener");
+        let admin = http().get(format!("{}{path}", sb.admin_url())).send().await.expect("get");
+        assert_eq!(admin.status(), StatusCode::OK, "{path} on the admin listener");
+    }
+    let reset = http().post(format!("{}/__sandbox/reset", sb.root_url())).send().await.expect("post");
+    assert_eq!(reset.status(), StatusCode::NOT_FOUND);
+    assert!(sb.admin_addr.ip().is_loopback());
 }
 
 #[tokio::test]
@@ -640,6 +700,7 @@ async fn registered_clients_and_nesting_under_a_prefix() {
         secret: "b".repeat(64),
         redirect_uri: "http://localhost:9999/cb".to_owned(),
         label: "Nested App".to_owned(),
+        public: false,
     });
     let app = Router::new().nest("/sandbox", sandbox.router());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

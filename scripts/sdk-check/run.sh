@@ -21,9 +21,11 @@ if [[ -z "${SANDBOX_BIN:-}" ]]; then
   SANDBOX_BIN=target/debug/sandbox
 fi
 
-port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+free_port() { "$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+port=$(free_port)
+admin_port=$(free_port)
 log=$(mktemp)
-"$SANDBOX_BIN" --port "$port" --provisioning-secs 1 --booting-secs 1 >"$log" 2>&1 &
+"$SANDBOX_BIN" --port "$port" --admin-port "$admin_port" --provisioning-secs 1 --booting-secs 1 >"$log" 2>&1 &
 sandbox_pid=$!
 cleanup() { kill "$sandbox_pid" 2>/dev/null || true; wait "$sandbox_pid" 2>/dev/null || true; rm -f "$log"; }
 trap cleanup EXIT
@@ -40,6 +42,7 @@ for _ in $(seq 1 100); do
 done
 
 SANDBOX_ROOT="$root" \
+SANDBOX_ADMIN_ROOT="http://127.0.0.1:${admin_port}" \
 SANDBOX_CLIENT_ID=$(awk '/client id/ {print $NF}' "$log") \
 SANDBOX_CLIENT_SECRET=$(awk '/client secret/ {print $NF}' "$log") \
   "$venv/bin/python" scripts/sdk-check/sdk_check.py

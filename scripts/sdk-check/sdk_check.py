@@ -25,6 +25,8 @@ from linode_api4 import (
 ROOT = os.environ["SANDBOX_ROOT"]
 LOGIN_BASE = ROOT + "/login"
 API_BASE = ROOT + "/v4"
+# The admin endpoints are on a loopback port of their own, never on the public one.
+ADMIN = os.environ["SANDBOX_ADMIN_ROOT"]
 CLIENT_ID = os.environ["SANDBOX_CLIENT_ID"]
 CLIENT_SECRET = os.environ["SANDBOX_CLIENT_SECRET"]
 STACKSCRIPT_ID = 320826
@@ -139,7 +141,7 @@ def expire():
 
 @check("inspect: exactly one Linode, its token revoked and refused")
 def inspect():
-    view = requests.get(ROOT + "/__sandbox/inspect", timeout=10).json()
+    view = requests.get(ADMIN + "/__sandbox/inspect", timeout=10).json()
     assert len(view["instances"]) == 1, view["instances"]
     instance = view["instances"][0]
     assert instance["id"] == state["instance_id"]

@@ -10,6 +10,26 @@ use url::Url;
 
 /// Fewer bytes than this and the cookie key could be guessed.
 pub const MIN_SESSION_KEY_BYTES: usize = 32;
+/// What the key's characters must carry at least, by their spread (`openssl rand -hex 32`
+/// gives about 250).
+pub const MIN_SESSION_KEY_BITS: u32 = 128;
+
+/// The key's length times the Shannon entropy of its characters: a rough ceiling on how much
+/// randomness it holds. It cannot prove a key random, but it refuses the ones that plainly are
+/// not — one character repeated, a short word over and over.
+pub fn estimated_bits(key: &str) -> u32 {
+    // A key that repeats a shorter piece holds no more than that piece.
+    let bytes = key.as_bytes();
+    let period = (1..=bytes.len()).find(|&p| bytes.len() % p == 0 && bytes.chunks(p).all(|c| c == &bytes[..p])).unwrap_or(bytes.len());
+    let bytes = &bytes[..period];
+    let mut counts = [0usize; 256];
+    for &b in bytes {
+        counts[usize::from(b)] += 1;
+    }
+    let n = bytes.len() as f64;
+    let per_char: f64 = counts.iter().filter(|&&c| c > 0).map(|&c| c as f64 / n).map(|p| -p * p.log2()).sum();
+    (per_char * n) as u32
+}
 
 #[derive(Debug)]
 pub struct Config {
@@ -29,6 +49,9 @@ pub struct Config {
     /// Knobs of the embedded sandbox (ignored when talking to Linode).
     pub sandbox: SandboxSettings,
     pub store: StoreConfig,
+    /// `LINODE_PKCE`, default true: PKCE (S256) on every authorization. `false` only for a
+    /// login server that refuses it.
+    pub pkce: bool,
 }
 
 /// Where the deploy flow's store lives.
@@ -61,6 +84,8 @@ impl Default for StoreConfig {
 /// each status).
 #[derive(Debug, Default)]
 pub struct SandboxSettings {
+    /// `SANDBOX_ADMIN_ADDR`: where the embedded sandbox's admin endpoints listen; loopback only.
+    pub admin_addr: Option<SocketAddr>,
     pub client_secret: Option<SecretString>,
     pub provisioning: Option<Duration>,
     pub booting: Option<Duration>,
@@ -141,6 +166,8 @@ pub enum ConfigError {
     BadValue { variable: &'static str, expected: &'static str, value: String },
     #[error("SESSION_KEY must be at least {MIN_SESSION_KEY_BYTES} bytes (it is {0}); generate one with `openssl rand -hex 32`")]
     ShortSessionKey(usize),
+    #[error("SESSION_KEY looks guessable (its characters carry about {0} bits; at least {MIN_SESSION_KEY_BITS} are needed); generate one with `openssl rand -hex 32`")]
+    WeakSessionKey(u32),
     #[error("{0} is required when LINODE_CLIENT_ID is set")]
     Required(&'static str),
 }
@@ -197,6 +224,9 @@ impl Config {
         match (&session_key, &linode) {
             (Some(key), _) if key.expose_secret().len() < MIN_SESSION_KEY_BYTES => {
                 return Err(ConfigError::ShortSessionKey(key.expose_secret().len()))
+            }
+            (Some(key), _) if estimated_bits(key.expose_secret()) < MIN_SESSION_KEY_BITS => {
+                return Err(ConfigError::WeakSessionKey(estimated_bits(key.expose_secret())))
             }
             (None, LinodeTarget::Remote { .. }) => return Err(ConfigError::Required("SESSION_KEY")),
             _ => {}
@@ -262,13 +292,34 @@ impl Config {
             http.linode_timeouts.total = total;
         }
 
+        let admin_addr = match lookup("SANDBOX_ADMIN_ADDR") {
+            Some(value) => match value.trim().parse::<SocketAddr>() {
+                Ok(addr) if addr.ip().is_loopback() => Some(addr),
+                _ => {
+                    return Err(ConfigError::BadValue {
+                        variable: "SANDBOX_ADMIN_ADDR",
+                        expected: "a loopback address like 127.0.0.1:3099 (the admin endpoints are never public)",
+                        value,
+                    })
+                }
+            },
+            None => None,
+        };
         let sandbox = SandboxSettings {
+            admin_addr,
             client_secret: lookup("SANDBOX_CLIENT_SECRET").map(SecretString::from),
             provisioning: seconds(&lookup, "SANDBOX_PROVISIONING_SECS")?,
             booting: seconds(&lookup, "SANDBOX_BOOTING_SECS")?,
         };
 
-        Ok(Self { bind, public_base, app_name, stackscript_id, session_key, linode, timings, http, sandbox, store })
+        let pkce = match lookup("LINODE_PKCE").map(|value| value.trim().to_ascii_lowercase()) {
+            None => true,
+            Some(value) if ["true", "1", "yes", "on"].contains(&value.as_str()) => true,
+            Some(value) if ["false", "0", "no", "off"].contains(&value.as_str()) => false,
+            Some(value) => return Err(ConfigError::BadValue { variable: "LINODE_PKCE", expected: "true or false", value }),
+        };
+
+        Ok(Self { bind, public_base, app_name, stackscript_id, session_key, linode, timings, http, sandbox, store, pkce })
     }
 }
 
@@ -351,13 +402,18 @@ mod tests {
 
     #[test]
     fn each_misconfiguration_names_its_variable() {
-        let key = "k".repeat(40);
+        let key = "8f1c2b7a9e0d4c6b5a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d".to_owned();
+        let (one_char, a_word) = ("a".repeat(32), "password".repeat(8));
         let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
             (vec![("LINODE_CLIENT_SECRET", "s")], "LINODE_CLIENT_SECRET"),
             (vec![("LINODE_CLIENT_ID", "id")], "LINODE_CLIENT_SECRET"),
             (vec![("PUBLIC_BASE_URL", "not a url")], "PUBLIC_BASE_URL"),
             (vec![("PUBLIC_BASE_URL", "ftp://x")], "PUBLIC_BASE_URL"),
             (vec![("SESSION_KEY", "short")], "SESSION_KEY"),
+            (vec![("SESSION_KEY", one_char.as_str())], "SESSION_KEY"),
+            (vec![("SESSION_KEY", a_word.as_str())], "SESSION_KEY"),
+            (vec![("SANDBOX_ADMIN_ADDR", "0.0.0.0:3099")], "SANDBOX_ADMIN_ADDR"),
+            (vec![("LINODE_PKCE", "maybe")], "LINODE_PKCE"),
             (vec![("LEPTOS_SITE_ADDR", "nowhere")], "LEPTOS_SITE_ADDR"),
             (vec![("LINODE_STACKSCRIPT_ID", "abc")], "LINODE_STACKSCRIPT_ID"),
             (vec![("RATE_LIMIT_DEPLOYS_PER_MINUTE", "-1")], "RATE_LIMIT_DEPLOYS_PER_MINUTE"),
@@ -379,8 +435,18 @@ mod tests {
     }
 
     #[test]
+    fn random_keys_pass_the_entropy_check_and_patterns_do_not() {
+        assert!(estimated_bits("8f1c2b7a9e0d4c6b5a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b") >= 200);
+        assert!(estimated_bits("0123456789abcdef0123456789abcdef") < MIN_SESSION_KEY_BITS, "a repeated half");
+        assert!(estimated_bits("two-processes-session-key-0123456789abcdef0123456789abcdef") >= MIN_SESSION_KEY_BITS);
+        assert!(estimated_bits(&"password".repeat(8)) < MIN_SESSION_KEY_BITS);
+        assert_eq!(estimated_bits(&"k".repeat(64)), 0);
+        assert!(estimated_bits(&"abab".repeat(16)) < MIN_SESSION_KEY_BITS);
+    }
+
+    #[test]
     fn a_full_configuration_targets_linode_and_hides_the_secret() {
-        let key = "k".repeat(40);
+        let key = "8f1c2b7a9e0d4c6b5a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d".to_owned();
         let config = config(&[
             ("LINODE_CLIENT_ID", "0123456789abcdef0123"),
             ("LINODE_CLIENT_SECRET", "very-secret-value"),

@@ -4,6 +4,7 @@
 pub mod body_limit;
 pub mod config;
 pub mod rate_limit;
+pub mod same_origin;
 pub mod security_headers;
 pub mod server_fn_status;
 pub mod startup;

@@ -11,25 +11,30 @@ use std::{
     time::Duration,
 };
 
-use app::error::AppError;
+use app::{error::AppError, ssr::plain_page};
 use axum::{
     body::Body,
     extract::{ConnectInfo, Request, State},
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::{
     header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER},
     HeaderMap, HeaderValue, Method, StatusCode,
 };
-use leptos::server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER};
+use leptos::{
+    prelude::LeptosOptions,
+    server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER},
+};
 
 use crate::config::HttpSettings;
 
 /// The server function the deploy form posts to (its `endpoint`, under server_fn's `/api`).
 pub const START_DEPLOY_PATH: &str = "/api/start_deploy";
 pub const CALLBACK_PATH: &str = "/auth/callback";
+/// The embedded sandbox's consent decision (Linode's login page stand-in), under its mount.
+pub const SANDBOX_CONSENT_PATH: &str = "/login/oauth/authorize";
 /// Beyond this many remembered addresses, those whose limit has fully recovered are forgotten.
 const PRUNE_ABOVE: usize = 10_000;
 
@@ -38,23 +43,31 @@ type Limiter = DefaultKeyedRateLimiter<IpAddr>;
 pub struct RateLimits {
     deploys: Option<Limiter>,
     callbacks: Option<Limiter>,
+    /// Decisions on the embedded sandbox's consent page, at the deploy rate.
+    consents: Option<Limiter>,
     trusted_proxy_hops: usize,
+    /// For the refusal page's stylesheet.
+    options: LeptosOptions,
 }
 
 impl RateLimits {
-    pub fn new(settings: &HttpSettings) -> Arc<Self> {
+    pub fn new(settings: &HttpSettings, options: LeptosOptions) -> Arc<Self> {
         let per_minute = |count: u32| NonZeroU32::new(count).map(|count| RateLimiter::keyed(Quota::per_minute(count)));
         Arc::new(Self {
             deploys: per_minute(settings.deploys_per_minute),
             callbacks: per_minute(settings.callbacks_per_minute),
+            consents: per_minute(settings.deploys_per_minute),
             trusted_proxy_hops: settings.trusted_proxy_hops,
+            options,
         })
     }
 
     fn limiter_for(&self, method: &Method, path: &str) -> Option<&Limiter> {
         match (method, path) {
             (&Method::POST, START_DEPLOY_PATH) => self.deploys.as_ref(),
-            (&Method::GET, CALLBACK_PATH) => self.callbacks.as_ref(),
+            // HEAD runs the same handler as GET: it must not be a way around the limit.
+            (&Method::GET | &Method::HEAD, CALLBACK_PATH) => self.callbacks.as_ref(),
+            (&Method::POST, SANDBOX_CONSENT_PATH) => self.consents.as_ref(),
             _ => None,
         }
     }
@@ -79,12 +92,24 @@ pub async fn limit(State(limits): State<Arc<RateLimits>>, request: Request, next
         tracing::warn!("no client address; request not rate-limited");
         return next.run(request).await;
     };
-    match RateLimits::check(limiter, client) {
+    match RateLimits::check(limiter, limit_key(client)) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             tracing::info!(%client, path = request.uri().path(), wait_ms = wait.as_millis() as u64, "rate-limited");
-            refusal(&request, wait)
+            refusal(&limits.options, &request, wait)
         }
+    }
+}
+
+/// Whom a limit counts: an IPv4 address, or an IPv6 client's /64 — one customer's network is
+/// routinely given a whole /64, so per-address limits on IPv6 would count nothing.
+pub fn limit_key(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V4(_) => client,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
     }
 }
 
@@ -110,11 +135,11 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, hops: usize) -> Opti
         .or(peer)
 }
 
-fn refusal(request: &Request, wait: Duration) -> Response {
+fn refusal(options: &LeptosOptions, request: &Request, wait: Duration) -> Response {
     // Whole seconds, rounded up: `Retry-After: 0` would invite an immediate retry.
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let seconds = seconds.max(1);
-    let mut response = if wants_html(request) { page(seconds) } else { server_fn_error(request) };
+    let mut response = if wants_html(request) { page(options, seconds) } else { server_fn_error(request) };
     *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     let headers = response.headers_mut();
     headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
@@ -125,7 +150,7 @@ fn refusal(request: &Request, wait: Duration) -> Response {
 /// Navigations (the callback) and form posts without WASM ask for HTML; the hydrated page's server
 /// function call does not.
 fn wants_html(request: &Request) -> bool {
-    request.method() == Method::GET
+    matches!(*request.method(), Method::GET | Method::HEAD)
         || request
             .headers()
             .get(ACCEPT)
@@ -144,22 +169,21 @@ fn server_fn_error(request: &Request) -> Response {
     response
 }
 
-fn page(seconds: u64) -> Response {
+fn page(options: &LeptosOptions, seconds: u64) -> Response {
     let wait = if seconds < 90 { format!("{seconds} seconds") } else { format!("{} minutes", seconds.div_ceil(60)) };
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Too many attempts — Install on Linode</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/install-on-linode.css\"></head>\
-         <body><main id=\"main\"><section class=\"card\" data-testid=\"rate-limited\">\
-         <h1>Too many attempts</h1>\
-         <p class=\"alert error\" role=\"alert\">{message}</p>\
-         <p>You can try again in {wait}: reload this page then, or start over from the form. \
-         The refused request did nothing on your Linode account.</p>\
-         <p><a href=\"/\">Back to the form</a></p></section></main></body></html>\n",
-        message = AppError::RateLimited,
+    let message = AppError::RateLimited.to_string();
+    let next = format!(
+        "You can try again in {wait}: reload this page then, or start over from the form. The refused request did nothing on your Linode account."
     );
-    ([(CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+    let page = plain_page::PlainPage {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        testid: "rate-limited",
+        kind: "rate_limited",
+        title: "Too many attempts",
+        message: &message,
+        next: &next,
+    };
+    plain_page::page(options, page)
 }
 
 #[cfg(test)]
@@ -170,6 +194,19 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-forwarded-for", HeaderValue::from_str(value).unwrap());
         headers
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(limit_key(a), limit_key(b));
+        assert_ne!(limit_key(a), limit_key(other));
+        assert_eq!(limit_key("2001:db8:1:2::".parse().unwrap()), limit_key(a));
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(limit_key(v4), v4);
+        assert_eq!(limit_key("::ffff:203.0.113.7".parse().unwrap()), v4);
     }
 
     #[test]

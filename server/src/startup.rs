@@ -38,6 +38,7 @@ use app::ssr::store::{Store, StoreSettings};
 use crate::{
     config::{Config, HttpSettings, LinodeTarget, StoreConfig},
     rate_limit::RateLimits,
+    same_origin::SiteOrigin,
     security_headers::{self, SecurityPolicy},
     telemetry,
 };
@@ -98,6 +99,7 @@ impl Application {
                     secret: client_secret.clone(),
                     redirect_uri: redirect_uri.to_string(),
                     label: config.app_name.clone(),
+                    public: false,
                 };
                 let mut sandbox_config = sandbox::Config { clients: vec![client], ..Default::default() };
                 if let Some(provisioning) = config.sandbox.provisioning {
@@ -109,9 +111,10 @@ impl Application {
                 let sandbox = sandbox::Sandbox::new(sandbox_config);
                 // The browser reaches the login pages through the public address; the server calls the
                 // login server and the API over its own loopback listener.
-                let loopback = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
-                    .await
-                    .map_err(StartupError::SandboxListener)?;
+                // It also serves the sandbox's admin endpoints (inspection, faults, reset), which
+                // the public mount never does: loopback only, at `SANDBOX_ADMIN_ADDR` if set.
+                let admin_addr = config.sandbox.admin_addr.unwrap_or(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)));
+                let loopback = TcpListener::bind(admin_addr).await.map_err(StartupError::SandboxListener)?;
                 let internal = loopback.local_addr().map_err(StartupError::SandboxListener)?;
                 let authorize_base = join_prefix(&public_base, &format!("{SANDBOX_PREFIX}/login"));
                 let login_base = Url::parse(&format!("http://{internal}/login")).expect("valid URL");
@@ -120,7 +123,8 @@ impl Application {
                     client_id: sandbox::DEFAULT_CLIENT_ID.to_owned(),
                     client_secret: SecretString::from(client_secret),
                 };
-                let loopback = (loopback, sandbox.router());
+                tracing::info!(admin = %format!("http://{internal}{}/inspect", sandbox::ADMIN_PREFIX), "embedded sandbox admin (loopback only)");
+                let loopback = (loopback, sandbox.router().merge(sandbox.admin_router()));
                 (login_base, Some(authorize_base), api_base, credentials, Some(sandbox), Some(loopback))
             }
             LinodeTarget::Remote { client_id, client_secret, login_base, api_base } => {
@@ -139,6 +143,7 @@ impl Application {
             outcome_ttl: config.timings.outcome_ttl,
             follow: config.timings.follow,
             lease: config.timings.lease,
+            pkce: config.pkce,
         };
         let mut login = LoginClient::new(login_base, credentials, http.clone());
         if let Some(authorize_base) = &authorize_base {
@@ -152,7 +157,8 @@ impl Application {
             hsts: public_base.scheme() == "https",
             live_reload: std::env::var_os("LEPTOS_WATCH").is_some(),
         };
-        let router = router(state.clone(), sandbox.as_ref(), &config.http, policy);
+        let origin = SiteOrigin::new(&public_base, state.leptos_options.clone());
+        let router = router(state.clone(), sandbox.as_ref(), &config.http, policy, origin);
         Ok(Self { listener, router, state, public_base, sandbox, sandbox_loopback })
     }
 
@@ -167,6 +173,12 @@ impl Application {
     /// The embedded sandbox, when the server runs on it (tests inspect it and inject faults).
     pub fn sandbox(&self) -> Option<&sandbox::Sandbox> {
         self.sandbox.as_ref()
+    }
+
+    /// `http://127.0.0.1:PORT`: where the embedded sandbox's admin endpoints are (loopback only).
+    pub fn sandbox_admin_url(&self) -> Option<String> {
+        let (listener, _) = self.sandbox_loopback.as_ref()?;
+        listener.local_addr().ok().map(|addr| format!("http://{addr}"))
     }
 
     pub fn state(&self) -> &AppState {
@@ -225,7 +237,14 @@ fn redact_url(url: &str) -> String {
     }
 }
 
-fn router(state: AppState, sandbox: Option<&sandbox::Sandbox>, http: &HttpSettings, policy: SecurityPolicy) -> Router {
+fn router(
+    state: AppState,
+    sandbox: Option<&sandbox::Sandbox>,
+    http: &HttpSettings,
+    policy: SecurityPolicy,
+    origin: Arc<SiteOrigin>,
+) -> Router {
+    let limits = RateLimits::new(http, state.leptos_options.clone());
     let routes = route_list();
     let options = state.leptos_options.clone();
     let mut router = Router::new()
@@ -240,14 +259,21 @@ fn router(state: AppState, sandbox: Option<&sandbox::Sandbox>, http: &HttpSettin
             shell,
         ))
         .with_state(state)
-        // Innermost first: the body limit, then the rate limits, then the headers, so refusals of
-        // either still carry the headers.
+        // Innermost first: the cross-site check, the body limit, then the rate limits, then the
+        // headers, so refusals of any of them still carry the headers.
         .layer(axum::middleware::from_fn(crate::server_fn_status::client_errors))
+        .layer(from_fn_with_state(origin, crate::same_origin::require))
         .layer(axum::middleware::from_fn(crate::body_limit::limit))
-        .layer(from_fn_with_state(RateLimits::new(http), crate::rate_limit::limit))
+        .layer(from_fn_with_state(limits.clone(), crate::rate_limit::limit))
         .layer(from_fn_with_state(policy, security_headers::app));
     if let Some(sandbox) = sandbox {
-        let pages = sandbox.router().layer(from_fn_with_state(policy, security_headers::sandbox));
+        // Linode's stand-in, public part only (no admin endpoints), behind the same body cap
+        // and per-address limits as the app.
+        let pages = sandbox
+            .router()
+            .layer(axum::middleware::from_fn(crate::body_limit::limit))
+            .layer(from_fn_with_state(limits, crate::rate_limit::limit))
+            .layer(from_fn_with_state(policy, security_headers::sandbox));
         router = router.nest_service(SANDBOX_PREFIX, pages);
     }
     router.layer(

@@ -104,15 +104,13 @@ async fn callbacks_that_do_not_belong_to_this_browser_are_refused() {
         (format!("{path}?%zz=%%&&="), "missing_state"),
     ];
     for (url, kind) in cases {
-        let html = app.finish(&url).await;
+        let html = app.refused(&url).await;
         assert_eq!(failure_kind(&html), Some(kind), "{url}");
     }
 
     // The genuine callback, stolen and opened in another browser (no flow cookie).
     let stranger = support::browser();
-    let stolen = |client: &reqwest::Client| client.get(&callback).send();
-    assert_eq!(stolen(&stranger).await.unwrap().status(), StatusCode::SEE_OTHER);
-    let html = stranger.get(app.url("/deployment")).send().await.unwrap().text().await.unwrap();
+    let html = support::refused_with(&stranger, &callback).await;
     assert_eq!(failure_kind(&html), Some("no_pending_deployment"));
     assert!(app.sandbox.inspect().tokens.is_empty(), "the stolen code was not exchanged");
 
@@ -122,8 +120,7 @@ async fn callbacks_that_do_not_belong_to_this_browser_are_refused() {
     assert_eq!(app.sandbox.inspect().instances.len(), 1);
 
     // Once used, the callback shows its outcome only to the browser that ran it.
-    assert_eq!(stolen(&stranger).await.unwrap().status(), StatusCode::SEE_OTHER);
-    let html = stranger.get(app.url("/deployment")).send().await.unwrap().text().await.unwrap();
+    let html = support::refused_with(&stranger, &callback).await;
     assert_eq!(failure_kind(&html), Some("already_used"));
     let html = app.finish(&callback).await;
     assert!(html.contains("data-testid=\"password-gone\""), "{html}");
@@ -167,6 +164,7 @@ async fn forged_form_values_get_a_clear_error_and_no_redirect_to_linode() {
         let response = app
             .browser
             .post(app.url("/api/start_deploy"))
+            .header("Origin", &app.base)
             .form(&[("plan", plan), ("region", region), ("image", image)])
             .send()
             .await

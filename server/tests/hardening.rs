@@ -31,8 +31,8 @@ async fn every_app_response_carries_the_security_headers() {
         app.browser.get(app.url("/healthz")),
         app.browser.get(app.url("/favicon.svg")),
         app.browser.get(&callback),
-        app.browser.post(app.url("/api/start_deploy")).header("Accept", "text/html").form(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")]),
-        app.browser.post(app.url("/api/start_deploy")).form(&[("plan", "x"), ("region", "y"), ("image", "z")]),
+        app.browser.post(app.url("/api/start_deploy")).header("Origin", &app.base).header("Accept", "text/html").form(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")]),
+        app.browser.post(app.url("/api/start_deploy")).header("Origin", &app.base).form(&[("plan", "x"), ("region", "y"), ("image", "z")]),
     ];
     for request in requests {
         let response = request.send().await.unwrap();
@@ -153,6 +153,7 @@ fn retry_after(response: &reqwest::Response) -> u64 {
 async fn fetch_start(client: &reqwest::Client, app: &support::TestApp, forwarded: Option<&str>) -> reqwest::Response {
     let mut request = client
         .post(app.url("/api/start_deploy"))
+        .header("Origin", &app.base)
         .form(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")]);
     if let Some(forwarded) = forwarded {
         request = request.header("x-forwarded-for", forwarded);
@@ -195,7 +196,7 @@ async fn returns_from_linode_are_limited_per_address() {
     let app = spawn_app(&[("RATE_LIMIT_CALLBACKS_PER_MINUTE", "1")]).await;
     let authorize = app.start().await;
     let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
-    let html = app.finish(&app.url("/auth/callback?code=abc")).await;
+    let html = app.refused(&app.url("/auth/callback?code=abc")).await;
     assert_eq!(support::failure_kind(&html), Some("missing_state"));
 
     let response = app.browser.get(&callback).send().await.unwrap();

@@ -109,6 +109,7 @@ fn form_pairs() -> impl Strategy<Value = Vec<(String, String)>> {
 async fn post_start(client: &Client, body: Vec<u8>, html: bool) -> reqwest::Response {
     let mut request = client
         .post(world().app.url("/api/start_deploy"))
+        .header(header::ORIGIN, &world().app.base)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(body);
     if html {
@@ -197,15 +198,24 @@ async fn result_kind(client: &Client) -> Result<String, TestCaseError> {
     Ok(kind.unwrap_or_default())
 }
 
-async fn callback(client: &Client, query: &str, cookie: Option<&str>) -> Result<(), TestCaseError> {
+/// Sends the callback and returns the failure kind it led to: through the result page when it
+/// was this browser's flow (303), or on the refusal page itself (400, no cookie touched).
+async fn callback(client: &Client, query: &str, cookie: Option<&str>) -> Result<String, TestCaseError> {
     let mut request = client.get(world().app.url(&format!("/auth/callback?{query}")));
     if let Some(cookie) = cookie {
         request = request.header(header::COOKIE, cookie);
     }
     let response = request.send().await.unwrap();
+    if response.status() == StatusCode::BAD_REQUEST {
+        prop_assert!(response.headers().get(header::SET_COOKIE).is_none(), "a refused callback set a cookie: {}", query);
+        let html = response.text().await.unwrap();
+        let kind = failure_kind(&html).map(str::to_owned);
+        prop_assert!(kind.as_deref().is_some_and(|kind| KINDS.contains(&kind)), "no failure kind in {html}");
+        return Ok(kind.unwrap_or_default());
+    }
     prop_assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", query);
     prop_assert_eq!(location(&response), "/deployment");
-    Ok(())
+    result_kind(client).await
 }
 
 /// A browser with a pending deployment: its client and the `state` Linode would send back.
@@ -214,6 +224,7 @@ async fn pending() -> (Client, String, String) {
     let (plan, region, image) = VALID;
     let response = client
         .post(world().app.url("/api/start_deploy"))
+        .header(header::ORIGIN, &world().app.base)
         .header(header::ACCEPT, "text/html")
         .form(&[("plan", plan), ("region", region), ("image", image)])
         .send()
@@ -241,8 +252,7 @@ proptest! {
     fn any_callback_query_from_a_stranger_is_refused_clearly(query in callback_query()) {
         run(async {
             let client = support::browser();
-            callback(&client, &query, None).await?;
-            let kind = result_kind(&client).await?;
+            let kind = callback(&client, &query, None).await?;
             prop_assert!(["missing_state", "no_pending_deployment"].contains(&kind.as_str()), "{query}: {kind}");
             Ok::<(), TestCaseError>(())
         })?;
@@ -254,7 +264,6 @@ proptest! {
         run(async {
             let (client, _, _) = pending().await;
             callback(&client, &query, None).await?;
-            result_kind(&client).await?;
             Ok::<(), TestCaseError>(())
         })?;
     }
@@ -275,8 +284,7 @@ proptest! {
             pairs.extend(error.clone().map(|error| ("error".to_owned(), error)));
             pairs.extend(code.clone().map(|code| ("code".to_owned(), code)));
             let query = serde_urlencoded::to_string(&pairs).unwrap();
-            callback(&client, &query, None).await?;
-            let kind = result_kind(&client).await?;
+            let kind = callback(&client, &query, None).await?;
             let expected = match (&error, &code) {
                 (Some(error), _) if error == "access_denied" => "access_denied",
                 (Some(_), _) => "login_error",
@@ -323,6 +331,7 @@ fn sealed_flow(key: &str, state: &str, started_at: u64) -> String {
             stackscript_data: Default::default(),
         },
         started_at,
+        pkce_verifier: None,
     };
     let set_cookie = Sealer::new(key.as_bytes(), false).seal(FLOW_COOKIE, &flow, Duration::from_secs(3600)).unwrap();
     set_cookie.split(';').next().unwrap().to_owned()
@@ -363,8 +372,7 @@ proptest! {
             // A fresh client: only the tampered cookie goes along.
             let client = support::browser();
             let query = serde_urlencoded::to_string([("state", state.as_str()), ("code", "0123456789abcdef0123")]).unwrap();
-            callback(&client, &query, Some(&cookie)).await?;
-            let kind = result_kind(&client).await?;
+            let kind = callback(&client, &query, Some(&cookie)).await?;
             let expected: &[&str] = match &tampering {
                 Tampering::Expired => &["expired"],
                 // A flipped bit that lands in padding, or a duplicate, can leave the genuine cookie

@@ -60,6 +60,7 @@ async fn one_flow(replicas: &Replicas, public_base: &str) -> (usize, bool) {
     assert!(first.contains("data-testid=\"deployed\""), "{first}");
     let progress = browser
         .post(format!("{}/api/deployment_progress", replicas.any()))
+        .header("Origin", public_base)
         .header("Content-Type", "application/x-www-form-urlencoded")
         .send()
         .await

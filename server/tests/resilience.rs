@@ -79,6 +79,7 @@ async fn catalog_faults_before_anything_is_cached_say_what_went_wrong() {
         let response = app
             .browser
             .post(app.url("/api/start_deploy"))
+            .header("Origin", &app.base)
             .form(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")])
             .send()
             .await

@@ -25,6 +25,20 @@ async fn load_deploy_form() -> Result<DeployForm, AppError> {
     Err(AppError::Transport("the form is rendered on the server".into()))
 }
 
+/// What the form says of a post that could not be read at all.
+const UNREADABLE_POST: &str = "The form could not be read. Please reload the page and try again.";
+
+/// The text of a refusal sealed by this server (a plain form post sent back here), if genuine.
+fn refusal_text(token: &str) -> Option<String> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::start::open_refusal(token);
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = token;
+        None
+    }
+}
+
 /// Validates the request against the catalog, remembers it with a fresh `state` in an encrypted
 /// cookie and answers with Linode's authorize URL. A plain HTML form post gets a 302 to it; the
 /// hydrated page gets the URL back and navigates itself, because the router would otherwise try to
@@ -49,8 +63,6 @@ pub async fn start_deploy(
 #[component]
 pub fn DeployPage() -> impl IntoView {
     let form = OnceResource::new(load_deploy_form());
-    // Holds the server's refusal of a form post (the server function redirects back here with it).
-    let start = ServerAction::<StartDeploy>::new();
     let query = use_query_map();
 
     view! {
@@ -59,7 +71,15 @@ pub fn DeployPage() -> impl IntoView {
                 match form.await {
                     Ok(form) => {
                         let initial = query.with_untracked(|query| initial(&form, |key| query.get(key)));
-                        let refused = start.value().get_untracked().and_then(Result::err).map(|error| error.to_string());
+                        // Only a refusal this server sealed into the URL is shown (see
+                        // `start_deploy`), never text a link makes up.
+                        // A post the server function machinery could not even decode comes back
+                        // with server_fn's unsealed `__err`: answered with a fixed text, since
+                        // anyone can write that parameter.
+                        let refused = query
+                            .with_untracked(|query| query.get("refused"))
+                            .and_then(|token| refusal_text(&token))
+                            .or_else(|| query.with_untracked(|query| query.get("__err")).map(|_| UNREADABLE_POST.to_owned()));
                         view! { <FormView form initial refused/> }.into_any()
                     }
                     Err(error) => view! {

@@ -57,6 +57,7 @@ fn Deployed(linode: DeployedLinode) -> impl IntoView {
     let progress = Progress { status: linode.status.clone(), ipv4: linode.ipv4.clone(), following: true };
     let tags = linode.tags.join(", ");
     let keys = linode.ssh_keys;
+    let extra_grant = (!linode.extra_grant.is_empty()).then(|| linode.extra_grant.join(" "));
     view! {
         <FollowProgress progress>
             <section class="card success" aria-labelledby="deployed-heading" data-testid="deployed">
@@ -68,6 +69,12 @@ fn Deployed(linode: DeployedLinode) -> impl IntoView {
                     <dt>"Plan"</dt><dd data-testid="plan">{linode.plan.clone()}</dd>
                     <dt>"Image"</dt><dd data-testid="image">{linode.image.clone()}</dd>
                 </dl>
+                {extra_grant.map(|extra| view! {
+                    <p class="alert warning" data-testid="extra-grant">
+                        "Linode granted this site more access than it asked for ("<code>{extra}</code>
+                        "). It used the access only to create this Linode, and has revoked it like every token it receives."
+                    </p>
+                })}
                 <SshLogin/>
                 {(keys > 0).then(|| view! {
                     <p data-testid="ssh-keys">
@@ -77,7 +84,7 @@ fn Deployed(linode: DeployedLinode) -> impl IntoView {
                 <h2>"Root password"</h2>
                 {match linode.root_password {
                     Some(password) => view! {
-                        <p class="alert warning">"Save this password now: it is shown only this once and is not stored anywhere."</p>
+                        <p class="alert warning">"Save this password now: it is shown only this once, and this site deleted its copy as it sent this page."</p>
                         <div class="secret-row">
                             <code id="root-password" data-testid="root-password" class="password">{password}</code>
                             <CopyButton source="root-password".to_owned() what="root password".to_owned()/>

@@ -5,13 +5,14 @@
 
 use axum::{
     extract::{RawQuery, State},
-    http::{header, HeaderMap, HeaderValue},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
 
 use super::{
     flow::PendingFlow,
-    service::{CallbackParams, ResultRef},
+    plain_page,
+    service::{CallbackParams, CallbackReply, ResultRef},
     session::{FLOW_COOKIE, OUTCOME_COOKIE},
     AppState,
 };
@@ -25,16 +26,30 @@ pub async fn auth_callback(State(state): State<AppState>, headers: HeaderMap, Ra
     let params: CallbackParams = serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
     let flow: Option<PendingFlow> = deploy.sealer().open(&headers, FLOW_COOKIE);
     let own: Option<ResultRef> = deploy.sealer().open(&headers, OUTCOME_COOKIE);
-    let reply = deploy.complete_callback(flow, own, params).await;
+    let (result, spends_flow) = match deploy.complete_callback(flow, own, params).await {
+        CallbackReply::Result { result, spends_flow } => (result, spends_flow),
+        // Not this browser's flow: the failure itself, no cookie set or removed.
+        CallbackReply::Refused(failure) => {
+            let page = plain_page::PlainPage {
+                status: StatusCode::BAD_REQUEST,
+                testid: "failed",
+                kind: failure.kind.as_str(),
+                title: &failure.title,
+                message: &failure.message,
+                next: "Any deployment this browser started, and any result it has not seen yet, is untouched.",
+            };
+            return plain_page::page(&state.leptos_options, page);
+        }
+    };
 
     let mut response = Redirect::to(RESULT_PATH).into_response();
     let headers = response.headers_mut();
-    if let Some(cookie) = deploy.sealer().seal(OUTCOME_COOKIE, &reply.result, deploy.settings().outcome_ttl) {
+    if let Some(cookie) = deploy.sealer().seal(OUTCOME_COOKIE, &result, deploy.settings().outcome_ttl) {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             headers.append(header::SET_COOKIE, value);
         }
     }
-    if reply.spends_flow {
+    if spends_flow {
         if let Ok(value) = HeaderValue::from_str(&deploy.sealer().removal(FLOW_COOKIE)) {
             headers.append(header::SET_COOKIE, value);
         }

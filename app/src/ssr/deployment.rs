@@ -50,7 +50,7 @@ impl DeployService {
     }
 
     async fn run_flow(self: &Arc<Self>, id: &OutcomeId, flow: &PendingFlow, code: &str) -> Ran {
-        let grant = match self.login.exchange_code(code, &self.settings.redirect_uri).await {
+        let grant = match self.login.exchange_code(code, &self.settings.redirect_uri, flow.pkce().as_ref()).await {
             Ok(grant) => grant,
             Err(error) => return self.record_failure(id, FlowFailure::Exchange(error)).await,
         };
@@ -94,7 +94,11 @@ impl DeployService {
             }
         };
         tracing::info!(linode_id = instance.id, "deployment succeeded");
-        let linode = self.describe(&instance, held.ssh_keys).await;
+        let mut linode = self.describe(&instance, held.ssh_keys).await;
+        linode.extra_grant = grant.scopes.beyond("linodes");
+        if !linode.extra_grant.is_empty() {
+            tracing::warn!(extra = ?linode.extra_grant, "Linode granted more than was asked for");
+        }
         let result = self.record_deployed(id, &linode, &held.root_password).await;
         if let Err(error) = self.store.journal_linode(&journal, instance.id).await {
             // Recovery can still find the Linode by its label.
@@ -142,6 +146,7 @@ impl DeployService {
             status: instance.status.clone().into(),
             root_password: None,
             ssh_keys,
+            extra_grant: Vec::new(),
         }
     }
 

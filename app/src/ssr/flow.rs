@@ -8,18 +8,36 @@ use subtle::ConstantTimeEq;
 
 use crate::selection::Selection;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct PendingFlow {
     /// The OAuth `state`: random, single use, compared in constant time on return.
     pub state: String,
     pub selection: Selection,
     /// Seconds since the Unix epoch; the cookie's own expiry is not trusted alone.
     pub started_at: u64,
+    /// The PKCE verifier of this authorization (RFC 7636), unless PKCE is switched off: a code
+    /// replayed into another browser's flow cannot be redeemed without it.
+    #[serde(default)]
+    pub pkce_verifier: Option<String>,
+}
+
+impl std::fmt::Debug for PendingFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingFlow")
+            .field("started_at", &self.started_at)
+            .field("pkce", &self.pkce_verifier.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl PendingFlow {
-    pub fn new(selection: Selection) -> Self {
-        Self { state: random_hex(32), selection, started_at: now_secs() }
+    pub fn new(selection: Selection, pkce: bool) -> Self {
+        let pkce_verifier = pkce.then(|| linode::PkceVerifier::random().secret().to_owned());
+        Self { state: random_hex(32), selection, started_at: now_secs(), pkce_verifier }
+    }
+
+    pub fn pkce(&self) -> Option<linode::PkceVerifier> {
+        self.pkce_verifier.clone().map(linode::PkceVerifier::from_secret)
     }
 
     pub fn matches(&self, state: &str) -> bool {

@@ -16,6 +16,7 @@ pub mod failure;
 pub mod flow;
 pub mod ids;
 pub mod outcome;
+pub mod plain_page;
 pub mod progress;
 mod recovery;
 pub mod revoke;

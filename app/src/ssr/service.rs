@@ -55,6 +55,8 @@ pub struct DeploySettings {
     /// How long a replica's hold on a journaled token lasts without renewal; another replica
     /// takes the token over once it lapses.
     pub lease: Duration,
+    /// PKCE (S256) on every authorization, alongside the client secret (`LINODE_PKCE`).
+    pub pkce: bool,
 }
 
 /// Which outcome a browser may look at, as sealed in its outcome cookie: one in the store, or a
@@ -67,10 +69,17 @@ pub enum ResultRef {
 
 /// The callback's answer, for the adapter to turn into cookies and a redirect.
 #[derive(Debug)]
-pub struct CallbackReply {
-    pub result: ResultRef,
-    /// The browser's pending flow is used up: remove its cookie.
-    pub spends_flow: bool,
+pub enum CallbackReply {
+    /// This browser's flow: show its result page (303) with this outcome cookie.
+    Result {
+        result: ResultRef,
+        /// The browser's pending flow is used up: remove its cookie.
+        spends_flow: bool,
+    },
+    /// Not this browser's flow (a junk or forged link, another browser's replay): answered
+    /// with the failure itself, storing nothing and touching no cookie, so it cannot displace
+    /// a result this browser has not seen yet.
+    Refused(Failure),
 }
 
 /// What Linode's redirect carried.
@@ -177,8 +186,8 @@ impl DeployService {
 
     /// Where Linode's login page is for a new flow, and the flow to seal in the browser.
     pub fn begin(&self, selection: crate::selection::Selection) -> (Url, PendingFlow) {
-        let flow = PendingFlow::new(selection);
-        let url = self.login.authorize_url(super::start::SCOPES, &self.settings.redirect_uri, &flow.state);
+        let flow = PendingFlow::new(selection, self.settings.pkce);
+        let url = self.login.authorize_url(super::start::SCOPES, &self.settings.redirect_uri, &flow.state, flow.pkce().as_ref());
         (url, flow)
     }
 
@@ -201,22 +210,23 @@ impl DeployService {
         params: CallbackParams,
     ) -> CallbackReply {
         let Some(state) = params.state.clone().filter(|s| !s.is_empty()) else {
-            return CallbackReply { result: self.shown(FlowFailure::MissingState), spends_flow: false };
+            return CallbackReply::Refused(self.refused(FlowFailure::MissingState));
         };
         let key = StateKey::of(&state);
         let had_flow = flow.is_some();
         let Some(flow) = flow.filter(|flow| flow.matches(&state)) else {
-            return CallbackReply { result: self.foreign_callback(&key, own, !had_flow).await, spends_flow: false };
+            return self.foreign_callback(&key, own, !had_flow).await;
         };
+        let spent = |result| CallbackReply::Result { result, spends_flow: true };
         if flow.is_expired(self.settings.flow_ttl) {
-            return CallbackReply { result: self.shown(FlowFailure::Expired), spends_flow: true };
+            return spent(self.shown(FlowFailure::Expired));
         }
         if let Some(error) = params.error {
             let failure = if error == "access_denied" { FlowFailure::Denied } else { FlowFailure::LoginRefused(error) };
-            return CallbackReply { result: self.shown(failure), spends_flow: true };
+            return spent(self.shown(failure));
         }
         let Some(code) = params.code.filter(|code| !code.is_empty()) else {
-            return CallbackReply { result: self.shown(FlowFailure::MissingCode), spends_flow: true };
+            return spent(self.shown(FlowFailure::MissingCode));
         };
         let result = match self.store.claim(&key, self.settings.flow_ttl + self.settings.outcome_ttl).await {
             Ok(Claim::Mine(id)) => {
@@ -230,24 +240,33 @@ impl DeployService {
             // Nothing ran: keep the flow, so that a reload retries with the same (unused) code.
             Err(error) => {
                 tracing::error!(%error, "could not claim the flow");
-                return CallbackReply { result: self.shown(FlowFailure::StoreUnavailable(error.to_string())), spends_flow: false };
+                let result = self.shown(FlowFailure::StoreUnavailable(error.to_string()));
+                return CallbackReply::Result { result, spends_flow: false };
             }
         };
         // While the flow still runs, the flow cookie is what finds its outcome later.
         let spends_flow = !matches!(&result, ResultRef::Shown(f) if f.kind == crate::model::FailureKind::StillRunning);
-        CallbackReply { result, spends_flow }
+        CallbackReply::Result { result, spends_flow }
+    }
+
+    fn refused(&self, failure: FlowFailure) -> Failure {
+        tracing::info!(kind = %failure.kind(), %failure, "callback refused");
+        failure.to_view(&self.texts())
     }
 
     /// A callback that is not this browser's pending flow: a replay of a finished one shows its
     /// outcome only to the browser that holds it; anything else is refused.
-    async fn foreign_callback(&self, key: &StateKey, own: Option<ResultRef>, no_flow: bool) -> ResultRef {
-        match self.store.claimed(key).await {
-            Ok(Some(id)) if own == Some(ResultRef::Stored(id.clone())) => self.wait_for(&id, None).await,
-            Ok(Some(_)) => self.shown(FlowFailure::AlreadyUsed),
-            Ok(None) if no_flow => self.shown(FlowFailure::NoPendingFlow),
-            Ok(None) => self.shown(FlowFailure::StateMismatch),
-            Err(error) => self.shown(FlowFailure::StoreUnavailable(error.to_string())),
-        }
+    async fn foreign_callback(&self, key: &StateKey, own: Option<ResultRef>, no_flow: bool) -> CallbackReply {
+        let failure = match self.store.claimed(key).await {
+            Ok(Some(id)) if own == Some(ResultRef::Stored(id.clone())) => {
+                return CallbackReply::Result { result: self.wait_for(&id, None).await, spends_flow: false };
+            }
+            Ok(Some(_)) => FlowFailure::AlreadyUsed,
+            Ok(None) if no_flow => FlowFailure::NoPendingFlow,
+            Ok(None) => FlowFailure::StateMismatch,
+            Err(error) => FlowFailure::StoreUnavailable(error.to_string()),
+        };
+        CallbackReply::Refused(self.refused(failure))
     }
 
     /// Waits for outcome `id`: woken by the local flow when it runs here, else by polling the

@@ -27,6 +27,13 @@ impl Sealer {
         Self { key: Key::from(material.as_slice()), secure }
     }
 
+    /// The cookie's name as sent: over https with the `__Host-` prefix, which browsers accept
+    /// only from a secure origin, with `Path=/` and no `Domain` — so neither a sibling subdomain
+    /// nor a plain-http page can plant or overwrite it.
+    pub fn cookie_name(&self, name: &'static str) -> String {
+        if self.secure { format!("__Host-{name}") } else { name.to_owned() }
+    }
+
     /// A `Set-Cookie` value holding `value`, encrypted and authenticated.
     pub fn seal<T: Serialize>(&self, name: &'static str, value: &T, max_age: Duration) -> Option<String> {
         let json = serde_json::to_string(value).ok()?;
@@ -40,9 +47,25 @@ impl Sealer {
         self.build(name, String::new(), Duration::ZERO).encoded().to_string()
     }
 
+    /// `value`, encrypted and authenticated, as a URL-safe token (for a query parameter).
+    pub fn seal_token<T: Serialize>(&self, purpose: &'static str, value: &T) -> Option<String> {
+        let json = serde_json::to_string(value).ok()?;
+        let mut jar = CookieJar::new();
+        jar.private_mut(&self.key).add(Cookie::new(purpose, json));
+        jar.get(purpose).map(|cookie| cookie.value().to_owned())
+    }
+
+    /// The value of a token made by [`Self::seal_token`] for the same purpose, or `None`.
+    pub fn open_token<T: DeserializeOwned>(&self, purpose: &'static str, token: &str) -> Option<T> {
+        let mut jar = CookieJar::new();
+        jar.add_original(Cookie::new(purpose, token.to_owned()));
+        let cookie = jar.private(&self.key).get(purpose)?;
+        serde_json::from_str(cookie.value()).ok()
+    }
+
     /// The decrypted value of cookie `name`, or `None` when it is absent, tampered with, sealed
     /// with another key, or not what we wrote.
-    pub fn open<T: DeserializeOwned>(&self, headers: &HeaderMap, name: &str) -> Option<T> {
+    pub fn open<T: DeserializeOwned>(&self, headers: &HeaderMap, name: &'static str) -> Option<T> {
         let mut jar = CookieJar::new();
         for header in headers.get_all(COOKIE) {
             let Ok(header) = header.to_str() else { continue };
@@ -50,12 +73,12 @@ impl Sealer {
                 jar.add_original(cookie.into_owned());
             }
         }
-        let cookie = jar.private(&self.key).get(name)?;
+        let cookie = jar.private(&self.key).get(&self.cookie_name(name))?;
         serde_json::from_str(cookie.value()).ok()
     }
 
     fn build(&self, name: &'static str, value: String, max_age: Duration) -> Cookie<'static> {
-        Cookie::build((name, value))
+        Cookie::build((self.cookie_name(name), value))
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
@@ -85,6 +108,20 @@ mod tests {
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Secure"));
         let opened: Option<String> = sealer.open(&request_with(&set), FLOW_COOKIE);
         assert_eq!(opened.as_deref(), Some("secret selection"));
+        assert!(set.starts_with("__Host-iol_flow="), "over https the name carries __Host-: {set}");
+        assert!(set.contains("Path=/") && !set.contains("Domain"));
+        let plain = Sealer::new(b"0123456789abcdef0123456789abcdef", false);
+        assert!(plain.seal(FLOW_COOKIE, &1u8, Duration::from_secs(60)).unwrap().starts_with("iol_flow="));
+    }
+
+    #[test]
+    fn tokens_round_trip_only_for_their_purpose() {
+        let sealer = Sealer::new(b"0123456789abcdef0123456789abcdef", false);
+        let token = sealer.seal_token("refusal", &"a message").unwrap();
+        assert!(!token.contains("a message"));
+        assert_eq!(sealer.open_token::<String>("refusal", &token).as_deref(), Some("a message"));
+        assert_eq!(sealer.open_token::<String>("other", &token), None);
+        assert_eq!(sealer.open_token::<String>("refusal", "forged"), None);
     }
 
     #[test]

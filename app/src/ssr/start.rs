@@ -17,12 +17,70 @@ pub const SCOPES: &str = "linodes:read_write";
 const MAX_COOKIE: usize = 4000;
 const COOKIE_GRACE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
+/// The query parameter that carries a refusal back to the no-JavaScript form, sealed.
+pub const REFUSED_PARAM: &str = "refused";
+/// How long a sealed refusal is shown: long enough to read it after a slow redirect.
+const REFUSAL_TTL_SECS: u64 = 10 * 60;
+
+/// A refusal as sealed into the form's URL.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Refusal {
+    error: AppError,
+    at: u64,
+}
+
 /// Body of the `start_deploy` server function.
 pub async fn start_deploy(request: DeployRequest) -> Result<String, AppError> {
+    let html_form = accepts_html().await;
+    let result = start(request, html_form).await;
+    match result {
+        // A plain form post goes back to the form with the refusal sealed in its URL: only texts
+        // this server wrote (and sealed) reach the form's error box. server_fn's own way (the
+        // error as plain base64 in `__err`) would show whatever a crafted link puts there.
+        Err(error) if html_form => {
+            let Ok(deploy) = context::deploy() else { return Err(error) };
+            let sealed = deploy.sealer().seal_token(REFUSED_PARAM, &Refusal { error: error.clone(), at: now_secs() });
+            let back = form_url(&sealed.unwrap_or_default()).await;
+            leptos_axum::redirect(&back);
+            Ok(String::new())
+        }
+        other => other,
+    }
+}
+
+/// The text of a refusal sealed by this server, if `token` is one and still fresh.
+pub fn open_refusal(token: &str) -> Option<String> {
+    let deploy = context::deploy().ok()?;
+    let refusal: Refusal = deploy.sealer().open_token(REFUSED_PARAM, token)?;
+    (now_secs().saturating_sub(refusal.at) <= REFUSAL_TTL_SECS).then(|| refusal.error.to_string())
+}
+
+/// The page the form was posted from (its query keeps the shared-link choices), with the sealed
+/// refusal; the form at `/` when that page is not known or not this site's.
+async fn form_url(sealed: &str) -> String {
+    let referer = leptos_axum::extract::<http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|headers| headers.get(http::header::REFERER).and_then(|r| r.to_str().ok()).map(str::to_owned))
+        .and_then(|referer| url::Url::parse(&referer).ok());
+    let mut pairs: Vec<(String, String)> = referer
+        .as_ref()
+        .filter(|url| url.path() == "/")
+        .map(|url| url.query_pairs().into_owned().filter(|(key, _)| key != REFUSED_PARAM && !key.starts_with("__")).collect())
+        .unwrap_or_default();
+    pairs.push((REFUSED_PARAM.to_owned(), sealed.to_owned()));
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    format!("/?{query}")
+}
+
+fn now_secs() -> u64 {
+    super::flow::now_secs()
+}
+
+async fn start(request: DeployRequest, html_form: bool) -> Result<String, AppError> {
     let deploy = context::deploy()?;
     let response = use_context::<ResponseOptions>()
         .ok_or_else(|| AppError::Transport("no response to set the session cookie on".into()))?;
-    let html_form = accepts_html().await;
     let catalog = deploy.catalog().await.inspect_err(|_| {
         // Linode being down is not the server's fault: 503, not server_fn's default 500.
         if !html_form {

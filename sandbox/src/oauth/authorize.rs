@@ -101,6 +101,9 @@ pub(crate) async fn show(
     };
 
     let state = param("state");
+    if state.is_some_and(|state| state.len() > crate::state::MAX_STATE_LEN) {
+        return redirect_error(redirect_uri, "invalid_request", "state is too long", None);
+    }
     if param("response_type") != Some("code") {
         return redirect_error(
             redirect_uri,
@@ -132,6 +135,7 @@ pub(crate) async fn show(
     let page = consent_page(&client.label, &scopes, &request_id, DEFAULT_USERNAME);
     let now = Instant::now();
     store.pending.retain(|_, p| p.expires > now);
+    crate::state::cap(&mut store.pending, crate::state::MAX_PENDING, |p| p.expires <= now, |p| p.expires);
     store.pending.insert(
         request_id,
         PendingAuthorization {
@@ -183,6 +187,8 @@ pub(crate) async fn decide(State(app): State<Arc<AppState>>, form: FormFields) -
         .unwrap_or(DEFAULT_USERNAME)
         .to_owned();
     let code = random_hex(20);
+    let now = Instant::now();
+    crate::state::cap(&mut store.codes, crate::state::MAX_CODES, |c| c.expires <= now, |c| c.expires);
     store.codes.insert(
         code.clone(),
         CodeRecord {

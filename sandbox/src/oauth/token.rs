@@ -85,6 +85,7 @@ fn code_grant<'s>(
     let registered = store
         .client(&credentials.id)
         .and_then(|c| Url::parse(&c.redirect_uri).ok());
+    let is_public = store.client(&credentials.id).is_some_and(|c| c.public);
     let Some(code) = store.codes.get_mut(code_value) else {
         return Err(OAuthError::invalid_grant(
             "The authorization code is not valid",
@@ -132,6 +133,11 @@ fn code_grant<'s>(
             let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
             if !secrets_equal(&computed, challenge) {
                 return Err(OAuthError::invalid_grant("code_verifier does not match"));
+            }
+            // PKCE stands in for the secret only for a client registered as public: anyone
+            // holding a confidential client's code and verifier must still know its secret.
+            if credentials.secret.is_none() && !is_public {
+                return Err(OAuthError::invalid_client(credentials.basic));
             }
             credentials.secret.is_none()
         }

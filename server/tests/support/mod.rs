@@ -17,6 +17,8 @@ pub const CLIENT_SECRET: &str = "test-client-secret-0123456789abcdef0123456789ab
 pub struct TestApp {
     pub base: String,
     pub sandbox: sandbox::Sandbox,
+    /// The embedded sandbox's admin endpoints (loopback only, never on `base`).
+    pub sandbox_admin: String,
     pub browser: Client,
 }
 
@@ -73,7 +75,8 @@ async fn build_app(extra: &[(&str, &str)]) -> (TestApp, Application) {
     let application = Application::build(config, options).await.expect("the app starts");
     let base = format!("http://{}", application.local_addr());
     let sandbox = application.sandbox().expect("no credentials means the embedded sandbox").clone();
-    (TestApp { base, sandbox, browser: browser() }, application)
+    let sandbox_admin = application.sandbox_admin_url().expect("the embedded sandbox has an admin listener");
+    (TestApp { base, sandbox, sandbox_admin, browser: browser() }, application)
 }
 
 pub fn free_port() -> u16 {
@@ -111,6 +114,14 @@ pub fn testid_text(html: &str, testid: &str) -> Option<String> {
     let open_end = html[start..].find('>')? + start + 1;
     let close = html[open_end..].find('<')? + open_end;
     Some(html[open_end..close].replace("&amp;", "&").trim().to_owned())
+}
+
+/// See [`TestApp::refused`], for any client.
+pub async fn refused_with(client: &Client, callback: &str) -> String {
+    let response = client.get(callback).send().await.expect("callback");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "a refused callback answers 400 itself");
+    assert!(response.headers().get("set-cookie").is_none(), "a refused callback touches no cookie");
+    response.text().await.expect("refusal page")
 }
 
 /// A cookie-keeping client that does not follow redirects.
@@ -182,6 +193,7 @@ impl TestApp {
         let response = self
             .browser
             .post(self.url("/api/deployment_progress"))
+            .header("Origin", &self.base)
             .header("Content-Type", "application/x-www-form-urlencoded")
             .send()
             .await
@@ -221,6 +233,12 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "callback status");
         assert_eq!(location(&response), "/deployment");
         self.result_page().await
+    }
+
+    /// Follows a callback that is not this browser's flow: answered directly (400) with the
+    /// failure page, no cookie set or removed. Returns the page.
+    pub async fn refused(&self, callback: &str) -> String {
+        refused_with(&self.browser, callback).await
     }
 
     pub async fn result_page(&self) -> String {

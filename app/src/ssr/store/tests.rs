@@ -40,6 +40,7 @@ fn deployed() -> Outcome {
         status: crate::model::InstanceStatus::Provisioning,
         root_password: None,
         ssh_keys: 0,
+        extra_grant: Vec::new(),
     })
 }
 

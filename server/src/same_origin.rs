@@ -1,0 +1,158 @@
+//! Cross-site request forgery: a state-changing request (anything but GET, HEAD, OPTIONS) is
+//! served only when the browser says it comes from this site. Browsers send `Origin` on every
+//! form post and `fetch` that is not a GET; older ones may send only `Sec-Fetch-Site` or a
+//! `Referer`, which are used in that order. A request that proves nothing is refused: a page on
+//! another site must not be able to start a deployment (with its own plan and SSH key) in the
+//! name of someone who is logged in at Linode.
+
+use std::sync::Arc;
+
+use app::{error::AppError, ssr::plain_page};
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
+use http::{
+    header::{ACCEPT, CONTENT_TYPE, HOST, ORIGIN, REFERER},
+    HeaderMap, HeaderValue, Method, StatusCode,
+};
+use leptos::{prelude::LeptosOptions, server_fn::error::FromServerFnError};
+use url::Url;
+
+pub struct SiteOrigin {
+    /// `scheme://host[:port]` of `PUBLIC_BASE_URL`, or of the listening address.
+    public: String,
+    scheme: String,
+    options: LeptosOptions,
+}
+
+impl SiteOrigin {
+    pub fn new(public_base: &Url, options: LeptosOptions) -> Arc<Self> {
+        Arc::new(Self {
+            public: public_base.origin().ascii_serialization(),
+            scheme: public_base.scheme().to_owned(),
+            options,
+        })
+    }
+
+    /// This site's origin as configured, or as the browser reached it (`Host`): without a
+    /// configured public address, a site reached as `localhost:3000` or `127.0.0.1:3000` is
+    /// the same site. A browser sends the `Host` it connected to, which another site's page
+    /// cannot choose.
+    fn allows(&self, origin: &str, headers: &HeaderMap) -> bool {
+        origin == self.public
+            || headers
+                .get(HOST)
+                .and_then(|host| host.to_str().ok())
+                .is_some_and(|host| origin == format!("{}://{host}", self.scheme))
+    }
+
+    fn verdict(&self, headers: &HeaderMap) -> Result<(), &'static str> {
+        let text = |name: &str| headers.get(name).and_then(|value: &HeaderValue| value.to_str().ok());
+        if let Some(origin) = text(ORIGIN.as_str()) {
+            return if self.allows(origin, headers) { Ok(()) } else { Err("its Origin is another site") };
+        }
+        if let Some(site) = text("sec-fetch-site") {
+            return match site {
+                "same-origin" => Ok(()),
+                _ => Err("the browser reports it as cross-site"),
+            };
+        }
+        if let Some(referer) = text(REFERER.as_str()) {
+            let origin = Url::parse(referer).map(|url| url.origin().ascii_serialization()).unwrap_or_default();
+            return if self.allows(&origin, headers) { Ok(()) } else { Err("its Referer is another site") };
+        }
+        Err("it carries no Origin, Sec-Fetch-Site or Referer")
+    }
+}
+
+/// The middleware.
+pub async fn require(State(site): State<Arc<SiteOrigin>>, request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    match site.verdict(request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(reason) => {
+            tracing::warn!(path = request.uri().path(), reason, "cross-site request refused");
+            refusal(&site, &request)
+        }
+    }
+}
+
+fn refusal(site: &SiteOrigin, request: &Request) -> Response {
+    let wants_html = request
+        .headers()
+        .get(ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_html {
+        let message = AppError::CrossSite.to_string();
+        let page = plain_page::PlainPage {
+            status: StatusCode::FORBIDDEN,
+            testid: "cross-site",
+            kind: "cross_site",
+            title: "This request came from another site",
+            message: &message,
+            next: "Nothing was started and nothing changed. To deploy, use the form on this site.",
+        };
+        return plain_page::page(&site.options, page);
+    }
+    let mut response = Response::new(Body::from(AppError::CrossSite.ser()));
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(path) = HeaderValue::from_str(request.uri().path()) {
+        response.headers_mut().insert(leptos::server_fn::error::SERVER_FN_ERROR_HEADER, path);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site() -> Arc<SiteOrigin> {
+        SiteOrigin::new(&Url::parse("https://deploy.example.com").unwrap(), LeptosOptions::builder().output_name("x").build())
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(*name, HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn only_this_sites_origin_passes() {
+        let site = site();
+        assert!(site.verdict(&headers(&[("origin", "https://deploy.example.com")])).is_ok());
+        assert!(site.verdict(&headers(&[("origin", "https://evil.example")])).is_err());
+        assert!(site.verdict(&headers(&[("origin", "null")])).is_err());
+        assert!(site.verdict(&headers(&[("origin", "http://deploy.example.com")])).is_err(), "scheme counts");
+        assert!(site.verdict(&headers(&[("origin", "https://deploy.example.com.evil.example")])).is_err());
+        // The Origin decides even when a Referer says otherwise.
+        let both = headers(&[("origin", "https://evil.example"), ("referer", "https://deploy.example.com/")]);
+        assert!(site.verdict(&both).is_err());
+    }
+
+    #[test]
+    fn without_origin_fetch_metadata_then_referer_decide() {
+        let site = site();
+        assert!(site.verdict(&headers(&[("sec-fetch-site", "same-origin")])).is_ok());
+        assert!(site.verdict(&headers(&[("sec-fetch-site", "cross-site")])).is_err());
+        assert!(site.verdict(&headers(&[("sec-fetch-site", "same-site")])).is_err());
+        assert!(site.verdict(&headers(&[("referer", "https://deploy.example.com/?type=g6")])).is_ok());
+        assert!(site.verdict(&headers(&[("referer", "https://evil.example/page")])).is_err());
+        assert!(site.verdict(&HeaderMap::new()).is_err());
+    }
+
+    #[test]
+    fn the_host_the_browser_reached_counts_as_this_site() {
+        let site = SiteOrigin::new(&Url::parse("http://127.0.0.1:3000").unwrap(), LeptosOptions::builder().output_name("x").build());
+        assert!(site.verdict(&headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")])).is_ok());
+        assert!(site.verdict(&headers(&[("origin", "http://evil.example"), ("host", "localhost:3000")])).is_err());
+    }
+}

@@ -1,0 +1,221 @@
+//! What an outside attacker tried against the running site (issue "Trust, round two"), each over
+//! real HTTP against the real server and its embedded sandbox: refused with a clear message,
+//! no Linode created, no token left alive, no visitor's data readable.
+
+mod support;
+
+use base64::Engine;
+use reqwest::{header, StatusCode};
+use support::{browser, failure_kind, location, spawn_app, testid_text};
+
+const EVIL: &str = "https://evil.example";
+const FORM: [(&str, &str); 3] = [("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")];
+
+#[tokio::test]
+async fn the_sandbox_admin_endpoints_are_not_on_the_public_address() {
+    let app = spawn_app(&[]).await;
+    let html = app.deploy().await;
+    assert!(html.contains("data-testid=\"deployed\""));
+    let stranger = browser();
+    for (method, path) in [
+        ("GET", "/sandbox/__sandbox/inspect"),
+        ("GET", "/sandbox/__sandbox/faults"),
+        ("POST", "/sandbox/__sandbox/faults"),
+        ("DELETE", "/sandbox/__sandbox/faults"),
+        ("POST", "/sandbox/__sandbox/reset"),
+    ] {
+        let request = stranger.request(method.parse().unwrap(), app.url(path)).header("Origin", &app.base);
+        let response = request.body(r#"{"route":"*","kind":"status","status":500}"#).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+        assert!(!response.text().await.unwrap().contains("authorized_keys"), "{method} {path}");
+    }
+    // Nothing was injected or reset: the deployment is still recorded, and the admin listener
+    // (loopback only) still answers the operator.
+    assert_eq!(app.sandbox.inspect().instances.len(), 1);
+    assert!(app.sandbox_admin.starts_with("http://127.0.0.1:"));
+    let inspection = stranger.get(format!("{}/__sandbox/inspect", app.sandbox_admin)).send().await.unwrap();
+    assert_eq!(inspection.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_cross_site_form_post_is_refused_and_starts_nothing() {
+    let app = spawn_app(&[]).await;
+    // The victim has a deployment waiting for Linode's answer.
+    let authorize = app.start().await;
+    let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
+
+    // Another site auto-submits the deploy form in the victim's browser, with its own SSH key.
+    let forged = [("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12"), ("ssh_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGattackerkeyattackerkeyattackerkeyattack attacker")];
+    let attempts = [
+        vec![("Origin", EVIL.to_owned())],
+        vec![("Origin", "null".to_owned())],
+        vec![("Sec-Fetch-Site", "cross-site".to_owned())],
+        vec![("Referer", format!("{EVIL}/free-server"))],
+        vec![],
+    ];
+    for headers in attempts {
+        let mut request = app.browser.post(app.url("/api/start_deploy")).header("Accept", "text/html").form(&forged);
+        for (name, value) in &headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(response.headers().get(header::SET_COOKIE).is_none(), "the victim's flow cookie is not replaced");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("data-testid=\"cross-site\"") && html.contains("href=\"/\""), "{html}");
+    }
+    // The hydrated page's fetch gets the app's JSON error.
+    let response = app.browser.post(app.url("/api/start_deploy")).header("Origin", EVIL).form(&FORM).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let error: app::error::AppError = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(error, app::error::AppError::CrossSite);
+    assert_eq!(app.sandbox.inspect().codes.len(), 1, "no forged authorization reached Linode");
+
+    // The victim's own deployment is untouched and finishes with their choices.
+    let html = app.finish(&callback).await;
+    assert!(html.contains("data-testid=\"deployed\""), "{html}");
+    let instances = app.sandbox.inspect().instances;
+    assert_eq!(instances.len(), 1);
+    assert!(instances[0].authorized_keys.is_empty(), "no attacker key on the victim's Linode");
+
+    // This site's own form post still works, with JavaScript or without.
+    let same_site = app.browser.post(app.url("/api/start_deploy")).header("Origin", &app.base).header("Accept", "text/html").form(&FORM).send().await.unwrap();
+    assert_eq!(same_site.status(), StatusCode::FOUND);
+    app.assert_all_tokens_revoked().await;
+}
+
+/// The victim's login, up to Linode's redirect back: the code a proxy log or browser history
+/// could leak.
+async fn leaked_code(app: &support::TestApp) -> (String, String) {
+    let authorize = app.start().await;
+    let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
+    let url = reqwest::Url::parse(&callback).unwrap();
+    let code = url.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    (callback, code)
+}
+
+/// The attacker starts a flow of their own and replays the victim's code with their own state.
+async fn inject(app: &support::TestApp, code: &str) -> String {
+    let attacker = browser();
+    let response = attacker
+        .post(app.url("/api/start_deploy"))
+        .header("Origin", &app.base)
+        .header("Accept", "text/html")
+        .form(&FORM)
+        .send()
+        .await
+        .unwrap();
+    let authorize = reqwest::Url::parse(&location(&response)).unwrap();
+    let state = authorize.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    let injected = app.url(&format!("/auth/callback?code={code}&state={state}"));
+    let response = attacker.get(&injected).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    attacker.get(app.url("/deployment")).send().await.unwrap().text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_leaked_code_injected_into_another_flow_is_refused_thanks_to_pkce() {
+    let app = spawn_app(&[]).await;
+    let (callback, code) = leaked_code(&app).await;
+    let html = inject(&app, &code).await;
+    assert_eq!(failure_kind(&html), Some("exchange_failed"), "{html}");
+    assert!(testid_text(&html, "root-password").is_none());
+    assert!(app.sandbox.inspect().instances.is_empty(), "nothing created with the attacker's choices");
+    assert!(app.sandbox.inspect().codes.iter().all(|c| c.pkce), "every authorization used PKCE");
+    // The victim's own return still works: the failed attempt did not spend the code.
+    let html = app.finish(&callback).await;
+    assert!(html.contains("data-testid=\"deployed\""), "{html}");
+    assert_eq!(app.sandbox.inspect().instances.len(), 1);
+    app.assert_all_tokens_revoked().await;
+}
+
+#[tokio::test]
+async fn without_pkce_the_same_injection_succeeds_which_is_why_it_is_on() {
+    // LINODE_PKCE=false exists for a provider that refuses PKCE; this is what it gives up.
+    let app = spawn_app(&[("LINODE_PKCE", "false")]).await;
+    let (_, code) = leaked_code(&app).await;
+    let html = inject(&app, &code).await;
+    assert!(html.contains("data-testid=\"deployed\""), "without PKCE the attack works: {html}");
+    assert_eq!(app.sandbox.inspect().instances.len(), 1);
+    app.assert_all_tokens_revoked().await;
+}
+
+#[tokio::test]
+async fn junk_callbacks_neither_store_nor_displace_an_unviewed_result() {
+    let app = spawn_app(&[("RATE_LIMIT_CALLBACKS_PER_MINUTE", "0")]).await;
+    let authorize = app.start().await;
+    let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
+    let response = app.browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    // The person has not looked at the result yet; a junk link reaches their browser.
+    for junk in ["/auth/callback?code=x&state=y", "/auth/callback", "/auth/callback?error=access_denied&state=z"] {
+        let html = app.refused(&app.url(junk)).await;
+        assert!(failure_kind(&html).is_some(), "{junk}: {html}");
+    }
+    let html = app.result_page().await;
+    assert!(testid_text(&html, "root-password").is_some_and(|p| !p.is_empty()), "the result survives: {html}");
+}
+
+#[tokio::test]
+async fn head_requests_count_against_the_callback_limit() {
+    let app = spawn_app(&[("RATE_LIMIT_CALLBACKS_PER_MINUTE", "2")]).await;
+    let head = || app.browser.head(app.url("/auth/callback?code=x&state=y")).send();
+    assert_ne!(head().await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_ne!(head().await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    let third = head().await.unwrap();
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(third.headers().get(header::RETRY_AFTER).is_some());
+    // And GET shares the count.
+    let get = app.browser.get(app.url("/auth/callback?code=x&state=y")).send().await.unwrap();
+    assert_eq!(get.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_forms_error_box_shows_only_the_servers_own_refusals() {
+    let app = spawn_app(&[]).await;
+    let spoof = serde_json::json!({ "InvalidSelection": { "field": "plan", "message": "SPOOFED: your account is locked, call +1 555 0100" } });
+    for engine in [base64::engine::general_purpose::URL_SAFE, base64::engine::general_purpose::STANDARD] {
+        let err = engine.encode(spoof.to_string());
+        let url = reqwest::Url::parse_with_params(&app.url("/"), &[("__path", "/api/start_deploy"), ("__err", err.as_str())]).unwrap();
+        let html = app.browser.get(url).send().await.unwrap().text().await.unwrap();
+        assert!(!html.contains("SPOOFED"), "a link's text reached the error box");
+        assert!(html.contains("The form could not be read"), "only the fixed text is shown");
+    }
+    let forged_token = app.browser.get(app.url("/?refused=not-a-sealed-token")).send().await.unwrap().text().await.unwrap();
+    assert!(!forged_token.contains("role=\"alert\"") || !forged_token.contains("not-a-sealed"));
+
+    // A genuine refusal of a no-JavaScript form post still reaches it.
+    let response = app.submit_form("g6-nope-1", "us-east", "linode/debian12").await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let back = location(&response);
+    assert!(back.starts_with("/?") && back.contains("refused="), "{back}");
+    let html = app.browser.get(app.url(&back)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("role=\"alert\""), "{html}");
+    assert!(html.contains("plan"), "the server's own message is shown");
+}
+
+#[tokio::test]
+async fn over_https_the_cookies_carry_the_host_prefix() {
+    let public = "https://deploy.example.com";
+    let app = spawn_app(&[("PUBLIC_BASE_URL", public)]).await;
+    let response = app.browser.post(app.url("/api/start_deploy")).header("Origin", public).header("Accept", "text/html").form(&FORM).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let cookie = response.headers().get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(cookie.starts_with("__Host-iol_flow="), "{cookie}");
+    assert!(cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"), "{cookie}");
+}
+
+#[tokio::test]
+async fn a_guessable_session_key_stops_the_server_naming_the_variable() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .env_clear()
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("LEPTOS_OUTPUT_NAME", "install-on-linode")
+        .env("SESSION_KEY", "a".repeat(40))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SESSION_KEY") && stderr.contains("guessable"), "{stderr}");
+    assert!(!stderr.contains(&"a".repeat(40)));
+}
