@@ -5,6 +5,21 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+const MAX_ERRORS: usize = 5;
+const MAX_REASON: usize = 200;
+const MAX_FIELD: usize = 64;
+
+/// `text` without control characters, at most `max` characters (with an ellipsis when cut).
+pub(crate) fn plain(text: &str, max: usize) -> String {
+    let clean: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if clean.chars().count() <= max {
+        return clean;
+    }
+    let mut cut: String = clean.chars().take(max).collect();
+    cut.push('…');
+    cut
+}
+
 /// One entry of Linode's `{"errors":[{"reason","field"}]}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
@@ -43,7 +58,13 @@ impl ApiError {
     }
 
     pub(crate) fn from_status(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
-        let errors = serde_json::from_slice::<ErrorBody>(body).map(|body| body.errors).unwrap_or_default();
+        let mut errors = serde_json::from_slice::<ErrorBody>(body).map(|body| body.errors).unwrap_or_default();
+        // Linode's texts reach the person's page: plain, and only so much of them.
+        errors.truncate(MAX_ERRORS);
+        for error in &mut errors {
+            error.reason = plain(&error.reason, MAX_REASON);
+            error.field = error.field.as_deref().map(|field| plain(field, MAX_FIELD));
+        }
         let says = |text: &str| errors.iter().any(|e| e.reason == text);
         match status {
             401 if says("Your OAuth token is not authorized to use this endpoint.") => Self::NotAuthorized,
@@ -132,6 +153,15 @@ impl LoginError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn linode_texts_are_plain_and_capped() {
+        let long = "x".repeat(5000);
+        let body = serde_json::json!({ "errors": (0..50).map(|_| serde_json::json!({ "reason": format!("bad\n\u{1b}[31m{long}"), "field": "f" })).collect::<Vec<_>>() });
+        let ApiError::Rejected { errors, .. } = ApiError::from_status(400, body.to_string().as_bytes(), None) else { panic!("rejected") };
+        assert_eq!(errors.len(), MAX_ERRORS);
+        assert!(errors[0].reason.chars().count() <= MAX_REASON + 1 && !errors[0].reason.chars().any(char::is_control));
+    }
 
     #[test]
     fn maps_linode_error_bodies() {

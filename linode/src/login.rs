@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::{
-    error::{root_cause, LoginError},
+    error::{plain, root_cause, LoginError},
     scopes::Scopes,
     secrets::{AccessToken, RefreshToken},
 };
@@ -188,7 +188,10 @@ impl LoginClient {
         }
         let body = response.bytes().await.unwrap_or_default();
         Err(match serde_json::from_slice::<OAuthErrorBody>(&body) {
-            Ok(body) => LoginError::Rejected { error: body.error, description: body.error_description },
+            Ok(body) => LoginError::Rejected {
+                error: plain(&body.error, 64),
+                description: body.error_description.map(|d| plain(&d, 200)),
+            },
             Err(_) => LoginError::Status(status.as_u16()),
         })
     }
@@ -205,8 +208,8 @@ struct OAuthErrorBody {
 fn login_error(error: RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>) -> LoginError {
     match error {
         RequestTokenError::ServerResponse(response) => LoginError::Rejected {
-            error: response.error().to_string(),
-            description: response.error_description().cloned(),
+            error: plain(&response.error().to_string(), 64),
+            description: response.error_description().map(|d| plain(d, 200)),
         },
         other => transport_error(other),
     }
