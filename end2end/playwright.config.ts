@@ -1,4 +1,7 @@
 import { defineConfig } from "@playwright/test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 
 // The server under test: the release build, on its embedded Linode sandbox, on its own port.
 const PORT = Number(process.env.E2E_PORT ?? 3100);
@@ -56,6 +59,8 @@ function server(port: number, extra: Record<string, string>) {
     env: {
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       SANDBOX_ADMIN_ADDR: `127.0.0.1:${adminPort(port)}`,
+      // A fresh store per run (the default would be end2end/data).
+      DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), `iol-e2e-${port}-`)),
       LEPTOS_OUTPUT_NAME: "install-on-linode",
       LEPTOS_SITE_ROOT: "../target/site",
       LEPTOS_SITE_PKG_DIR: "pkg",

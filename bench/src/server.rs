@@ -33,6 +33,7 @@ impl ServerProcess {
             secret: sandbox::DEFAULT_CLIENT_SECRET.to_owned(),
             redirect_uri: format!("{base}/auth/callback"),
             label: APP_NAME.to_owned(),
+            public: false,
         });
         let child = Command::new(exe)
             .env_clear()

@@ -208,7 +208,7 @@ struct OAuthErrorBody {
 fn login_error(error: RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>) -> LoginError {
     match error {
         RequestTokenError::ServerResponse(response) => LoginError::Rejected {
-            error: plain(&response.error().to_string(), 64),
+            error: plain(response.error().as_ref(), 64),
             description: response.error_description().map(|d| plain(d, 200)),
         },
         other => transport_error(other),

@@ -20,7 +20,7 @@ pub const MIN_SESSION_KEY_BITS: u32 = 128;
 pub fn estimated_bits(key: &str) -> u32 {
     // A key that repeats a shorter piece holds no more than that piece.
     let bytes = key.as_bytes();
-    let period = (1..=bytes.len()).find(|&p| bytes.len() % p == 0 && bytes.chunks(p).all(|c| c == &bytes[..p])).unwrap_or(bytes.len());
+    let period = (1..=bytes.len()).find(|&p| bytes.len().is_multiple_of(p) && bytes.chunks(p).all(|c| c == &bytes[..p])).unwrap_or(bytes.len());
     let bytes = &bytes[..period];
     let mut counts = [0usize; 256];
     for &b in bytes {
