@@ -251,6 +251,12 @@ pub(crate) async fn get_instance(
     ))
 }
 
+/// A stable, production-shaped `host_uuid` for Linode `id`: 40 lowercase hex digits.
+fn host_uuid(id: u64) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(format!("host-{id}").as_bytes())[..20])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,10 +269,4 @@ mod tests {
         assert_eq!(addresses(254, false).0, ["198.51.100.1"]);
         assert_eq!(addresses(508, false).0, ["203.0.113.1"]);
     }
-}
-
-/// A stable, production-shaped `host_uuid` for Linode `id`: 40 lowercase hex digits.
-fn host_uuid(id: u64) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(&Sha256::digest(format!("host-{id}").as_bytes())[..20])
 }
