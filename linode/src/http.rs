@@ -1,25 +1,5 @@
 use std::time::Duration;
 
-use url::Url;
-
-/// Where the login server and the API live.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoints {
-    pub login_base: Url,
-    /// Including the version, e.g. `https://api.linode.com/v4`.
-    pub api_base: Url,
-}
-
-impl Endpoints {
-    /// Linode's production services.
-    pub fn linode() -> Self {
-        Self {
-            login_base: Url::parse("https://login.linode.com").expect("static URL"),
-            api_base: Url::parse("https://api.linode.com/v4").expect("static URL"),
-        }
-    }
-}
-
 /// The HTTP client every call goes through: bounded connect and total time so a stalled Linode
 /// cannot hold a person's request forever, no redirects (a redirected OAuth call is an SSRF
 /// vector, as the `oauth2` crate warns), and a real User-Agent (Linode's edge has refused

@@ -19,7 +19,7 @@ mod secrets;
 
 pub use api::ApiClient;
 pub use error::{ApiError, FieldError, LoginError};
-pub use http::{http_client, http_client_with_timeouts, Endpoints, Timeouts};
+pub use http::{http_client, http_client_with_timeouts, Timeouts};
 pub use login::{LoginClient, OAuthClientCredentials, PkceVerifier, TokenGrant};
 pub use models::{
     CreateInstance, Image, Instance, LinodeType, Page, Price, Profile, Region, RegionPrice, Specs, StackScript,

@@ -91,7 +91,7 @@ pub struct UserDefinedField {
 }
 
 impl UserDefinedField {
-    /// A field with no default must be given a value (Cloud Manager's rule, FACTS §2.8).
+    /// A field with no default must be given a value (Cloud Manager's rule, docs/LINODE.md, API v4).
     pub fn is_required(&self) -> bool {
         self.default.is_none() && self.header.as_deref() != Some("yes")
     }

@@ -29,7 +29,7 @@ pub struct Config {
     /// Limit on `POST /v4/linode/instances` per token.
     pub create_rate_limit: RateLimit,
     /// When true, an unknown Bearer token on a public route gets 401 `Invalid Token`, as
-    /// production appears to do (FACTS §2.2). A request with no Authorization header is
+    /// production appears to do (docs/LINODE.md, API v4). A request with no Authorization header is
     /// always allowed on public routes.
     pub invalid_token_on_public: bool,
 }

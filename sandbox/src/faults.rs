@@ -257,7 +257,7 @@ pub(crate) async fn observe(
         Some(Outcome::Drop) => dropped_connection(),
     };
     let mut response = response;
-    // Linode's 429s say when to come back (FACTS §2.1); an injected one does too.
+    // Linode's 429s say when to come back (docs/LINODE.md, API v4); an injected one does too.
     if response.status() == StatusCode::TOO_MANY_REQUESTS {
         response
             .headers_mut()

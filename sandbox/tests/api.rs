@@ -768,3 +768,26 @@ async fn cors_preflight() {
     assert!(response.status().is_success());
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
 }
+
+/// Shapes as production sends them (linode_api4's recorded replies `images.json` and
+/// `linode_instances.json`; docs/LINODE.md): an image without a description has `null`, not
+/// `""`, and `host_uuid` is 40 hex digits.
+#[tokio::test]
+async fn replies_have_productions_shapes() {
+    let sb = start().await;
+    let images = get_json(format!("{}/images?page_size=500", sb.api_base())).await;
+    let data = images["data"].as_array().expect("images");
+    assert!(!data.is_empty());
+    for image in data {
+        let description = &image["description"];
+        assert!(description.is_null() || description.as_str().is_some_and(|d| !d.is_empty()), "{image}");
+    }
+    assert!(data.iter().any(|image| image["description"].is_null()));
+
+    let token = token(&sb, "linodes:read_write").await;
+    let body = json!({"type": "g6-nanode-1", "region": "us-east", "image": "linode/debian12", "root_pass": "c0rrect-Horse-battery-staple"});
+    let created: Value = create(&sb, &token, &body).await.json().await.expect("json");
+    let host = created["host_uuid"].as_str().expect("host_uuid");
+    assert_eq!(host.len(), 40, "{host}");
+    assert!(host.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{host}");
+}

@@ -5,6 +5,7 @@
 mod support;
 
 use reqwest::StatusCode;
+use app::ssr::session::{FLOW_COOKIE, OUTCOME_COOKIE};
 use support::{location, spawn_app, CLIENT_SECRET};
 
 fn failure_kind(html: &str) -> Option<&str> {
@@ -218,19 +219,44 @@ async fn a_failed_code_exchange_is_reported() {
 
 #[tokio::test]
 async fn no_response_carries_a_secret() {
-    let app = spawn_app(&[]).await;
-    let authorize = app.start().await;
+    const KEY: &str = "deploy-flow-test-key-8f1c2b7a9e0d4c6b5a3f2e1d0c9b8a7f6e5d4c3b";
+    let app = spawn_app(&[("SESSION_KEY", KEY)]).await;
+    let sealer = app::ssr::session::Sealer::new(KEY.as_bytes(), false);
+    // What the cookies hold, decrypted with the server's own key: only the pending flow's
+    // fields, then only a reference to the outcome — never the client secret or a token.
+    let response = app.submit_form("g6-nanode-1", "us-east", "linode/debian12").await;
+    let flow: serde_json::Value = sealer.open(&as_request(&response), FLOW_COOKIE).expect("the flow cookie opens");
+    let mut keys: Vec<&str> = flow.as_object().expect("an object").keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["pkce_verifier", "selection", "started_at", "state"]);
+    assert!(!flow.to_string().contains(CLIENT_SECRET));
+
+    let authorize = location(&response);
     let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
     let response = app.browser.get(&callback).send().await.unwrap();
     for cookie in response.headers().get_all("set-cookie") {
         let cookie = cookie.to_str().unwrap();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
-        assert!(!cookie.contains(CLIENT_SECRET));
     }
+    let outcome: app::ssr::ResultRef = sealer.open(&as_request(&response), OUTCOME_COOKIE).expect("the outcome cookie opens");
+    assert!(matches!(outcome, app::ssr::ResultRef::Stored(_)), "the cookie names the outcome, nothing more: {outcome:?}");
+    let tokens = app.sandbox.inspect().tokens;
+    assert_eq!(tokens.len(), 1);
+
     let html = app.result_page().await;
     assert!(!html.contains(CLIENT_SECRET));
     for page in ["/", "/deployment", "/nope"] {
         let body = app.browser.get(app.url(page)).send().await.unwrap().text().await.unwrap();
         assert!(!body.contains(CLIENT_SECRET), "{page}");
     }
+}
+
+/// The cookies a response sets, as the next request would carry them.
+fn as_request(response: &reqwest::Response) -> http::HeaderMap {
+    let mut headers = http::HeaderMap::new();
+    for cookie in response.headers().get_all("set-cookie") {
+        let pair = cookie.to_str().unwrap().split(';').next().unwrap().to_owned();
+        headers.append(http::header::COOKIE, http::HeaderValue::from_str(&pair).unwrap());
+    }
+    headers
 }

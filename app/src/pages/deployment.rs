@@ -230,12 +230,22 @@ fn Failed(failure: Failure) -> impl IntoView {
     }
 }
 
+/// How long results are kept, as configured (`outcome_ttl`).
+fn kept_for() -> String {
+    #[cfg(feature = "ssr")]
+    if let Ok(deploy) = crate::ssr::context::deploy() {
+        return crate::ssr::failure::minutes(deploy.settings().outcome_ttl);
+    }
+    "a while".to_owned()
+}
+
 #[component]
 fn NothingHere() -> impl IntoView {
+    let kept = kept_for();
     view! {
         <section class="card" data-testid="nothing">
             <h1>"No deployment in this browser"</h1>
-            <p>"Results are kept for one hour, in the browser that started the deployment. "
+            <p>"Results are kept for "{kept}", in the browser that started the deployment. "
                <a href="/">"Start a deployment"</a>"."</p>
         </section>
     }

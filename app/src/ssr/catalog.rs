@@ -29,7 +29,6 @@ pub struct Catalog {
     pub form: DeployForm,
     /// True when the last refresh failed and this snapshot is older than it should be.
     pub stale: bool,
-    pub stackscript: StackScript,
     refresh_after: Instant,
 }
 
@@ -51,7 +50,7 @@ impl Catalog {
             fields: stackscript.user_defined_fields.iter().map(field_spec).collect(),
             stale: false,
         };
-        Self { form, stale: false, stackscript, refresh_after: Instant::now() + ttl }
+        Self { form, stale: false, refresh_after: Instant::now() + ttl }
     }
 
     /// The same data, marked as out of date after a failed refresh.
@@ -59,7 +58,6 @@ impl Catalog {
         Self {
             form: self.form.clone(),
             stale: true,
-            stackscript: self.stackscript.clone(),
             refresh_after: Instant::now() + RETRY_AFTER_FAILURE,
         }
     }

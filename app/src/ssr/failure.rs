@@ -149,12 +149,15 @@ fn sanitize(text: &str) -> String {
     text.chars().filter(|c| c.is_ascii_alphanumeric() || "_- .".contains(*c)).take(64).collect()
 }
 
-/// `15 minutes`, `1 minute`, `90 seconds`: how a duration from the configuration reads.
-fn minutes(duration: Duration) -> String {
+/// `15 minutes`, `1 minute`, `90 seconds`, `one hour`, `2 hours`: how a duration from the
+/// configuration reads.
+pub fn minutes(duration: Duration) -> String {
     let secs = duration.as_secs();
     match secs {
+        3600 => "one hour".to_owned(),
+        s if s > 3600 && s.is_multiple_of(3600) => format!("{} hours", s / 3600),
         60 => "1 minute".to_owned(),
-        s if s % 60 == 0 => format!("{} minutes", s / 60),
+        s if s.is_multiple_of(60) => format!("{} minutes", s / 60),
         s => format!("{s} seconds"),
     }
 }
@@ -169,5 +172,7 @@ mod tests {
         assert!(FlowFailure::Expired.to_view(&texts).message.contains("More than 5 minutes passed"));
         let texts = Texts { app_name: "App", flow_ttl: Duration::from_secs(90) };
         assert!(FlowFailure::Expired.to_view(&texts).message.contains("More than 90 seconds passed"));
+        assert_eq!(minutes(Duration::from_secs(3600)), "one hour");
+        assert_eq!(minutes(Duration::from_secs(7200)), "2 hours");
     }
 }

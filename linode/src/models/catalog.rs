@@ -45,16 +45,6 @@ pub struct LinodeType {
     pub successor: Option<String>,
 }
 
-impl LinodeType {
-    /// The price in `region`: its own price where Linode sets one, else the base price.
-    pub fn price_in(&self, region: &str) -> Price {
-        self.region_prices
-            .iter()
-            .find(|price| price.id == region)
-            .map_or(self.price, |price| Price { hourly: price.hourly, monthly: price.monthly })
-    }
-}
-
 /// A data centre (`GET /regions`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Region {
@@ -114,12 +104,6 @@ pub struct StackScript {
     pub username: String,
     #[serde(default)]
     pub user_defined_fields: Vec<UserDefinedField>,
-}
-
-impl StackScript {
-    pub fn allows_image(&self, image: &str) -> bool {
-        self.images.iter().any(|allowed| allowed == image || allowed == "any/all")
-    }
 }
 
 /// One input of a StackScript. Production sends `oneof`/`manyof`; the spec and fixtures spell

@@ -194,7 +194,7 @@ pub(crate) async fn list_stackscripts(
 }
 
 /// Public StackScripts are readable without a token, or with any live token whatever its
-/// scopes: the example app reads one with a `linodes:read_write` token (FACTS §2.2).
+/// scopes: the example app reads one with a `linodes:read_write` token (docs/LINODE.md, API v4).
 pub(crate) async fn get_stackscript(
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,

@@ -58,7 +58,7 @@ pub(super) fn validate(
 ) -> Result<ValidCreate<'_>, Vec<FieldError>> {
     let mut errors = Vec::new();
 
-    // The two messages below are production's (FACTS §2.4); the others are [undocumented].
+    // The two messages below are production's (docs/LINODE.md, API v4); the others are [undocumented].
     let plan = match body.plan.as_deref() {
         None => {
             errors.push(FieldError::new("type", "type is required"));

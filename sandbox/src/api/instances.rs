@@ -80,7 +80,8 @@ impl InstanceRecord {
                 "schedule": { "day": null, "window": null }
             },
             "watchdog_enabled": true,
-            "host_uuid": crate::state::token_id(&format!("host-{}", self.id)),
+            // 40 hex digits, as production sends (a SHA-1-sized id).
+            "host_uuid": host_uuid(self.id),
             "has_user_data": false,
             "lke_cluster_id": null,
             "placement_group": null,
@@ -248,6 +249,12 @@ pub(crate) async fn get_instance(
         Some(&caller),
         Some(LINODES_READ),
     ))
+}
+
+/// A stable, production-shaped `host_uuid` for Linode `id`: 40 lowercase hex digits.
+fn host_uuid(id: u64) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(format!("host-{id}").as_bytes())[..20])
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 use crate::errors::OAuthError;
 
 /// Scope families the login server knows: the spec's (v4.176.0 and v4.189.0) plus
-/// linode_api4's `OAuthScopes` families (FACTS §1.2).
+/// linode_api4's `OAuthScopes` families (docs/LINODE.md, OAuth).
 const RESOURCES: &[&str] = &[
     "account",
     "clients",

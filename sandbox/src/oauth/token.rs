@@ -19,7 +19,7 @@ use crate::errors::OAuthError;
 use crate::state::{AppState, Grant, NewToken, Store, TokenRecord};
 
 /// The token response. `scope` and `scopes` carry the same space-separated value, as
-/// production does (FACTS §1.4).
+/// production does (docs/LINODE.md, OAuth).
 #[derive(Serialize)]
 struct TokenResponse {
     access_token: String,
@@ -63,7 +63,7 @@ pub(crate) async fn exchange(
         }
         None => return Err(OAuthError::invalid_client(credentials.basic)),
     }
-    // linode_api4 sends no grant_type at all; that means the code grant (FACTS §1.4).
+    // linode_api4 sends no grant_type at all; that means the code grant (docs/LINODE.md, OAuth).
     let token = match form.get("grant_type").unwrap_or("authorization_code") {
         "authorization_code" => code_grant(&app, &mut store, &credentials, &form)?,
         "refresh_token" => refresh_grant(&app, &mut store, &credentials, &form)?,
