@@ -16,7 +16,9 @@ pub enum AppError {
     #[error("Linode's catalog could not be loaded ({reason}). Please try again in a minute.")]
     CatalogUnavailable { reason: String },
     /// The server's database did not answer; nothing was lost, the page can be reloaded.
-    #[error("This site could not reach its database just now. Your deployment is not lost: reload this page in a minute.")]
+    #[error(
+        "This site could not reach its database just now. Your deployment is not lost: reload this page in a minute."
+    )]
     StoreUnavailable,
     /// A stored record failed its integrity check (altered, or sealed with another key).
     #[error("The record of this deployment could not be read (it was altered, or written by a server with another key), so nothing is shown from it. Check your Linodes in Cloud Manager.")]

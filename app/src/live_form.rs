@@ -138,7 +138,8 @@ impl Choices {
             label,
             ssh_keys,
             plan_class: Memo::new(move |_| {
-                catalog.with_value(|catalog| catalog.plan(&plan.get()).map(|plan| plan.class.clone()).unwrap_or_default())
+                catalog
+                    .with_value(|catalog| catalog.plan(&plan.get()).map(|plan| plan.class.clone()).unwrap_or_default())
             }),
             leaving: RwSignal::new(false),
             refused: RwSignal::new(refused),
@@ -149,7 +150,10 @@ impl Choices {
     }
 
     fn blocked(&self) -> bool {
-        self.leaving.get() || self.label_error.get().is_some() || self.keys_error.get().is_some() || self.region_error.get().is_some()
+        self.leaving.get()
+            || self.label_error.get().is_some()
+            || self.keys_error.get().is_some()
+            || self.region_error.get().is_some()
     }
 
     /// Follows a control of the form by its `name`.
@@ -179,7 +183,13 @@ const FOLLOWED: [&str; 5] = ["plan", "region", "image", "label", "ssh_keys"];
 /// answers with Linode's login URL, which the page then opens, or with its refusal, which is shown
 /// next to the button while everything typed stays in place.
 #[island]
-pub fn LiveForm(action: String, catalog: LiveCatalog, chosen: Chosen, refused: Option<String>, children: Children) -> impl IntoView {
+pub fn LiveForm(
+    action: String,
+    catalog: LiveCatalog,
+    chosen: Chosen,
+    refused: Option<String>,
+    children: Children,
+) -> impl IntoView {
     let choices = Choices::new(catalog, chosen, refused);
     provide_context(choices);
     let form = NodeRef::<leptos::html::Form>::new();
@@ -216,7 +226,9 @@ pub fn LiveForm(action: String, catalog: LiveCatalog, chosen: Chosen, refused: O
                 match post(&target, &form).await {
                     Ok(login) => {
                         if window().location().assign(&login).is_err() {
-                            choices.refused.set(Some("Your browser did not open Linode's login page; please try again.".into()));
+                            choices
+                                .refused
+                                .set(Some("Your browser did not open Linode's login page; please try again.".into()));
                             choices.leaving.set(false);
                         }
                     }
@@ -455,14 +467,24 @@ mod tests {
                     transfer_gb: 1000,
                     gpus: 0,
                     price: Price { hourly: 0.0075, monthly: 5.0 },
-                    region_prices: vec![RegionPrice { region: "id-cgk".into(), price: Price { hourly: 0.009, monthly: 6.0 } }],
+                    region_prices: vec![RegionPrice {
+                        region: "id-cgk".into(),
+                        price: Price { hourly: 0.009, monthly: 6.0 },
+                    }],
                 }],
             }],
             regions: vec![RegionGroup {
                 label: "All".into(),
-                regions: vec![region("us-east", &["nanode"], false), region("gpu-only", &["gpu"], false), region("down", &["nanode"], true)],
+                regions: vec![
+                    region("us-east", &["nanode"], false),
+                    region("gpu-only", &["gpu"], false),
+                    region("down", &["nanode"], true),
+                ],
             }],
-            images: vec![ImageGroup { vendor: "Debian".into(), images: vec![ImageChoice { id: "linode/debian12".into(), label: "Debian 12".into() }] }],
+            images: vec![ImageGroup {
+                vendor: "Debian".into(),
+                images: vec![ImageChoice { id: "linode/debian12".into(), label: "Debian 12".into() }],
+            }],
             fields: vec![],
             stale: false,
         }

@@ -126,7 +126,11 @@ impl PlanChoice {
 fn transfer(gigabytes: u64) -> String {
     if gigabytes >= 1000 && gigabytes.is_multiple_of(100) {
         let terabytes = gigabytes as f64 / 1000.0;
-        if terabytes.fract() == 0.0 { format!("{terabytes:.0} TB") } else { format!("{terabytes:.1} TB") }
+        if terabytes.fract() == 0.0 {
+            format!("{terabytes:.0} TB")
+        } else {
+            format!("{terabytes:.1} TB")
+        }
     } else {
         format!("{gigabytes} GB")
     }
@@ -141,7 +145,11 @@ fn size(megabytes: u64) -> String {
     } else {
         (megabytes as f64, "MB")
     };
-    if value.fract() == 0.0 { format!("{value:.0} {unit}") } else { format!("{value:.1} {unit}") }
+    if value.fract() == 0.0 {
+        format!("{value:.0} {unit}")
+    } else {
+        format!("{value:.1} {unit}")
+    }
 }
 
 /// Regions of one part of the world.

@@ -120,7 +120,11 @@ pub fn check_label(label: &str) -> Result<Option<String>, String> {
         && label.starts_with(|c: char| c.is_ascii_alphabetic())
         && label.chars().all(allowed)
         && !["--", "__", ".."].iter().any(|twice| label.contains(twice));
-    if ok { Ok(Some(label.to_owned())) } else { Err(rule.to_owned()) }
+    if ok {
+        Ok(Some(label.to_owned()))
+    } else {
+        Err(rule.to_owned())
+    }
 }
 
 /// One OpenSSH public key per line (`type base64 [comment]`); blank lines and `#` comments are
@@ -130,7 +134,9 @@ pub fn check_ssh_keys(text: &str) -> Result<Vec<String>, String> {
     let lines: Vec<&str> =
         text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#')).collect();
     if lines.len() > MAX_SSH_KEYS {
-        return Err(format!("At most {MAX_SSH_KEYS} SSH keys can be installed here; add more later in ~/.ssh/authorized_keys."));
+        return Err(format!(
+            "At most {MAX_SSH_KEYS} SSH keys can be installed here; add more later in ~/.ssh/authorized_keys."
+        ));
     }
     lines
         .into_iter()
@@ -141,7 +147,9 @@ pub fn check_ssh_keys(text: &str) -> Result<Vec<String>, String> {
 
 fn check_ssh_key(line: &str) -> Result<String, String> {
     if line.contains("PRIVATE KEY") {
-        return Err("this is a private key. Paste the public key (the .pub file) instead; never share the private one.".into());
+        return Err(
+            "this is a private key. Paste the public key (the .pub file) instead; never share the private one.".into(),
+        );
     }
     let mut parts = line.split_whitespace();
     let (Some(kind), Some(body)) = (parts.next(), parts.next()) else {
@@ -269,9 +277,7 @@ pub fn check_many(field: &FieldSpec, values: &[String]) -> Result<Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{
-        ImageChoice, ImageGroup, PlanChoice, PlanGroup, Price, RegionChoice, RegionGroup, SiteInfo,
-    };
+    use crate::model::{ImageChoice, ImageGroup, PlanChoice, PlanGroup, Price, RegionChoice, RegionGroup, SiteInfo};
 
     const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";
 

@@ -34,7 +34,10 @@ pub fn initial(form: &DeployForm, param: impl Fn(&str) -> Option<String>) -> Ini
         if valid(&value) {
             Some(value)
         } else {
-            notices.push(format!("The link asked for {what} “{}”, which is not offered here; choose another.", clip(&value)));
+            notices.push(format!(
+                "The link asked for {what} “{}”, which is not offered here; choose another.",
+                clip(&value)
+            ));
             None
         }
     };
@@ -108,18 +111,38 @@ mod tests {
         DeployForm {
             site: SiteInfo { app_name: "App".into(), sandbox: true },
             stackscript_label: "s".into(),
-            plans: vec![PlanGroup { label: "All".into(), plans: vec![plan("g6-standard-1", "standard"), plan("g6-nanode-1", "nanode"), plan("gpu-1", "gpu")] }],
+            plans: vec![PlanGroup {
+                label: "All".into(),
+                plans: vec![plan("g6-standard-1", "standard"), plan("g6-nanode-1", "nanode"), plan("gpu-1", "gpu")],
+            }],
             regions: vec![RegionGroup {
                 label: "All".into(),
-                regions: vec![region("ap-south", &["nanode", "standard", "gpu"]), region("us-east", &["nanode", "standard"])],
+                regions: vec![
+                    region("ap-south", &["nanode", "standard", "gpu"]),
+                    region("us-east", &["nanode", "standard"]),
+                ],
             }],
             images: vec![ImageGroup {
                 vendor: "Debian".into(),
                 images: vec![ImageChoice { id: "linode/debian12".into(), label: "Debian 12".into() }],
             }],
             fields: vec![
-                FieldSpec { name: "hostname".into(), label: "Host".into(), example: None, default: None, kind: FieldKind::Text, required: true },
-                FieldSpec { name: "pw_password".into(), label: "Password".into(), example: None, default: None, kind: FieldKind::Password, required: true },
+                FieldSpec {
+                    name: "hostname".into(),
+                    label: "Host".into(),
+                    example: None,
+                    default: None,
+                    kind: FieldKind::Text,
+                    required: true,
+                },
+                FieldSpec {
+                    name: "pw_password".into(),
+                    label: "Password".into(),
+                    example: None,
+                    default: None,
+                    kind: FieldKind::Password,
+                    required: true,
+                },
                 FieldSpec {
                     name: "packages".into(),
                     label: "Packages".into(),
@@ -140,7 +163,10 @@ mod tests {
     #[test]
     fn defaults_without_a_link() {
         let initial = initial(&form(), query(&[]));
-        assert_eq!((initial.plan.as_str(), initial.region.as_str(), initial.image.as_str()), ("g6-nanode-1", "us-east", "linode/debian12"));
+        assert_eq!(
+            (initial.plan.as_str(), initial.region.as_str(), initial.image.as_str()),
+            ("g6-nanode-1", "us-east", "linode/debian12")
+        );
         assert_eq!(initial.fields.get("packages").map(String::as_str), Some("git"));
         assert!(initial.notices.is_empty());
     }

@@ -47,16 +47,12 @@ pub async fn run(server: &ServerProcess, url: &str, settings: &LoadSettings) -> 
 
 fn parse(text: &str, peak_rss_kib: u64) -> Option<LoadResult> {
     let percentile = |label: &str| {
-        text.lines()
-            .map(str::trim)
-            .find_map(|line| line.strip_prefix(label))
-            .and_then(|rest| duration_ms(rest.trim()))
+        text.lines().map(str::trim).find_map(|line| line.strip_prefix(label)).and_then(|rest| duration_ms(rest.trim()))
     };
-    let requests = text.lines().find(|l| l.contains(" requests in ")).and_then(|l| l.split_whitespace().next()?.parse().ok())?;
-    let requests_per_sec = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())?;
+    let requests =
+        text.lines().find(|l| l.contains(" requests in ")).and_then(|l| l.split_whitespace().next()?.parse().ok())?;
+    let requests_per_sec =
+        text.lines().find_map(|l| l.trim().strip_prefix("Requests/sec:")).and_then(|v| v.trim().parse().ok())?;
     let socket_errors: u64 = text
         .lines()
         .find_map(|l| l.trim().strip_prefix("Socket errors:"))

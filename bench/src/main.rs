@@ -340,7 +340,11 @@ fn tally(routes: &[String]) -> String {
     if counted.is_empty() {
         return "none".into();
     }
-    counted.iter().map(|(r, n)| if *n > 1 { format!("`{r}` ×{n}") } else { format!("`{r}`") }).collect::<Vec<_>>().join(", ")
+    counted
+        .iter()
+        .map(|(r, n)| if *n > 1 { format!("`{r}` ×{n}") } else { format!("`{r}`") })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Report {
@@ -362,13 +366,26 @@ impl Report {
         let _ = writeln!(w, "|---|---|---|");
         if let Some((stats, calls)) = &self.cold {
             let per_view = calls.iter().map(Vec::len).max().unwrap_or(0);
-            let _ = writeln!(w, "| page view `/`, cold catalog | {} | {} per view: {} |", stats.summary(), per_view, tally(&calls[0]));
+            let _ = writeln!(
+                w,
+                "| page view `/`, cold catalog | {} | {} per view: {} |",
+                stats.summary(),
+                per_view,
+                tally(&calls[0])
+            );
         }
         if let Some((stats, calls)) = &self.warm {
-            let _ = writeln!(w, "| page view `/`, warm catalog | {} | {} in {} views |", stats.summary(), calls.len(), stats.samples.len());
+            let _ = writeln!(
+                w,
+                "| page view `/`, warm catalog | {} | {} in {} views |",
+                stats.summary(),
+                calls.len(),
+                stats.samples.len()
+            );
         }
         if let Some(stats) = &self.warm_brotli {
-            let _ = writeln!(w, "| same, `Accept-Encoding: br` (page compressed on the fly) | {} | 0 |", stats.summary());
+            let _ =
+                writeln!(w, "| same, `Accept-Encoding: br` (page compressed on the fly) | {} | 0 |", stats.summary());
         }
         if let Some((result, calls)) = &self.load {
             let _ = writeln!(
@@ -410,7 +427,11 @@ impl Report {
                 deploy.times.percentile(50.0) - linode_ms
             );
             if let Some(pg) = &self.deploy_postgres {
-                let _ = writeln!(w, "| deploy on PostgreSQL: callback request → success view | {} | same calls |", pg.summary());
+                let _ = writeln!(
+                    w,
+                    "| deploy on PostgreSQL: callback request → success view | {} | same calls |",
+                    pg.summary()
+                );
                 let _ = writeln!(
                     w,
                     "| same, on PostgreSQL: time not spent in Linode round trips | p50 {:.1} ms | |",
@@ -439,14 +460,30 @@ impl Report {
         let _ = writeln!(w, "|---|---:|---:|---:|---|");
         let mark = |e: &sizes::Encoded| if e.served { kib(e.bytes) } else { format!("{} (not served)", kib(e.bytes)) };
         for asset in &self.assets {
-            let _ = writeln!(w, "| `{}` | {} | {} | {} | `{}` |", asset.path, kib(asset.raw), mark(&asset.gzip), mark(&asset.brotli), asset.cache_control);
+            let _ = writeln!(
+                w,
+                "| `{}` | {} | {} | {} | `{}` |",
+                asset.path,
+                kib(asset.raw),
+                mark(&asset.gzip),
+                mark(&asset.brotli),
+                asset.cache_control
+            );
         }
         let raw: usize = self.assets.iter().map(|a| a.raw).sum();
         let gzip: usize = self.assets.iter().map(|a| a.gzip.bytes).sum();
         let brotli: usize = self.assets.iter().map(|a| a.brotli.bytes).sum();
-        let _ = writeln!(w, "| **total WASM + JS + CSS** | **{}** | **{}** | **{}** | |", kib(raw), kib(gzip), kib(brotli));
+        let _ =
+            writeln!(w, "| **total WASM + JS + CSS** | **{}** | **{}** | **{}** | |", kib(raw), kib(gzip), kib(brotli));
         if let Some(page) = &self.page {
-            let _ = writeln!(w, "| `/` itself (HTML, compressed as it is sent) | {} | {} | {} | `{}` |", kib(page.raw), mark(&page.gzip), mark(&page.brotli), page.cache_control);
+            let _ = writeln!(
+                w,
+                "| `/` itself (HTML, compressed as it is sent) | {} | {} | {} | `{}` |",
+                kib(page.raw),
+                mark(&page.gzip),
+                mark(&page.brotli),
+                page.cache_control
+            );
         }
         let _ = writeln!(w, "\nSizes are the bytes the server sends for `Accept-Encoding: identity`, `gzip` and `br`; \"not served\" means the server had no such encoding and the size was computed here (gzip -9, brotli q11).");
 
@@ -454,7 +491,8 @@ impl Report {
         let _ = writeln!(w, "| target | measured | |");
         let _ = writeln!(w, "|---|---|---|");
         if let Some((_, calls)) = &self.warm {
-            let _ = writeln!(w, "| 0 Linode calls on a warm page view | {} | {} |", calls.len(), verdict(calls.is_empty()));
+            let _ =
+                writeln!(w, "| 0 Linode calls on a warm page view | {} | {} |", calls.len(), verdict(calls.is_empty()));
         }
         if let Some(deploy) = &self.deploy {
             let per_deploy = deploy.critical.iter().map(Vec::len).max().unwrap_or(0);
@@ -466,13 +504,34 @@ impl Report {
                 if revoke_on_path { "seen before the success view" } else { "after the success view" },
                 verdict(per_deploy == 2 && !revoke_on_path)
             );
-            let _ = writeln!(w, "| every deployment created its Linode | {} created for {} deploys | {} |", deploy.created, args.deploys + 1, verdict(deploy.created == args.deploys + 1));
+            let _ = writeln!(
+                w,
+                "| every deployment created its Linode | {} created for {} deploys | {} |",
+                deploy.created,
+                args.deploys + 1,
+                verdict(deploy.created == args.deploys + 1)
+            );
         }
         let all_served = !self.assets.is_empty() && self.assets.iter().all(|a| a.gzip.served && a.brotli.served);
         let immutable = !self.assets.is_empty() && self.assets.iter().all(|a| a.cache_control.contains("immutable"));
-        let _ = writeln!(w, "| first page WASM + JS + CSS ≤ 120 KB (120 000 bytes) brotli | {brotli} bytes ({}) | {} |", kib(brotli), verdict(brotli <= BROTLI_BUDGET && !self.assets.is_empty()));
-        let _ = writeln!(w, "| served precompressed (brotli and gzip) | {} | {} |", if all_served { "yes" } else { "no" }, verdict(all_served));
-        let _ = writeln!(w, "| long cache lifetime for hashed assets | {} | {} |", if immutable { "immutable, 1 year" } else { "no" }, verdict(immutable));
+        let _ = writeln!(
+            w,
+            "| first page WASM + JS + CSS ≤ 120 KB (120 000 bytes) brotli | {brotli} bytes ({}) | {} |",
+            kib(brotli),
+            verdict(brotli <= BROTLI_BUDGET && !self.assets.is_empty())
+        );
+        let _ = writeln!(
+            w,
+            "| served precompressed (brotli and gzip) | {} | {} |",
+            if all_served { "yes" } else { "no" },
+            verdict(all_served)
+        );
+        let _ = writeln!(
+            w,
+            "| long cache lifetime for hashed assets | {} | {} |",
+            if immutable { "immutable, 1 year" } else { "no" },
+            verdict(immutable)
+        );
         if let Some((result, _)) = &self.load {
             let _ = writeln!(w, "| no errors under load | {} | {} |", result.errors, verdict(result.errors == 0));
         }
@@ -492,7 +551,8 @@ fn read_proc(path: &str) -> String {
 fn machine_name() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let cpu = cpu_model().to_lowercase();
-    let vendor = cpu.split_whitespace().find(|w| !["amd", "intel(r)", "intel", "cpu", "(r)"].contains(w)).unwrap_or("cpu");
+    let vendor =
+        cpu.split_whitespace().find(|w| !["amd", "intel(r)", "intel", "cpu", "(r)"].contains(w)).unwrap_or("cpu");
     let slug: String = vendor.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     format!("{slug}-{cores}core")
 }
@@ -500,7 +560,9 @@ fn machine_name() -> String {
 fn cpu_model() -> String {
     read_proc("/proc/cpuinfo")
         .lines()
-        .find_map(|l| l.strip_prefix("model name").and_then(|rest| rest.split_once(':')).map(|(_, v)| v.trim().to_owned()))
+        .find_map(|l| {
+            l.strip_prefix("model name").and_then(|rest| rest.split_once(':')).map(|(_, v)| v.trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
@@ -508,7 +570,9 @@ fn machine_description() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let memory = read_proc("/proc/meminfo")
         .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().unwrap_or(0)))
+        .find_map(|l| {
+            l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().unwrap_or(0))
+        })
         .map_or_else(String::new, |kib| format!(", {:.1} GiB RAM", kib as f64 / 1024.0 / 1024.0));
     format!(
         "{}, {cores} cores{memory}, Linux {} — shared with other work; wrk, the sandbox and the server share these cores",

@@ -79,12 +79,7 @@ async fn measure_one(client: &Client, server: &ServerProcess, path: &str) -> Res
     if !plain.status().is_success() {
         return Err(format!("{path} answered {}", plain.status()).into());
     }
-    let cache_control = plain
-        .headers()
-        .get(CACHE_CONTROL)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("(none)")
-        .to_owned();
+    let cache_control = plain.headers().get(CACHE_CONTROL).and_then(|v| v.to_str().ok()).unwrap_or("(none)").to_owned();
     let raw = plain.bytes().await?;
     let gzip = encoded(client, &url, "gzip", || gzip_len(&raw)).await?;
     let brotli = encoded(client, &url, "br", || brotli_len(&raw)).await?;

@@ -158,7 +158,9 @@ mod tests {
     fn linode_texts_are_plain_and_capped() {
         let long = "x".repeat(5000);
         let body = serde_json::json!({ "errors": (0..50).map(|_| serde_json::json!({ "reason": format!("bad\n\u{1b}[31m{long}"), "field": "f" })).collect::<Vec<_>>() });
-        let ApiError::Rejected { errors, .. } = ApiError::from_status(400, body.to_string().as_bytes(), None) else { panic!("rejected") };
+        let ApiError::Rejected { errors, .. } = ApiError::from_status(400, body.to_string().as_bytes(), None) else {
+            panic!("rejected")
+        };
         assert_eq!(errors.len(), MAX_ERRORS);
         assert!(errors[0].reason.chars().count() <= MAX_REASON + 1 && !errors[0].reason.chars().any(char::is_control));
     }

@@ -10,8 +10,8 @@ use std::time::Duration;
 use oauth2::{
     basic::{BasicClient, BasicErrorResponse},
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    ErrorResponse, HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
-    TokenResponse, TokenUrl,
+    ErrorResponse, HttpClientError, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, TokenResponse,
+    TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -179,7 +179,11 @@ impl LoginClient {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let response = result.map_err(|error| {
             tracing::debug!(elapsed_ms, "POST /oauth/revoke failed");
-            if error.is_timeout() { LoginError::Timeout } else { LoginError::Network(root_cause(&error)) }
+            if error.is_timeout() {
+                LoginError::Timeout
+            } else {
+                LoginError::Network(root_cause(&error))
+            }
         })?;
         let status = response.status();
         tracing::debug!(elapsed_ms, status = status.as_u16(), "POST /oauth/revoke");
@@ -215,7 +219,9 @@ fn login_error(error: RequestTokenError<HttpClientError<reqwest::Error>, BasicEr
     }
 }
 
-fn transport_error<T: ErrorResponse + 'static>(error: RequestTokenError<HttpClientError<reqwest::Error>, T>) -> LoginError {
+fn transport_error<T: ErrorResponse + 'static>(
+    error: RequestTokenError<HttpClientError<reqwest::Error>, T>,
+) -> LoginError {
     match error {
         RequestTokenError::Request(HttpClientError::Reqwest(error)) if error.is_timeout() => LoginError::Timeout,
         RequestTokenError::Request(error) => LoginError::Network(root_cause(&error)),

@@ -47,8 +47,7 @@ impl Scopes {
     /// Whether these scopes let a token act on `resource` at `level` (read_write implies
     /// read_only).
     pub fn allows(&self, resource: &str, level: ScopeLevel) -> bool {
-        self.all
-            || self.grants.iter().any(|(granted, granted_level)| granted == resource && *granted_level >= level)
+        self.all || self.grants.iter().any(|(granted, granted_level)| granted == resource && *granted_level >= level)
     }
 
     /// What was granted beyond `resource` (e.g. `*`, or `domains:read_write`): more than a

@@ -160,9 +160,10 @@ async fn linode_errors_on_create_are_typed_and_never_retried() {
     let cases: Vec<(FaultRule, Expect)> = vec![
         (FaultRule::status(CREATE, 500, "Internal"), |e| matches!(e, ApiError::Server { status: 500 })),
         (FaultRule::status(CREATE, 429, "Slow down"), |e| matches!(e, ApiError::RateLimited { .. })),
-        (FaultRule::status(CREATE, 400, "region is not valid"), |e| {
-            matches!(e, ApiError::Rejected { status: 400, errors } if errors[0].reason == "region is not valid")
-        }),
+        (
+            FaultRule::status(CREATE, 400, "region is not valid"),
+            |e| matches!(e, ApiError::Rejected { status: 400, errors } if errors[0].reason == "region is not valid"),
+        ),
         (FaultRule::drop_connection(CREATE), |e| matches!(e, ApiError::Network(_))),
     ];
     for (index, (fault, expected)) in cases.into_iter().enumerate() {
@@ -174,10 +175,8 @@ async fn linode_errors_on_create_are_typed_and_never_retried() {
         assert_eq!(fixture.sandbox.sandbox.inspect().count(CREATE), index + 1, "one attempt per create");
     }
     fixture.sandbox.sandbox.clear_faults();
-    let validation = fixture
-        .api
-        .create_instance(&grant.access_token, &CreateInstance { region: "mars-1".into(), ..nanode() })
-        .await;
+    let validation =
+        fixture.api.create_instance(&grant.access_token, &CreateInstance { region: "mars-1".into(), ..nanode() }).await;
     assert!(validation.unwrap_err().to_string().contains("region"));
     assert!(fixture.sandbox.sandbox.inspect().instances.is_empty());
 }

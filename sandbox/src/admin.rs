@@ -18,10 +18,7 @@ use crate::state::AppState;
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/__sandbox/inspect", get(inspect))
-        .route(
-            "/__sandbox/faults",
-            get(list_faults).post(add_faults).delete(clear_faults),
-        )
+        .route("/__sandbox/faults", get(list_faults).post(add_faults).delete(clear_faults))
         .route("/__sandbox/reset", post(reset))
 }
 

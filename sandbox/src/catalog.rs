@@ -26,10 +26,7 @@ const STACKSCRIPTS_JSON: &str = include_str!("../data/stackscripts.json");
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
     #[error("catalog file {file} is not valid: {source}")]
-    Invalid {
-        file: &'static str,
-        source: serde_json::Error,
-    },
+    Invalid { file: &'static str, source: serde_json::Error },
 }
 
 /// A plan type, e.g. `g6-nanode-1`.
@@ -98,10 +95,7 @@ impl UserDefinedField {
 
     /// The allowed values of a `oneof` or `manyof` field.
     pub fn choices(&self) -> Option<Vec<&str>> {
-        self.oneof
-            .as_deref()
-            .or(self.manyof.as_deref())
-            .map(|list| list.split(',').map(str::trim).collect())
+        self.oneof.as_deref().or(self.manyof.as_deref()).map(|list| list.split(',').map(str::trim).collect())
     }
 }
 
@@ -146,12 +140,7 @@ impl Catalog {
         Self::from_json(TYPES_JSON, REGIONS_JSON, IMAGES_JSON, STACKSCRIPTS_JSON)
     }
 
-    pub fn from_json(
-        types: &str,
-        regions: &str,
-        images: &str,
-        stackscripts: &str,
-    ) -> Result<Self, CatalogError> {
+    pub fn from_json(types: &str, regions: &str, images: &str, stackscripts: &str) -> Result<Self, CatalogError> {
         #[derive(Deserialize)]
         struct TypeKeys {
             id: String,
@@ -170,36 +159,19 @@ impl Catalog {
 
         let types = parse_list::<TypeKeys>("types.json", types)?
             .into_iter()
-            .map(|(keys, json)| PlanType {
-                id: keys.id,
-                class: keys.class,
-                json,
-            })
+            .map(|(keys, json)| PlanType { id: keys.id, class: keys.class, json })
             .collect();
         let regions = parse_list::<RegionKeys>("regions.json", regions)?
             .into_iter()
-            .map(|(keys, json)| Region {
-                id: keys.id,
-                status: keys.status,
-                capabilities: keys.capabilities,
-                json,
-            })
+            .map(|(keys, json)| Region { id: keys.id, status: keys.status, capabilities: keys.capabilities, json })
             .collect();
         let images = parse_list::<ImageKeys>("images.json", images)?
             .into_iter()
             .map(|(keys, json)| Image { id: keys.id, json })
             .collect();
-        let stackscripts =
-            serde_json::from_str(stackscripts).map_err(|source| CatalogError::Invalid {
-                file: "stackscripts.json",
-                source,
-            })?;
-        Ok(Self {
-            types,
-            regions,
-            images,
-            stackscripts,
-        })
+        let stackscripts = serde_json::from_str(stackscripts)
+            .map_err(|source| CatalogError::Invalid { file: "stackscripts.json", source })?;
+        Ok(Self { types, regions, images, stackscripts })
     }
 
     pub fn plan_type(&self, id: &str) -> Option<&PlanType> {
@@ -220,16 +192,10 @@ impl Catalog {
 }
 
 /// Parses a JSON array twice over: typed keys for validation, raw values for serving.
-fn parse_list<K: for<'de> Deserialize<'de>>(
-    file: &'static str,
-    text: &str,
-) -> Result<Vec<(K, Value)>, CatalogError> {
+fn parse_list<K: for<'de> Deserialize<'de>>(file: &'static str, text: &str) -> Result<Vec<(K, Value)>, CatalogError> {
     let invalid = |source| CatalogError::Invalid { file, source };
     let values: Vec<Value> = serde_json::from_str(text).map_err(invalid)?;
-    values
-        .into_iter()
-        .map(|json| Ok((K::deserialize(&json).map_err(invalid)?, json)))
-        .collect()
+    values.into_iter().map(|json| Ok((K::deserialize(&json).map_err(invalid)?, json))).collect()
 }
 
 #[cfg(test)]
@@ -239,14 +205,7 @@ mod tests {
     #[test]
     fn builtin_catalog_parses_and_covers_every_class() {
         let catalog = Catalog::builtin().expect("built-in catalog");
-        for class in [
-            "nanode",
-            "standard",
-            "dedicated",
-            "highmem",
-            "premium",
-            "gpu",
-        ] {
+        for class in ["nanode", "standard", "dedicated", "highmem", "premium", "gpu"] {
             assert!(catalog.types.iter().any(|t| t.class == class), "{class}");
         }
         assert!(catalog.regions.len() >= 20);
@@ -258,13 +217,11 @@ mod tests {
     #[test]
     fn udf_accepts_both_spellings() {
         let camel: UserDefinedField =
-            serde_json::from_str(r#"{"name":"a","label":"A","oneOf":"x,y","default":null}"#)
-                .expect("camel");
+            serde_json::from_str(r#"{"name":"a","label":"A","oneOf":"x,y","default":null}"#).expect("camel");
         assert_eq!(camel.choices(), Some(vec!["x", "y"]));
         assert!(camel.is_required());
         let lower: UserDefinedField =
-            serde_json::from_str(r#"{"name":"b","label":"B","manyof":"x, y","default":"x"}"#)
-                .expect("lower");
+            serde_json::from_str(r#"{"name":"b","label":"B","manyof":"x, y","default":"x"}"#).expect("lower");
         assert_eq!(lower.choices(), Some(vec!["x", "y"]));
         assert!(!lower.is_required());
         let out = serde_json::to_value(&camel).expect("serialize");

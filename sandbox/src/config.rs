@@ -11,8 +11,7 @@ use crate::faults::FaultRule;
 /// Client id registered by `Config::default()` (20 lowercase hex chars, like Linode's).
 pub const DEFAULT_CLIENT_ID: &str = "5a4db0c1e2f3a4b5c6d7";
 /// Client secret registered by `Config::default()` (64 lowercase hex chars, like Linode's).
-pub const DEFAULT_CLIENT_SECRET: &str =
-    "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+pub const DEFAULT_CLIENT_SECRET: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 /// Redirect URI of the default client: the app's callback on its default address.
 pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:3000/auth/callback";
 /// Label of the default client, shown on the consent page.
@@ -119,9 +118,6 @@ pub struct RateLimit {
 impl Default for RateLimit {
     /// Linode's documented limit on creating Linodes: 10 requests per 30 seconds.
     fn default() -> Self {
-        Self {
-            requests: 10,
-            window: Duration::from_secs(30),
-        }
+        Self { requests: 10, window: Duration::from_secs(30) }
     }
 }

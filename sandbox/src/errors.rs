@@ -24,10 +24,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, reason: impl Into<String>) -> Self {
-        Self {
-            reason: reason.into(),
-            field: Some(field.to_owned()),
-        }
+        Self { reason: reason.into(), field: Some(field.to_owned()) }
     }
 }
 
@@ -37,20 +34,13 @@ pub enum ApiError {
     #[error("invalid token")]
     InvalidToken,
     #[error("token lacks scope {accepted}")]
-    NotAuthorized {
-        accepted: &'static str,
-        granted: String,
-    },
+    NotAuthorized { accepted: &'static str, granted: String },
     #[error("not found")]
     NotFound,
     #[error("bad request: {0:?}")]
     BadRequest(Vec<FieldError>),
     #[error("rate limited")]
-    RateLimited {
-        limit: u32,
-        reset_epoch: i64,
-        retry_after_secs: u64,
-    },
+    RateLimited { limit: u32, reset_epoch: i64, retry_after_secs: u64 },
     /// A status chosen by fault injection.
     #[error("injected {status}: {reason}")]
     Injected { status: StatusCode, reason: String },
@@ -68,47 +58,24 @@ pub fn linode_error_body(errors: Vec<FieldError>) -> Json<serde_json::Value> {
 }
 
 fn reason(text: &str) -> Vec<FieldError> {
-    vec![FieldError {
-        reason: text.to_owned(),
-        field: None,
-    }]
+    vec![FieldError { reason: text.to_owned(), field: None }]
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            Self::InvalidToken => (
-                StatusCode::UNAUTHORIZED,
-                linode_error_body(reason(INVALID_TOKEN)),
-            )
-                .into_response(),
+            Self::InvalidToken => (StatusCode::UNAUTHORIZED, linode_error_body(reason(INVALID_TOKEN))).into_response(),
             Self::NotAuthorized { accepted, granted } => {
                 let mut headers = HeaderMap::new();
-                headers.insert(
-                    "x-accepted-oauth-scopes",
-                    HeaderValue::from_static(accepted),
-                );
+                headers.insert("x-accepted-oauth-scopes", HeaderValue::from_static(accepted));
                 if let Ok(value) = HeaderValue::from_str(&granted) {
                     headers.insert("x-oauth-scopes", value);
                 }
-                (
-                    StatusCode::UNAUTHORIZED,
-                    headers,
-                    linode_error_body(reason(NOT_AUTHORIZED)),
-                )
-                    .into_response()
+                (StatusCode::UNAUTHORIZED, headers, linode_error_body(reason(NOT_AUTHORIZED))).into_response()
             }
-            Self::NotFound => {
-                (StatusCode::NOT_FOUND, linode_error_body(reason(NOT_FOUND))).into_response()
-            }
-            Self::BadRequest(errors) => {
-                (StatusCode::BAD_REQUEST, linode_error_body(errors)).into_response()
-            }
-            Self::RateLimited {
-                limit,
-                reset_epoch,
-                retry_after_secs,
-            } => {
+            Self::NotFound => (StatusCode::NOT_FOUND, linode_error_body(reason(NOT_FOUND))).into_response(),
+            Self::BadRequest(errors) => (StatusCode::BAD_REQUEST, linode_error_body(errors)).into_response(),
+            Self::RateLimited { limit, reset_epoch, retry_after_secs } => {
                 let mut headers = HeaderMap::new();
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
                 headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
@@ -122,9 +89,7 @@ impl IntoResponse for ApiError {
                 )
                     .into_response()
             }
-            Self::Injected { status, reason: r } => {
-                (status, linode_error_body(reason(&r))).into_response()
-            }
+            Self::Injected { status, reason: r } => (status, linode_error_body(reason(&r))).into_response(),
         }
     }
 }
@@ -144,12 +109,7 @@ pub struct OAuthError {
 
 impl OAuthError {
     fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            description: description.into(),
-            basic_auth: false,
-        }
+        Self { status, code, description: description.into(), basic_auth: false }
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -157,14 +117,7 @@ impl OAuthError {
     }
 
     pub fn invalid_client(basic_auth: bool) -> Self {
-        Self {
-            basic_auth,
-            ..Self::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "Client authentication failed",
-            )
-        }
+        Self { basic_auth, ..Self::new(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed") }
     }
 
     pub fn invalid_grant(description: impl Into<String>) -> Self {
@@ -172,19 +125,11 @@ impl OAuthError {
     }
 
     pub fn unsupported_grant_type(grant: &str) -> Self {
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            format!("grant_type {grant:?} is not supported"),
-        )
+        Self::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", format!("grant_type {grant:?} is not supported"))
     }
 
     pub fn injected(status: StatusCode, description: String) -> Self {
-        let code = if status.is_server_error() {
-            "server_error"
-        } else {
-            "invalid_request"
-        };
+        let code = if status.is_server_error() { "server_error" } else { "invalid_request" };
         Self::new(status, code, description)
     }
 }
@@ -197,10 +142,7 @@ impl IntoResponse for OAuthError {
         // RFC 6749 §5.1: token responses must not be cached.
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.basic_auth && self.status == StatusCode::UNAUTHORIZED {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"login.linode.com\""),
-            );
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"login.linode.com\""));
         }
         response
     }

@@ -67,24 +67,11 @@ impl FaultRule {
     }
 
     pub fn status(route: &str, status: u16, reason: &str) -> Self {
-        Self::new(
-            route,
-            FaultKind::Status {
-                status,
-                reason: reason.to_owned(),
-            },
-        )
+        Self::new(route, FaultKind::Status { status, reason: reason.to_owned() })
     }
 
     pub fn fail_nth(route: &str, n: u32, status: u16, reason: &str) -> Self {
-        Self::new(
-            route,
-            FaultKind::FailNth {
-                n,
-                status,
-                reason: reason.to_owned(),
-            },
-        )
+        Self::new(route, FaultKind::FailNth { n, status, reason: reason.to_owned() })
     }
 
     pub fn drop_connection(route: &str) -> Self {
@@ -98,11 +85,7 @@ impl FaultRule {
     }
 
     fn new(route: &str, kind: FaultKind) -> Self {
-        Self {
-            route: route.to_owned(),
-            kind,
-            times: None,
-        }
+        Self { route: route.to_owned(), kind, times: None }
     }
 
     /// Checks what serde cannot: that statuses are real error statuses.
@@ -136,11 +119,7 @@ pub(crate) struct ActiveFault {
 
 impl ActiveFault {
     pub fn new(rule: FaultRule) -> Self {
-        Self {
-            rule,
-            matched: 0,
-            applied: 0,
-        }
+        Self { rule, matched: 0, applied: 0 }
     }
 
     fn exhausted(&self) -> bool {
@@ -221,25 +200,14 @@ pub(crate) const ROUTE_TEMPLATES: &[&str] = &[
 /// The route template without whatever prefix the router was nested under, so faults and
 /// the request log read the same at the root of a server and under `Router::nest`.
 fn route_template(request: &Request) -> String {
-    let matched = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| request.uri().path(), MatchedPath::as_str);
-    let path = ROUTE_TEMPLATES
-        .iter()
-        .filter(|t| matched.ends_with(*t))
-        .max_by_key(|t| t.len())
-        .copied()
-        .unwrap_or(matched);
+    let matched = request.extensions().get::<MatchedPath>().map_or_else(|| request.uri().path(), MatchedPath::as_str);
+    let path =
+        ROUTE_TEMPLATES.iter().filter(|t| matched.ends_with(*t)).max_by_key(|t| t.len()).copied().unwrap_or(matched);
     format!("{} {path}", request.method())
 }
 
 /// Middleware on every non-admin route: applies faults, then logs the call.
-pub(crate) async fn observe(
-    State(app): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn observe(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let route = route_template(&request);
     let method = request.method().to_string();
     let plan = plan(&mut app.store().faults, &route);
@@ -251,9 +219,7 @@ pub(crate) async fn observe(
         Some(Outcome::Status(status, reason)) if route.contains(" /login/") => {
             OAuthError::injected(status, reason).into_response()
         }
-        Some(Outcome::Status(status, reason)) => {
-            ApiError::Injected { status, reason }.into_response()
-        }
+        Some(Outcome::Status(status, reason)) => ApiError::Injected { status, reason }.into_response(),
         Some(Outcome::Drop) => dropped_connection(),
     };
     let mut response = response;
@@ -270,11 +236,7 @@ pub(crate) async fn observe(
     if store.requests.len() >= crate::state::MAX_REQUESTS {
         store.requests.drain(..crate::state::MAX_REQUESTS / 10);
     }
-    store.requests.push(RequestRecord {
-        method,
-        route,
-        status,
-    });
+    store.requests.push(RequestRecord { method, route, status });
     drop(store);
     response
 }
@@ -286,9 +248,7 @@ struct Dropped;
 
 fn dropped_connection() -> Response {
     let failing = futures_util::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::other(
-            "connection dropped by fault injection",
-        ))
+        Err::<Bytes, std::io::Error>(std::io::Error::other("connection dropped by fault injection"))
     });
     let mut response = Body::from_stream(failing).into_response();
     response.extensions_mut().insert(Dropped);
@@ -310,9 +270,7 @@ mod tests {
     #[test]
     fn fail_nth_fires_once_on_the_nth_match() {
         let mut faults = active(vec![FaultRule::fail_nth("GET /v4/regions", 2, 503, "x")]);
-        let fired: Vec<bool> = (0..4)
-            .map(|_| plan(&mut faults, "GET /v4/regions").outcome.is_some())
-            .collect();
+        let fired: Vec<bool> = (0..4).map(|_| plan(&mut faults, "GET /v4/regions").outcome.is_some()).collect();
         assert_eq!(fired, [false, true, false, false]);
         assert!(plan(&mut faults, "GET /v4/linode/types").outcome.is_none());
     }
@@ -332,11 +290,9 @@ mod tests {
 
     #[test]
     fn rules_round_trip_through_json() {
-        let rule: FaultRule =
-            serde_json::from_str(r#"{"route":"*","kind":"drop","times":1}"#).expect("parse");
+        let rule: FaultRule = serde_json::from_str(r#"{"route":"*","kind":"drop","times":1}"#).expect("parse");
         assert_eq!(rule, FaultRule::drop_connection("*").times(1));
-        let json = serde_json::to_value(FaultRule::status("GET /v4/regions", 503, "down"))
-            .expect("serialize");
+        let json = serde_json::to_value(FaultRule::status("GET /v4/regions", 503, "down")).expect("serialize");
         assert_eq!(json["kind"], "status");
         assert_eq!(json["status"], 503);
         assert!(FaultRule::status("*", 200, "ok").validate().is_err());

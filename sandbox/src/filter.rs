@@ -26,11 +26,7 @@ enum Op {
 enum Condition {
     All(Vec<Condition>),
     Any(Vec<Condition>),
-    Field {
-        name: String,
-        op: Op,
-        operand: Value,
-    },
+    Field { name: String, op: Op, operand: Value },
 }
 
 /// A parsed filter: which items to keep and how to order them.
@@ -48,8 +44,7 @@ fn bad(reason: impl Into<String>) -> ApiError {
 impl Filter {
     /// Parses the header value against the collection's filterable fields.
     pub fn parse(header: &str, filterable: &[&str]) -> Result<Self, ApiError> {
-        let value: Value =
-            serde_json::from_str(header).map_err(|_| bad("Filter must be a valid JSON object"))?;
+        let value: Value = serde_json::from_str(header).map_err(|_| bad("Filter must be a valid JSON object"))?;
         let Value::Object(object) = value else {
             return Err(bad("Filter must be a JSON object"));
         };
@@ -59,9 +54,7 @@ impl Filter {
         for (key, value) in object {
             match key.as_str() {
                 "+order_by" => match value {
-                    Value::String(name) if filterable.contains(&name.as_str()) => {
-                        order_by = Some(name)
-                    }
+                    Value::String(name) if filterable.contains(&name.as_str()) => order_by = Some(name),
                     Value::String(name) => return Err(bad(format!("Cannot order by {name}"))),
                     _ => return Err(bad("+order_by must be a string")),
                 },
@@ -80,19 +73,12 @@ impl Filter {
         if descending && order_by.is_none() {
             return Err(bad("+order requires +order_by"));
         }
-        Ok(Self {
-            condition: parse_object(&rest, filterable)?,
-            order_by,
-            descending,
-        })
+        Ok(Self { condition: parse_object(&rest, filterable)?, order_by, descending })
     }
 
     /// Keeps the matching items and sorts them if asked to.
     pub fn apply(&self, items: Vec<Value>) -> Vec<Value> {
-        let mut kept: Vec<Value> = items
-            .into_iter()
-            .filter(|item| self.condition.holds(item))
-            .collect();
+        let mut kept: Vec<Value> = items.into_iter().filter(|item| self.condition.holds(item)).collect();
         if let Some(field) = &self.order_by {
             kept.sort_by(|a, b| {
                 let ordering = compare(a.get(field), b.get(field));
@@ -122,21 +108,11 @@ fn parse_object(object: &Map<String, Value>, filterable: &[&str]) -> Result<Cond
                         _ => Err(bad(format!("{key} must be an array of filters"))),
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                all.push(if key == "+and" {
-                    Condition::All(parts)
-                } else {
-                    Condition::Any(parts)
-                });
+                all.push(if key == "+and" { Condition::All(parts) } else { Condition::Any(parts) });
             }
-            "+order_by" | "+order" => {
-                return Err(bad(format!("{key} is only allowed at the top level")))
-            }
-            operator if operator.starts_with('+') => {
-                return Err(bad(format!("Unknown filter operator {operator}")))
-            }
-            name if !filterable.contains(&name) => {
-                return Err(bad(format!("Cannot filter on {name}")))
-            }
+            "+order_by" | "+order" => return Err(bad(format!("{key} is only allowed at the top level"))),
+            operator if operator.starts_with('+') => return Err(bad(format!("Unknown filter operator {operator}"))),
+            name if !filterable.contains(&name) => return Err(bad(format!("Cannot filter on {name}"))),
             name => all.extend(parse_field(name, value)?),
         }
     }
@@ -144,11 +120,7 @@ fn parse_object(object: &Map<String, Value>, filterable: &[&str]) -> Result<Cond
 }
 
 fn parse_field(name: &str, value: &Value) -> Result<Vec<Condition>, ApiError> {
-    let field = |op, operand: &Value| Condition::Field {
-        name: name.to_owned(),
-        op,
-        operand: operand.clone(),
-    };
+    let field = |op, operand: &Value| Condition::Field { name: name.to_owned(), op, operand: operand.clone() };
     let Value::Object(operators) = value else {
         return match value {
             Value::Array(_) => Err(bad(format!("Filter value for {name} must not be an array"))),
@@ -227,10 +199,9 @@ fn numbers_equal(a: &Value, b: &Value) -> bool {
 
 fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     match (a, b) {
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
+        (Some(Value::Number(x)), Some(Value::Number(y))) => {
+            x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal)
+        }
         (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
         (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
         (None | Some(Value::Null), None | Some(Value::Null)) => Ordering::Equal,
@@ -269,22 +240,13 @@ mod tests {
         assert_eq!(ids(r#"{"class":"standard"}"#), ["a"]);
         assert_eq!(ids(r#"{"vcpus":1,"class":"nanode"}"#), ["c"]);
         assert_eq!(ids(r#"{"label":{"+contains":"linode"}}"#), ["a", "b"]);
-        assert_eq!(
-            ids(r#"{"+or":[{"vcpus":16},{"class":"nanode"}]}"#),
-            ["b", "c"]
-        );
-        assert_eq!(
-            ids(r#"{"+and":[{"vcpus":{"+gte":1}},{"vcpus":{"+lt":16}}]}"#),
-            ["a", "c"]
-        );
+        assert_eq!(ids(r#"{"+or":[{"vcpus":16},{"class":"nanode"}]}"#), ["b", "c"]);
+        assert_eq!(ids(r#"{"+and":[{"vcpus":{"+gte":1}},{"vcpus":{"+lt":16}}]}"#), ["a", "c"]);
         assert_eq!(ids(r#"{"vcpus":{"+gt":1}}"#), ["b"]);
         assert_eq!(ids(r#"{"vcpus":{"+lte":1}}"#), ["a", "c"]);
         assert_eq!(ids(r#"{"class":{"+neq":"standard"}}"#), ["b", "c"]);
         assert_eq!(ids(r#"{"tags":"y"}"#), ["c"]);
-        assert_eq!(
-            ids(r#"{"+order_by":"vcpus","+order":"desc"}"#),
-            ["b", "a", "c"]
-        );
+        assert_eq!(ids(r#"{"+order_by":"vcpus","+order":"desc"}"#), ["b", "a", "c"]);
         assert_eq!(ids(r#"{"+order_by":"label"}"#), ["a", "b", "c"]);
     }
 

@@ -136,12 +136,7 @@ impl Inspection {
                 token_id: c.token_id.clone(),
             })
             .collect();
-        Self {
-            instances,
-            tokens,
-            codes,
-            requests: store.requests.clone(),
-        }
+        Self { instances, tokens, codes, requests: store.requests.clone() }
     }
 
     /// The token record for a secret token, by fingerprint.

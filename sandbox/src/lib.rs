@@ -29,12 +29,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use catalog::{
-    Catalog, CatalogError, StackScript, UserDefinedField, ANY_IMAGE, STACKSCRIPT_ANY_IMAGE,
-    STACKSCRIPT_NO_INPUT, STACKSCRIPT_WITH_FIELDS,
+    Catalog, CatalogError, StackScript, UserDefinedField, ANY_IMAGE, STACKSCRIPT_ANY_IMAGE, STACKSCRIPT_NO_INPUT,
+    STACKSCRIPT_WITH_FIELDS,
 };
 pub use config::{
-    ClientConfig, Config, RateLimit, Timings, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_LABEL,
-    DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI,
+    ClientConfig, Config, RateLimit, Timings, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_LABEL, DEFAULT_CLIENT_SECRET,
+    DEFAULT_REDIRECT_URI,
 };
 pub use errors::{INVALID_TOKEN, NOT_AUTHORIZED, NOT_FOUND};
 pub use faults::{FaultKind, FaultRule, ANY_ROUTE};
@@ -77,9 +77,7 @@ impl Sandbox {
 
     /// A sandbox serving a catalog of your own.
     pub fn with_catalog(config: Config, catalog: Catalog) -> Self {
-        Self {
-            state: Arc::new(AppState::new(config, catalog)),
-        }
+        Self { state: Arc::new(AppState::new(config, catalog)) }
     }
 
     /// The admin endpoints (inspection, faults, reset) alone. Serve them on a listener of their
@@ -98,33 +96,15 @@ impl Sandbox {
             .route("/v4/regions/{id}", get(api::catalog::get_region))
             .route("/v4/images", get(api::catalog::list_images))
             .route("/v4/images/{id}", get(api::catalog::get_image))
-            .route(
-                "/v4/images/{namespace}/{name}",
-                get(api::catalog::get_image_by_parts),
-            )
-            .route(
-                "/v4/linode/stackscripts",
-                get(api::catalog::list_stackscripts),
-            )
-            .route(
-                "/v4/linode/stackscripts/{id}",
-                get(api::catalog::get_stackscript),
-            )
-            .route(
-                "/v4/linode/instances",
-                get(api::instances::list_instances).post(api::instances::create),
-            )
-            .route(
-                "/v4/linode/instances/{id}",
-                get(api::instances::get_instance),
-            )
+            .route("/v4/images/{namespace}/{name}", get(api::catalog::get_image_by_parts))
+            .route("/v4/linode/stackscripts", get(api::catalog::list_stackscripts))
+            .route("/v4/linode/stackscripts/{id}", get(api::catalog::get_stackscript))
+            .route("/v4/linode/instances", get(api::instances::list_instances).post(api::instances::create))
+            .route("/v4/linode/instances/{id}", get(api::instances::get_instance))
             .route("/v4/profile", get(api::profile::profile))
             .layer(from_fn(api::common_headers));
         let login = Router::new()
-            .route(
-                "/login/oauth/authorize",
-                get(oauth::authorize::show).post(oauth::authorize::decide),
-            )
+            .route("/login/oauth/authorize", get(oauth::authorize::show).post(oauth::authorize::decide))
             .route("/login/oauth/token", post(oauth::token::exchange))
             .route("/login/oauth/revoke", post(oauth::revoke::revoke))
             .route("/login/oauth/token/expire", post(oauth::revoke::revoke));
@@ -140,10 +120,7 @@ impl Sandbox {
 
     /// Adds a fault rule after the existing ones.
     pub fn add_fault(&self, rule: FaultRule) {
-        self.state
-            .store()
-            .faults
-            .push(faults::ActiveFault::new(rule));
+        self.state.store().faults.push(faults::ActiveFault::new(rule));
     }
 
     /// Removes every fault rule.
@@ -232,11 +209,5 @@ pub async fn spawn(config: Config) -> std::io::Result<RunningSandbox> {
             _ = admin => {}
         }
     });
-    Ok(RunningSandbox {
-        addr,
-        admin_addr,
-        sandbox,
-        shutdown: Some(shutdown),
-        task,
-    })
+    Ok(RunningSandbox { addr, admin_addr, sandbox, shutdown: Some(shutdown), task })
 }

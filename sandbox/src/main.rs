@@ -56,8 +56,7 @@ fn seconds(value: f64, flag: &str) -> Result<Duration, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "sandbox=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "sandbox=info".into()),
         )
         .init();
     let args = Args::parse();

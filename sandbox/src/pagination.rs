@@ -36,9 +36,7 @@ pub(crate) fn list(
     }
     let items = match headers.get("x-filter") {
         Some(raw) => {
-            let text = raw
-                .to_str()
-                .map_err(|_| ApiError::field("X-Filter", "Filter must be a valid JSON object"))?;
+            let text = raw.to_str().map_err(|_| ApiError::field("X-Filter", "Filter must be a valid JSON object"))?;
             Filter::parse(text, filterable)?.apply(items)
         }
         None => items,
@@ -46,18 +44,12 @@ pub(crate) fn list(
     let results = items.len() as u64;
     let pages = results.div_ceil(page_size).max(1);
     let page = page.min(pages);
-    let data: Vec<Value> = items
-        .into_iter()
-        .skip(((page - 1) * page_size) as usize)
-        .take(page_size as usize)
-        .collect();
+    let data: Vec<Value> = items.into_iter().skip(((page - 1) * page_size) as usize).take(page_size as usize).collect();
     Ok(json!({ "data": data, "page": page, "pages": pages, "results": results }))
 }
 
 fn number(query: &HashMap<String, String>, name: &str, default: u64) -> Result<u64, ApiError> {
     query.get(name).map_or(Ok(default), |raw| {
-        raw.trim()
-            .parse()
-            .map_err(|_| ApiError::field(name, format!("{name} must be a positive integer")))
+        raw.trim().parse().map_err(|_| ApiError::field(name, format!("{name} must be a positive integer")))
     })
 }

@@ -29,17 +29,12 @@ impl Windows {
     /// Counts one request for `key`, or refuses it with 429 once the window is full.
     pub fn hit(&mut self, key: &str, limit: RateLimit) -> Result<Allowance, ApiError> {
         let now = Instant::now();
-        let window = self
-            .0
-            .entry(key.to_owned())
-            .or_insert_with(|| new_window(now, limit.window));
+        let window = self.0.entry(key.to_owned()).or_insert_with(|| new_window(now, limit.window));
         if now.duration_since(window.started) >= limit.window {
             *window = new_window(now, limit.window);
         }
         if window.count >= limit.requests {
-            let left = limit
-                .window
-                .saturating_sub(now.duration_since(window.started));
+            let left = limit.window.saturating_sub(now.duration_since(window.started));
             return Err(ApiError::RateLimited {
                 limit: limit.requests,
                 reset_epoch: window.resets_at_epoch,
@@ -59,11 +54,7 @@ fn new_window(now: Instant, length: Duration) -> Window {
     let end = OffsetDateTime::now_utc() + length;
     // Reset is whole epoch seconds; round up so a client never retries too early.
     let resets_at_epoch = end.unix_timestamp() + i64::from(end.nanosecond() > 0);
-    Window {
-        started: now,
-        resets_at_epoch,
-        count: 0,
-    }
+    Window { started: now, resets_at_epoch, count: 0 }
 }
 
 #[cfg(test)]
@@ -75,15 +66,9 @@ mod tests {
         let limit = RateLimit::default();
         let mut windows = Windows::default();
         for expected in (0..10).rev() {
-            assert_eq!(
-                windows.hit("a", limit).expect("allowed").remaining,
-                expected
-            );
+            assert_eq!(windows.hit("a", limit).expect("allowed").remaining, expected);
         }
-        assert!(matches!(
-            windows.hit("a", limit),
-            Err(ApiError::RateLimited { .. })
-        ));
+        assert!(matches!(windows.hit("a", limit), Err(ApiError::RateLimited { .. })));
         assert!(windows.hit("b", limit).is_ok());
     }
 }

@@ -40,11 +40,7 @@ pub(crate) struct AppState {
 impl AppState {
     pub fn new(config: Config, catalog: Catalog) -> Self {
         let store = Store::new(&config);
-        Self {
-            config,
-            catalog,
-            store: Mutex::new(store),
-        }
+        Self { config, catalog, store: Mutex::new(store) }
     }
 
     /// Locks the store. A panic while holding the lock cannot leave it half-updated in a way
@@ -205,12 +201,7 @@ impl Store {
             next_instance_id: FIRST_INSTANCE_ID,
             next_seq: 0,
             create_windows: Windows::default(),
-            faults: config
-                .faults
-                .iter()
-                .cloned()
-                .map(ActiveFault::new)
-                .collect(),
+            faults: config.faults.iter().cloned().map(ActiveFault::new).collect(),
             requests: Vec::new(),
         }
     }
@@ -233,19 +224,15 @@ impl Store {
 
     /// The record for an access token, whether live or not.
     pub fn token(&self, access_token: &str) -> Option<&TokenRecord> {
-        self.tokens
-            .get(&token_id(access_token))
-            .filter(|t| crate::oauth::secrets_equal(&t.access_token, access_token))
+        self.tokens.get(&token_id(access_token)).filter(|t| crate::oauth::secrets_equal(&t.access_token, access_token))
     }
 
     /// The record a refresh token belongs to.
     pub fn token_by_refresh(&mut self, refresh_token: &str) -> Option<&mut TokenRecord> {
         let id = self.refresh_index.get(&token_id(refresh_token))?.clone();
-        self.tokens.get_mut(&id).filter(|t| {
-            t.refresh_token
-                .as_deref()
-                .is_some_and(|r| crate::oauth::secrets_equal(r, refresh_token))
-        })
+        self.tokens
+            .get_mut(&id)
+            .filter(|t| t.refresh_token.as_deref().is_some_and(|r| crate::oauth::secrets_equal(r, refresh_token)))
     }
 
     /// Issues a new access token (and a refresh token unless the client is public).

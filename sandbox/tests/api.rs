@@ -21,12 +21,7 @@ async fn get_json(url: String) -> Value {
 }
 
 async fn filtered(sb: &sandbox::RunningSandbox, path: &str, filter: &str) -> reqwest::Response {
-    http()
-        .get(format!("{}{path}", sb.api_base()))
-        .header("X-Filter", filter)
-        .send()
-        .await
-        .expect("get")
+    http().get(format!("{}{path}", sb.api_base())).header("X-Filter", filter).send().await.expect("get")
 }
 
 fn ids(page: &Value) -> Vec<String> {
@@ -59,43 +54,26 @@ async fn public_catalog_needs_no_token() {
 
     let images = get_json(format!("{api}/images")).await;
     assert!(ids(&images).contains(&"linode/debian12".to_owned()));
-    assert_eq!(
-        get_json(format!("{api}/images/linode/debian12")).await["vendor"],
-        "Debian"
-    );
-    assert_eq!(
-        get_json(format!("{api}/images/linode%2Fubuntu24.04")).await["id"],
-        "linode/ubuntu24.04"
-    );
+    assert_eq!(get_json(format!("{api}/images/linode/debian12")).await["vendor"], "Debian");
+    assert_eq!(get_json(format!("{api}/images/linode%2Fubuntu24.04")).await["id"], "linode/ubuntu24.04");
 
     let script = get_json(format!("{api}/linode/stackscripts/{STACKSCRIPT_NO_INPUT}")).await;
     assert_eq!(script["user_defined_fields"], json!([]));
     assert!(script["images"].as_array().expect("images").len() > 5);
-    let fields = get_json(format!(
-        "{api}/linode/stackscripts/{STACKSCRIPT_WITH_FIELDS}"
-    ))
-    .await;
+    let fields = get_json(format!("{api}/linode/stackscripts/{STACKSCRIPT_WITH_FIELDS}")).await;
     let udfs = fields["user_defined_fields"].as_array().expect("udfs");
     assert!(udfs.iter().any(|u| u.get("oneof").is_some()));
     assert!(udfs.iter().any(|u| u.get("manyof").is_some()));
     assert!(udfs.iter().any(|u| u.get("default").is_some()));
-    assert!(udfs
-        .iter()
-        .any(|u| u["name"].as_str().is_some_and(|n| n.contains("password"))));
+    assert!(udfs.iter().any(|u| u["name"].as_str().is_some_and(|n| n.contains("password"))));
     let any = get_json(format!("{api}/linode/stackscripts/{STACKSCRIPT_ANY_IMAGE}")).await;
     assert_eq!(any["images"], json!(["any/all"]));
-    assert_eq!(
-        get_json(format!("{api}/linode/stackscripts")).await["results"],
-        3
-    );
+    assert_eq!(get_json(format!("{api}/linode/stackscripts")).await["results"], 3);
 
     let response = get(format!("{api}/linode/types")).await;
     assert_eq!(response.headers()["x-spec-version"], "4.189.0");
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
-    assert!(response.headers()["access-control-allow-headers"]
-        .to_str()
-        .expect("ascii")
-        .contains("X-Filter"));
+    assert!(response.headers()["access-control-allow-headers"].to_str().expect("ascii").contains("X-Filter"));
 }
 
 #[tokio::test]
@@ -114,12 +92,7 @@ async fn unknown_ids_are_404_not_found() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
         assert_eq!(errors(response).await, [(None, "Not found".to_owned())]);
     }
-    let response = http()
-        .get(format!("{api}/linode/instances/12345"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("get");
+    let response = http().get(format!("{api}/linode/instances/12345")).bearer_auth(&token).send().await.expect("get");
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
@@ -138,12 +111,9 @@ async fn pagination() {
     assert_eq!(past["page"], page2["pages"]);
     assert_eq!(ids(&past), ids(&page2));
     // Out of range.
-    for (query, field) in [
-        ("page_size=10", "page_size"),
-        ("page_size=501", "page_size"),
-        ("page=0", "page"),
-        ("page=x", "page"),
-    ] {
+    for (query, field) in
+        [("page_size=10", "page_size"), ("page_size=501", "page_size"), ("page=0", "page"), ("page=x", "page")]
+    {
         let response = get(format!("{api}/regions?{query}")).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
         assert_eq!(errors(response).await[0].0.as_deref(), Some(field));
@@ -158,39 +128,18 @@ async fn filters() {
         response.json::<Value>().await.expect("json")
     };
     let exact = page(filtered(&sb, "/linode/types", r#"{"class":"dedicated"}"#).await).await;
-    assert!(exact["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .all(|t| t["class"] == "dedicated"));
+    assert!(exact["data"].as_array().expect("data").iter().all(|t| t["class"] == "dedicated"));
     assert_eq!(exact["results"], 9);
 
     // The example app's filter: label contains "Linode" keeps standard and high-memory plans.
-    let contains =
-        page(filtered(&sb, "/linode/types", r#"{"label":{"+contains":"Linode"}}"#).await).await;
-    let classes: Vec<&str> = contains["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .map(|t| t["class"].as_str().expect("class"))
-        .collect();
+    let contains = page(filtered(&sb, "/linode/types", r#"{"label":{"+contains":"Linode"}}"#).await).await;
+    let classes: Vec<&str> =
+        contains["data"].as_array().expect("data").iter().map(|t| t["class"].as_str().expect("class")).collect();
     assert!(classes.iter().all(|c| *c == "standard" || *c == "highmem"));
     assert!(classes.contains(&"highmem"));
 
-    let or = page(
-        filtered(
-            &sb,
-            "/linode/types",
-            r#"{"+or":[{"class":"nanode"},{"class":"gpu"}]}"#,
-        )
-        .await,
-    )
-    .await;
-    assert!(or["data"]
-        .as_array()
-        .expect("data")
-        .iter()
-        .all(|t| t["class"] == "nanode" || t["class"] == "gpu"));
+    let or = page(filtered(&sb, "/linode/types", r#"{"+or":[{"class":"nanode"},{"class":"gpu"}]}"#).await).await;
+    assert!(or["data"].as_array().expect("data").iter().all(|t| t["class"] == "nanode" || t["class"] == "gpu"));
     assert_eq!(or["results"], 6);
 
     let and = page(
@@ -202,40 +151,17 @@ async fn filters() {
         .await,
     )
     .await;
-    assert_eq!(
-        ids(&and),
-        ["g6-standard-8", "g6-standard-16", "g6-standard-20"]
-    );
+    assert_eq!(ids(&and), ["g6-standard-8", "g6-standard-16", "g6-standard-20"]);
 
-    let ordered = page(
-        filtered(
-            &sb,
-            "/linode/types",
-            r#"{"class":"highmem","+order_by":"memory","+order":"desc"}"#,
-        )
-        .await,
-    )
-    .await;
+    let ordered =
+        page(filtered(&sb, "/linode/types", r#"{"class":"highmem","+order_by":"memory","+order":"desc"}"#).await).await;
     assert_eq!(ids(&ordered)[0], "g7-highmem-16");
     let neq = page(filtered(&sb, "/regions", r#"{"status":{"+neq":"ok"}}"#).await).await;
     assert_eq!(ids(&neq), ["es-mad"]);
-    let capability = page(
-        filtered(
-            &sb,
-            "/regions",
-            r#"{"capabilities":"GPU Linodes","country":"us"}"#,
-        )
-        .await,
-    )
-    .await;
+    let capability = page(filtered(&sb, "/regions", r#"{"capabilities":"GPU Linodes","country":"us"}"#).await).await;
     assert!(ids(&capability).contains(&"us-east".to_owned()));
 
-    for bad in [
-        r#"{"price":1}"#,
-        "nope",
-        r#"{"vcpus":{"+near":1}}"#,
-        r#"{"+order":"desc"}"#,
-    ] {
+    for bad in [r#"{"price":1}"#, "nope", r#"{"vcpus":{"+near":1}}"#, r#"{"+order":"desc"}"#] {
         let response = filtered(&sb, "/linode/types", bad).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
         assert_eq!(errors(response).await[0].0.as_deref(), Some("X-Filter"));
@@ -245,43 +171,29 @@ async fn filters() {
 #[tokio::test]
 async fn bogus_token_on_a_public_route_is_401_unless_configured_otherwise() {
     let sb = start().await;
-    let response = http()
-        .get(format!("{}/linode/types", sb.api_base()))
-        .bearer_auth("no-token")
-        .send()
-        .await
-        .expect("get");
+    let response =
+        http().get(format!("{}/linode/types", sb.api_base())).bearer_auth("no-token").send().await.expect("get");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(errors(response).await, [(None, "Invalid Token".to_owned())]);
 
     let mut config = fast_config();
     config.invalid_token_on_public = false;
     let lenient = start_with(config).await;
-    let response = http()
-        .get(format!("{}/linode/types", lenient.api_base()))
-        .bearer_auth("no-token")
-        .send()
-        .await
-        .expect("get");
+    let response =
+        http().get(format!("{}/linode/types", lenient.api_base())).bearer_auth("no-token").send().await.expect("get");
     assert_eq!(response.status(), StatusCode::OK);
 
     // A live token with unrelated scopes may read public StackScripts.
     let token = token(&sb, "linodes:read_write").await;
     let response = http()
-        .get(format!(
-            "{}/linode/stackscripts/{STACKSCRIPT_NO_INPUT}",
-            sb.api_base()
-        ))
+        .get(format!("{}/linode/stackscripts/{STACKSCRIPT_NO_INPUT}", sb.api_base()))
         .bearer_auth(&token)
         .send()
         .await
         .expect("get");
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["x-oauth-scopes"], "linodes:read_write");
-    assert_eq!(
-        response.headers()["x-accepted-oauth-scopes"],
-        "stackscripts:read_only"
-    );
+    assert_eq!(response.headers()["x-accepted-oauth-scopes"], "stackscripts:read_only");
 }
 
 #[tokio::test]
@@ -292,15 +204,9 @@ async fn tokens_are_required_and_scopes_enforced() {
     for request in [
         http().get(format!("{api}/linode/instances")),
         http().get(format!("{api}/profile")),
-        http()
-            .post(format!("{api}/linode/instances"))
-            .json(&create_body()),
-        http()
-            .get(format!("{api}/profile"))
-            .bearer_auth("f".repeat(64)),
-        http()
-            .get(format!("{api}/profile"))
-            .header("Authorization", "Basic abc"),
+        http().post(format!("{api}/linode/instances")).json(&create_body()),
+        http().get(format!("{api}/profile")).bearer_auth("f".repeat(64)),
+        http().get(format!("{api}/profile")).header("Authorization", "Basic abc"),
     ] {
         let response = request.send().await.expect("send");
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -310,52 +216,23 @@ async fn tokens_are_required_and_scopes_enforced() {
     let read_only = token(&sb, "linodes:read_only,stackscripts:read_only").await;
     let response = create(&sb, &read_only, &create_body()).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        response.headers()["x-accepted-oauth-scopes"],
-        "linodes:read_write"
-    );
-    assert_eq!(
-        response.headers()["x-oauth-scopes"],
-        "linodes:read_only stackscripts:read_only"
-    );
-    assert_eq!(
-        errors(response).await,
-        [(
-            None,
-            "Your OAuth token is not authorized to use this endpoint.".to_owned()
-        )]
-    );
+    assert_eq!(response.headers()["x-accepted-oauth-scopes"], "linodes:read_write");
+    assert_eq!(response.headers()["x-oauth-scopes"], "linodes:read_only stackscripts:read_only");
+    assert_eq!(errors(response).await, [(None, "Your OAuth token is not authorized to use this endpoint.".to_owned())]);
     // ... but can list.
-    let response = http()
-        .get(format!("{api}/linode/instances"))
-        .bearer_auth(&read_only)
-        .send()
-        .await
-        .expect("list");
+    let response = http().get(format!("{api}/linode/instances")).bearer_auth(&read_only).send().await.expect("list");
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.headers()["x-accepted-oauth-scopes"],
-        "linodes:read_only"
-    );
+    assert_eq!(response.headers()["x-accepted-oauth-scopes"], "linodes:read_only");
     // A token with nothing about Linodes cannot list.
     let domains = token(&sb, "domains:read_write").await;
-    let response = http()
-        .get(format!("{api}/linode/instances"))
-        .bearer_auth(&domains)
-        .send()
-        .await
-        .expect("list");
+    let response = http().get(format!("{api}/linode/instances")).bearer_auth(&domains).send().await.expect("list");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     // `*` and `linodes:*` can create.
     for scopes in ["*", "linodes:*"] {
         let token = token(&sb, scopes).await;
         let mut body = create_body();
         body["label"] = json!(format!("star-{}", scopes.len()));
-        assert_eq!(
-            create(&sb, &token, &body).await.status(),
-            StatusCode::OK,
-            "{scopes}"
-        );
+        assert_eq!(create(&sb, &token, &body).await.status(), StatusCode::OK, "{scopes}");
     }
 }
 
@@ -368,12 +245,7 @@ async fn expired_tokens_are_invalid() {
     assert_eq!(body["expires_in"], 0);
     let token = body["access_token"].as_str().expect("token");
     tokio::time::sleep(Duration::from_millis(250)).await;
-    let response = http()
-        .get(format!("{}/profile", sb.api_base()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("get");
+    let response = http().get(format!("{}/profile", sb.api_base())).bearer_auth(token).send().await.expect("get");
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert!(sb.sandbox.inspect().token(token).expect("token").expired);
 }
@@ -400,28 +272,15 @@ async fn create_returns_the_linode_and_status_progresses() {
     let id = linode["id"].as_u64().expect("id");
     assert_eq!(linode["label"], format!("linode{id}"));
     let ipv4 = linode["ipv4"][0].as_str().expect("ipv4");
-    assert!(["192.0.2.", "198.51.100.", "203.0.113."]
-        .iter()
-        .any(|p| ipv4.starts_with(p)));
-    assert!(linode["ipv6"]
-        .as_str()
-        .expect("ipv6")
-        .starts_with("2001:db8:"));
+    assert!(["192.0.2.", "198.51.100.", "203.0.113."].iter().any(|p| ipv4.starts_with(p)));
+    assert!(linode["ipv6"].as_str().expect("ipv6").starts_with("2001:db8:"));
     let created = linode["created"].as_str().expect("created");
     assert_eq!(created.len(), 19);
 
     let status = |token: String| {
         let url = format!("{}/linode/instances/{id}", sb.api_base());
         async move {
-            http()
-                .get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .expect("get")
-                .json::<Value>()
-                .await
-                .expect("json")["status"]
+            http().get(url).bearer_auth(token).send().await.expect("get").json::<Value>().await.expect("json")["status"]
                 .as_str()
                 .expect("status")
                 .to_owned()
@@ -433,12 +292,8 @@ async fn create_returns_the_linode_and_status_progresses() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(status(token.clone()).await, "running");
 
-    let listing = http()
-        .get(format!("{}/linode/instances", sb.api_base()))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("list");
+    let listing =
+        http().get(format!("{}/linode/instances", sb.api_base())).bearer_auth(&token).send().await.expect("list");
     let listing: Value = listing.json().await.expect("json");
     assert_eq!(listing["results"], 1);
     assert_eq!(listing["data"][0]["status"], "running");
@@ -475,10 +330,7 @@ fn ssh_key() -> String {
     blob.extend_from_slice(b"ssh-ed25519");
     blob.extend_from_slice(&[0, 0, 0, 32]);
     blob.extend_from_slice(&[42; 32]);
-    format!(
-        "ssh-ed25519 {} test@sandbox",
-        base64::engine::general_purpose::STANDARD.encode(blob)
-    )
+    format!("ssh-ed25519 {} test@sandbox", base64::engine::general_purpose::STANDARD.encode(blob))
 }
 
 #[tokio::test]
@@ -505,8 +357,7 @@ async fn create_validation_errors() {
             let got = errors(response).await;
             for (field, reason) in expected {
                 assert!(
-                    got.iter()
-                        .any(|(f, r)| f.as_deref() == Some(field) && r.contains(reason)),
+                    got.iter().any(|(f, r)| f.as_deref() == Some(field) && r.contains(reason)),
                     "{patch}: expected {field}: {reason} in {got:?}"
                 );
             }
@@ -514,61 +365,27 @@ async fn create_validation_errors() {
     };
     check(
         json!({"type": "g9-nope", "region": "mars"}),
-        vec![
-            ("type", "A valid plan type by that ID was not found"),
-            ("region", "region is not valid"),
-        ],
+        vec![("type", "A valid plan type by that ID was not found"), ("region", "region is not valid")],
     )
     .await;
     check(json!({"type": null}), vec![("type", "required")]).await;
     check(json!({"region": "es-mad"}), vec![("region", "unavailable")]).await;
-    check(
-        json!({"type": "g1-gpu-rtx6000-1", "region": "ca-central"}),
-        vec![("type", "not available")],
-    )
-    .await;
-    check(
-        json!({"type": "g7-premium-2", "region": "us-east"}),
-        vec![("type", "not available")],
-    )
-    .await;
-    check(
-        json!({"image": "linode/plan9"}),
-        vec![("image", "not valid")],
-    )
-    .await;
+    check(json!({"type": "g1-gpu-rtx6000-1", "region": "ca-central"}), vec![("type", "not available")]).await;
+    check(json!({"type": "g7-premium-2", "region": "us-east"}), vec![("type", "not available")]).await;
+    check(json!({"image": "linode/plan9"}), vec![("image", "not valid")]).await;
     check(
         json!({"image": "linode/ubuntu20.04", "stackscript_id": STACKSCRIPT_WITH_FIELDS}),
         vec![("image", "not compatible")],
     )
     .await;
     check(json!({"image": null}), vec![("image", "required")]).await;
-    check(
-        json!({"stackscript_id": 999}),
-        vec![("stackscript_id", "not found")],
-    )
-    .await;
-    check(
-        json!({"root_pass": "short"}),
-        vec![("root_pass", "between 7 and 128")],
-    )
-    .await;
-    check(
-        json!({"root_pass": "password"}),
-        vec![("root_pass", "Password does not meet strength requirement")],
-    )
-    .await;
+    check(json!({"stackscript_id": 999}), vec![("stackscript_id", "not found")]).await;
+    check(json!({"root_pass": "short"}), vec![("root_pass", "between 7 and 128")]).await;
+    check(json!({"root_pass": "password"}), vec![("root_pass", "Password does not meet strength requirement")]).await;
     check(json!({"root_pass": null}), vec![("root_pass", "required")]).await;
-    check(
-        json!({"root_pass": null, "authorized_keys": ["ssh-rsa nope"]}),
-        vec![("authorized_keys", "Invalid SSH")],
-    )
-    .await;
-    check(
-        json!({"label": "1-bad"}),
-        vec![("label", "Must begin with a letter")],
-    )
-    .await;
+    check(json!({"root_pass": null, "authorized_keys": ["ssh-rsa nope"]}), vec![("authorized_keys", "Invalid SSH")])
+        .await;
+    check(json!({"label": "1-bad"}), vec![("label", "Must begin with a letter")]).await;
     check(json!({"label": "ab"}), vec![("label", "3-64")]).await;
     check(json!({"label": "a--b"}), vec![("label", "Must begin")]).await;
     check(
@@ -585,10 +402,7 @@ async fn create_validation_errors() {
             "hostname": "web01", "environment": "qa", "db_password": "x", "packages": "git,emacs"
         }}),
         vec![
-            (
-                "stackscript_data.environment",
-                "Must be one of: production, staging",
-            ),
+            ("stackscript_data.environment", "Must be one of: production, staging"),
             ("stackscript_data.packages", "Must be one of"),
         ],
     )
@@ -638,44 +452,27 @@ async fn creates_are_rate_limited_per_token() {
         body["label"] = json!(format!("rl-{n}"));
         let response = create(&sb, &token, &body).await;
         assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(
-            response.headers()["x-ratelimit-remaining"],
-            (9 - n).to_string().as_str()
-        );
+        assert_eq!(response.headers()["x-ratelimit-remaining"], (9 - n).to_string().as_str());
     }
     let response = create(&sb, &token, &create_body()).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = response.headers()["retry-after"]
-        .to_str()
-        .expect("ascii")
-        .parse()
-        .expect("secs");
+    let retry: u64 = response.headers()["retry-after"].to_str().expect("ascii").parse().expect("secs");
     assert!((1..=30).contains(&retry));
     assert_eq!(response.headers()["x-ratelimit-limit"], "10");
     assert_eq!(response.headers()["x-ratelimit-remaining"], "0");
-    let reset: i64 = response.headers()["x-ratelimit-reset"]
-        .to_str()
-        .expect("ascii")
-        .parse()
-        .expect("epoch");
+    let reset: i64 = response.headers()["x-ratelimit-reset"].to_str().expect("ascii").parse().expect("epoch");
     assert!(reset > 1_700_000_000);
     assert_eq!(sb.sandbox.inspect().instances.len(), 10);
 
     // Another token has its own window.
     let other = common::token(&sb, "linodes:read_write").await;
-    assert_eq!(
-        create(&sb, &other, &create_body()).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(create(&sb, &other, &create_body()).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn rate_limit_window_resets() {
     let mut config = fast_config();
-    config.create_rate_limit = sandbox::RateLimit {
-        requests: 2,
-        window: Duration::from_millis(300),
-    };
+    config.create_rate_limit = sandbox::RateLimit { requests: 2, window: Duration::from_millis(300) };
     let sb = start_with(config).await;
     let token = token(&sb, "linodes:read_write").await;
     let mut statuses = Vec::new();
@@ -686,10 +483,7 @@ async fn rate_limit_window_resets() {
     }
     assert_eq!(statuses, [200, 200, 429]);
     tokio::time::sleep(Duration::from_millis(350)).await;
-    assert_eq!(
-        create(&sb, &token, &create_body()).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(create(&sb, &token, &create_body()).await.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -703,17 +497,9 @@ async fn concurrent_creates_get_distinct_ids() {
             let url = format!("{}/linode/instances", sb.api_base());
             let token = token.clone();
             tokio::spawn(async move {
-                let response = http()
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&create_body())
-                    .send()
-                    .await
-                    .expect("post");
+                let response = http().post(url).bearer_auth(token).json(&create_body()).send().await.expect("post");
                 assert_eq!(response.status(), StatusCode::OK);
-                response.json::<Value>().await.expect("json")["id"]
-                    .as_u64()
-                    .expect("id")
+                response.json::<Value>().await.expect("json")["id"].as_u64().expect("id")
             })
         })
         .collect();
@@ -726,11 +512,7 @@ async fn concurrent_creates_get_distinct_ids() {
     assert_eq!(ids.len(), 50);
     let inspection = sb.sandbox.inspect();
     assert_eq!(inspection.instances.len(), 50);
-    let mut ips: Vec<_> = inspection
-        .instances
-        .iter()
-        .map(|i| i.label.clone())
-        .collect();
+    let mut ips: Vec<_> = inspection.instances.iter().map(|i| i.label.clone()).collect();
     ips.dedup();
     assert_eq!(ips.len(), 50);
 }
@@ -739,12 +521,7 @@ async fn concurrent_creates_get_distinct_ids() {
 async fn profile_is_open_to_any_scope() {
     let sb = start().await;
     let token = token(&sb, "domains:read_only").await;
-    let response = http()
-        .get(format!("{}/profile", sb.api_base()))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("get");
+    let response = http().get(format!("{}/profile", sb.api_base())).bearer_auth(&token).send().await.expect("get");
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["x-oauth-scopes"], "domains:read_only");
     let profile: Value = response.json().await.expect("json");
@@ -756,10 +533,7 @@ async fn profile_is_open_to_any_scope() {
 async fn cors_preflight() {
     let sb = start().await;
     let response = http()
-        .request(
-            reqwest::Method::OPTIONS,
-            format!("{}/linode/instances", sb.api_base()),
-        )
+        .request(reqwest::Method::OPTIONS, format!("{}/linode/instances", sb.api_base()))
         .header("Origin", "http://example.test")
         .header("Access-Control-Request-Method", "POST")
         .send()

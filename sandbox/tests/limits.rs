@@ -13,7 +13,12 @@ async fn an_oversized_state_is_refused_and_pending_authorizations_are_capped() {
     let huge = "s".repeat(4 * 1024);
     let response = http()
         .get(&authorize)
-        .query(&[("client_id", DEFAULT_CLIENT_ID), ("response_type", "code"), ("scopes", "linodes:read_write"), ("state", &huge)])
+        .query(&[
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("response_type", "code"),
+            ("scopes", "linodes:read_write"),
+            ("state", &huge),
+        ])
         .send()
         .await
         .expect("get");
@@ -23,7 +28,12 @@ async fn an_oversized_state_is_refused_and_pending_authorizations_are_capped() {
     assert!(location.contains("error=invalid_request") && !location.contains(&huge[..100]), "{location}");
     let ok = http()
         .get(&authorize)
-        .query(&[("client_id", DEFAULT_CLIENT_ID), ("response_type", "code"), ("scopes", "linodes:read_write"), ("state", "fine")])
+        .query(&[
+            ("client_id", DEFAULT_CLIENT_ID),
+            ("response_type", "code"),
+            ("scopes", "linodes:read_write"),
+            ("state", "fine"),
+        ])
         .send()
         .await
         .expect("get");

@@ -35,13 +35,9 @@ async fn consent_page_names_the_app_and_each_scope() {
     assert!(html.contains("nothing real is created"));
     assert!(html.contains("<form method=\"post\">"));
     for scope in ["linodes:read_write", "stackscripts:read_only"] {
-        assert!(html.contains(&format!(
-            "<input type=\"checkbox\" name=\"scope\" value=\"{scope}\" checked>"
-        )));
+        assert!(html.contains(&format!("<input type=\"checkbox\" name=\"scope\" value=\"{scope}\" checked>")));
     }
-    assert!(html.contains(
-        "<button type=\"submit\" name=\"decision\" value=\"approve\">Authorize</button>"
-    ));
+    assert!(html.contains("<button type=\"submit\" name=\"decision\" value=\"approve\">Authorize</button>"));
     assert!(html.contains("<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>"));
 }
 
@@ -49,11 +45,7 @@ async fn consent_page_names_the_app_and_each_scope() {
 async fn unknown_client_or_bad_redirect_gets_an_error_page_not_a_redirect() {
     let sb = start().await;
     for query in [
-        vec![
-            ("client_id", "0000000000000000000f"),
-            ("response_type", "code"),
-            ("scopes", "*"),
-        ],
+        vec![("client_id", "0000000000000000000f"), ("response_type", "code"), ("scopes", "*")],
         vec![
             ("client_id", DEFAULT_CLIENT_ID),
             ("response_type", "code"),
@@ -61,12 +53,7 @@ async fn unknown_client_or_bad_redirect_gets_an_error_page_not_a_redirect() {
             ("redirect_uri", "http://evil.example/auth/callback"),
         ],
     ] {
-        let response = http()
-            .get(authorize_url(&sb))
-            .query(&query)
-            .send()
-            .await
-            .expect("get");
+        let response = http().get(authorize_url(&sb)).query(&query).send().await.expect("get");
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert!(response.headers().get("location").is_none());
         assert!(response.text().await.expect("html").contains("not valid"));
@@ -77,15 +64,9 @@ async fn unknown_client_or_bad_redirect_gets_an_error_page_not_a_redirect() {
 async fn bad_response_type_scope_or_challenge_redirect_with_an_error_and_state() {
     let sb = start().await;
     let cases = [
-        (
-            vec![("response_type", "token"), ("scopes", "*")],
-            "unsupported_response_type",
-        ),
+        (vec![("response_type", "token"), ("scopes", "*")], "unsupported_response_type"),
         (vec![("response_type", "code")], "invalid_scope"),
-        (
-            vec![("response_type", "code"), ("scope", "linodes:delete")],
-            "invalid_scope",
-        ),
+        (vec![("response_type", "code"), ("scope", "linodes:delete")], "invalid_scope"),
         (
             vec![
                 ("response_type", "code"),
@@ -99,12 +80,7 @@ async fn bad_response_type_scope_or_challenge_redirect_with_an_error_and_state()
     for (extra, error) in cases {
         let mut query = vec![("client_id", DEFAULT_CLIENT_ID), ("state", "xyz")];
         query.extend(extra);
-        let response = http()
-            .get(authorize_url(&sb))
-            .query(&query)
-            .send()
-            .await
-            .expect("get");
+        let response = http().get(authorize_url(&sb)).query(&query).send().await.expect("get");
         assert_eq!(response.status(), StatusCode::FOUND, "{error}");
         let params = location_params(&response);
         assert_eq!(param(&params, "error"), Some(error));
@@ -130,17 +106,12 @@ async fn approve_redirects_with_code_and_state_under_a_requested_redirect_uri() 
     )
     .await;
     assert_eq!(response.status(), StatusCode::FOUND);
-    let location = response.headers()["location"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let location = response.headers()["location"].to_str().expect("ascii").to_owned();
     assert!(location.starts_with("http://127.0.0.1:3000/auth/callback?returnTo=%2Fdeploy&code="));
     let params = location_params(&response);
     let code = param(&params, "code").expect("code");
     assert_eq!(code.len(), 20);
-    assert!(code
-        .chars()
-        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    assert!(code.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
     assert_eq!(param(&params, "state"), Some("s-1"));
 
     // The exchange may repeat the same redirect_uri, as generic OAuth libraries do.
@@ -163,10 +134,7 @@ async fn approve_redirects_with_code_and_state_under_a_requested_redirect_uri() 
 async fn a_token_request_with_a_foreign_redirect_uri_is_invalid_grant() {
     let sb = start().await;
     let code = code_for(&sb, "linodes:read_write").await;
-    for redirect in [
-        "http://127.0.0.1:3000/elsewhere",
-        "http://127.0.0.1:3000/auth/callbackx",
-    ] {
+    for redirect in ["http://127.0.0.1:3000/elsewhere", "http://127.0.0.1:3000/auth/callbackx"] {
         let response = http()
             .post(format!("{}/oauth/token", sb.login_base()))
             .form(&[
@@ -179,10 +147,7 @@ async fn a_token_request_with_a_foreign_redirect_uri_is_invalid_grant() {
             .await
             .expect("token");
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{redirect}");
-        assert_eq!(
-            response.json::<Value>().await.expect("json")["error"],
-            "invalid_grant"
-        );
+        assert_eq!(response.json::<Value>().await.expect("json")["error"], "invalid_grant");
     }
     // The registered URI itself is fine even though /authorize was sent none.
     let response = http()
@@ -246,9 +211,7 @@ async fn unticked_scopes_are_not_granted_and_the_reply_echoes_what_was() {
         &["stackscripts:read_only"],
     )
     .await;
-    let code = param(&location_params(&response), "code")
-        .expect("code")
-        .to_owned();
+    let code = param(&location_params(&response), "code").expect("code").to_owned();
     let body: Value = exchange(&sb, &code).await.json().await.expect("json");
     assert_eq!(body["scope"], "stackscripts:read_only");
     assert_eq!(body["scopes"], "stackscripts:read_only");
@@ -271,15 +234,11 @@ async fn token_reply_has_the_documented_shape() {
     for key in ["access_token", "refresh_token"] {
         let value = body[key].as_str().expect(key);
         assert_eq!(value.len(), 64);
-        assert!(value
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(value.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
     }
     assert_eq!(body["scope"], "linodes:read_write");
     let inspection = sb.sandbox.inspect();
-    let token = inspection
-        .token(body["access_token"].as_str().expect("token"))
-        .expect("recorded");
+    let token = inspection.token(body["access_token"].as_str().expect("token")).expect("recorded");
     assert_eq!(token.scopes, ["linodes:read_write"]);
     assert_eq!(token.username, "alice");
     assert!(inspection.codes[0].used);
@@ -298,12 +257,7 @@ async fn codes_are_single_use_and_a_replay_revokes_the_token() {
     assert_eq!(body["error"], "invalid_grant");
 
     assert!(sb.sandbox.inspect().token(token).expect("token").revoked);
-    let profile = http()
-        .get(format!("{}/profile", sb.api_base()))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("profile");
+    let profile = http().get(format!("{}/profile", sb.api_base())).bearer_auth(token).send().await.expect("profile");
     assert_eq!(profile.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -329,26 +283,15 @@ async fn client_authentication_errors() {
     let url = format!("{}/oauth/token", sb.login_base());
     let wrong_secret = http()
         .post(&url)
-        .form(&[
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", "nope"),
-            ("code", &code),
-        ])
+        .form(&[("client_id", DEFAULT_CLIENT_ID), ("client_secret", "nope"), ("code", &code)])
         .send()
         .await
         .expect("post");
     assert_eq!(wrong_secret.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        wrong_secret.json::<Value>().await.expect("json")["error"],
-        "invalid_client"
-    );
+    assert_eq!(wrong_secret.json::<Value>().await.expect("json")["error"], "invalid_client");
 
-    let no_secret = http()
-        .post(&url)
-        .form(&[("client_id", DEFAULT_CLIENT_ID), ("code", &code)])
-        .send()
-        .await
-        .expect("post");
+    let no_secret =
+        http().post(&url).form(&[("client_id", DEFAULT_CLIENT_ID), ("code", &code)]).send().await.expect("post");
     assert_eq!(no_secret.status(), StatusCode::UNAUTHORIZED);
 
     let basic_wrong = http()
@@ -363,30 +306,22 @@ async fn client_authentication_errors() {
 
     let json_body = http()
         .post(&url)
-        .json(&serde_json::json!({"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET, "code": code}))
+        .json(
+            &serde_json::json!({"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET, "code": code}),
+        )
         .send()
         .await
         .expect("post");
     assert_eq!(json_body.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        json_body.json::<Value>().await.expect("json")["error"],
-        "invalid_request"
-    );
+    assert_eq!(json_body.json::<Value>().await.expect("json")["error"], "invalid_request");
 
     let bad_grant = http()
         .post(&url)
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-        ])
+        .form(&[("grant_type", "password"), ("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET)])
         .send()
         .await
         .expect("post");
-    assert_eq!(
-        bad_grant.json::<Value>().await.expect("json")["error"],
-        "unsupported_grant_type"
-    );
+    assert_eq!(bad_grant.json::<Value>().await.expect("json")["error"], "unsupported_grant_type");
 
     // The code survived all of that and still works, with HTTP Basic this time.
     let ok = http()
@@ -407,18 +342,12 @@ async fn multipart_token_request_works() {
         .text("client_id", DEFAULT_CLIENT_ID)
         .text("client_secret", DEFAULT_CLIENT_SECRET)
         .text("code", code);
-    let response = http()
-        .post(format!("{}/oauth/token", sb.login_base()))
-        .multipart(form)
-        .send()
-        .await
-        .expect("post");
+    let response = http().post(format!("{}/oauth/token", sb.login_base())).multipart(form).send().await.expect("post");
     assert_eq!(response.status(), StatusCode::OK);
 }
 
 fn challenge(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
 }
 
 #[tokio::test]
@@ -446,36 +375,23 @@ async fn pkce_exchange_without_a_secret() {
                 &["*"],
             )
             .await;
-            let code = param(&location_params(&response), "code")
-                .expect("code")
-                .to_owned();
+            let code = param(&location_params(&response), "code").expect("code").to_owned();
             let form = reqwest::multipart::Form::new()
                 .text("grant_type", "authorization_code")
                 .text("client_id", DEFAULT_CLIENT_ID)
                 .text("code", code)
                 .text("code_verifier", verifier_sent);
-            http()
-                .post(format!("{}/oauth/token", sb.login_base()))
-                .multipart(form)
-                .send()
-                .await
-                .expect("post")
+            http().post(format!("{}/oauth/token", sb.login_base())).multipart(form).send().await.expect("post")
         }
     };
     let wrong = run("not-the-verifier-at-all-not-the-verifier-at-all").await;
     assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        wrong.json::<Value>().await.expect("json")["error"],
-        "invalid_grant"
-    );
+    assert_eq!(wrong.json::<Value>().await.expect("json")["error"], "invalid_grant");
 
     let ok = run("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").await;
     assert_eq!(ok.status(), StatusCode::OK);
     let body: Value = ok.json().await.expect("json");
-    assert!(
-        body["refresh_token"].is_null(),
-        "public clients get no refresh token"
-    );
+    assert!(body["refresh_token"].is_null(), "public clients get no refresh token");
     assert!(sb.sandbox.inspect().codes.iter().all(|c| c.pkce));
 }
 
@@ -567,33 +483,14 @@ async fn refresh_rotates_both_tokens() {
     assert_eq!(refresh(old_refresh).await.status(), StatusCode::BAD_REQUEST);
     let profile = |token: Value| {
         let url = format!("{}/profile", sb.api_base());
-        async move {
-            http()
-                .get(url)
-                .bearer_auth(token.as_str().expect("token"))
-                .send()
-                .await
-                .expect("profile")
-                .status()
-        }
+        async move { http().get(url).bearer_auth(token.as_str().expect("token")).send().await.expect("profile").status() }
     };
-    assert_eq!(
-        profile(first["access_token"].clone()).await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        profile(second["access_token"].clone()).await,
-        StatusCode::OK
-    );
+    assert_eq!(profile(first["access_token"].clone()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(profile(second["access_token"].clone()).await, StatusCode::OK);
     let inspection = sb.sandbox.inspect();
-    let new = inspection
-        .token(second["access_token"].as_str().expect("t"))
-        .expect("new");
+    let new = inspection.token(second["access_token"].as_str().expect("t")).expect("new");
     assert_eq!(new.grant, "refresh_token");
-    assert_eq!(
-        new.refresh_of.as_deref(),
-        Some(sandbox::token_id(first["access_token"].as_str().expect("t")).as_str())
-    );
+    assert_eq!(new.refresh_of.as_deref(), Some(sandbox::token_id(first["access_token"].as_str().expect("t")).as_str()));
 }
 
 #[tokio::test]
@@ -615,12 +512,8 @@ async fn revoke_and_legacy_expire_kill_the_token_and_its_refresh_token() {
             .expect("revoke");
         assert_eq!(response.status(), StatusCode::OK, "{path}");
 
-        let api = http()
-            .get(format!("{}/linode/instances", sb.api_base()))
-            .bearer_auth(access)
-            .send()
-            .await
-            .expect("api");
+        let api =
+            http().get(format!("{}/linode/instances", sb.api_base())).bearer_auth(access).send().await.expect("api");
         assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(errors(api).await, [(None, "Invalid Token".to_owned())]);
 
@@ -630,10 +523,7 @@ async fn revoke_and_legacy_expire_kill_the_token_and_its_refresh_token() {
                 ("grant_type", "refresh_token"),
                 ("client_id", DEFAULT_CLIENT_ID),
                 ("client_secret", DEFAULT_CLIENT_SECRET),
-                (
-                    "refresh_token",
-                    tokens["refresh_token"].as_str().expect("refresh"),
-                ),
+                ("refresh_token", tokens["refresh_token"].as_str().expect("refresh")),
             ])
             .send()
             .await
@@ -651,11 +541,7 @@ async fn revoke_rules() {
     // An unknown token is fine (RFC 7009 §2.2).
     let unknown = http()
         .post(&url)
-        .form(&[
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("token", "feed"),
-        ])
+        .form(&[("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET), ("token", "feed")])
         .send()
         .await
         .expect("post");
@@ -670,11 +556,7 @@ async fn revoke_rules() {
     assert_eq!(no_secret.status(), StatusCode::UNAUTHORIZED);
     let wrong_secret = http()
         .post(&url)
-        .form(&[
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", "x"),
-            ("token", access.as_str()),
-        ])
+        .form(&[("client_id", DEFAULT_CLIENT_ID), ("client_secret", "x"), ("token", access.as_str())])
         .send()
         .await
         .expect("post");
@@ -703,48 +585,26 @@ async fn registered_clients_and_nesting_under_a_prefix() {
         public: false,
     });
     let app = Router::new().nest("/sandbox", sandbox.router());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let root = format!("http://{}/sandbox", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let authorize = format!("{root}/login/oauth/authorize");
-    let query = [
-        ("client_id", "aaaaaaaaaaaaaaaaaaaa"),
-        ("response_type", "code"),
-        ("scopes", "linodes:read_write"),
-    ];
-    let html = http()
-        .get(&authorize)
-        .query(&query)
-        .send()
-        .await
-        .expect("get")
-        .text()
-        .await
-        .expect("html");
+    let query = [("client_id", "aaaaaaaaaaaaaaaaaaaa"), ("response_type", "code"), ("scopes", "linodes:read_write")];
+    let html = http().get(&authorize).query(&query).send().await.expect("get").text().await.expect("html");
     assert!(html.contains("Nested App"));
     // The form has no absolute action: it posts back to the page's own URL.
     assert!(!html.contains("action="));
     let response = http()
         .post(&authorize)
         .query(&query)
-        .form(&[
-            ("request", request_id(&html).as_str()),
-            ("decision", "approve"),
-            ("scope", "linodes:read_write"),
-        ])
+        .form(&[("request", request_id(&html).as_str()), ("decision", "approve"), ("scope", "linodes:read_write")])
         .send()
         .await
         .expect("post");
     let location = response.headers()["location"].to_str().expect("ascii");
     assert!(location.starts_with("http://localhost:9999/cb?code="));
-    let types = http()
-        .get(format!("{root}/v4/linode/types"))
-        .send()
-        .await
-        .expect("types");
+    let types = http().get(format!("{root}/v4/linode/types")).send().await.expect("types");
     assert_eq!(types.status(), StatusCode::OK);
     let inspection = sandbox.inspect();
     assert_eq!(inspection.count("GET /login/oauth/authorize"), 1);

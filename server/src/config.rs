@@ -20,7 +20,9 @@ pub const MIN_SESSION_KEY_BITS: u32 = 128;
 pub fn estimated_bits(key: &str) -> u32 {
     // A key that repeats a shorter piece holds no more than that piece.
     let bytes = key.as_bytes();
-    let period = (1..=bytes.len()).find(|&p| bytes.len().is_multiple_of(p) && bytes.chunks(p).all(|c| c == &bytes[..p])).unwrap_or(bytes.len());
+    let period = (1..=bytes.len())
+        .find(|&p| bytes.len().is_multiple_of(p) && bytes.chunks(p).all(|c| c == &bytes[..p]))
+        .unwrap_or(bytes.len());
     let bytes = &bytes[..period];
     let mut counts = [0usize; 256];
     for &b in bytes {
@@ -316,19 +318,37 @@ impl Config {
             None => true,
             Some(value) if ["true", "1", "yes", "on"].contains(&value.as_str()) => true,
             Some(value) if ["false", "0", "no", "off"].contains(&value.as_str()) => false,
-            Some(value) => return Err(ConfigError::BadValue { variable: "LINODE_PKCE", expected: "true or false", value }),
+            Some(value) => {
+                return Err(ConfigError::BadValue { variable: "LINODE_PKCE", expected: "true or false", value })
+            }
         };
 
-        Ok(Self { bind, public_base, app_name, stackscript_id, session_key, linode, timings, http, sandbox, store, pkce })
+        Ok(Self {
+            bind,
+            public_base,
+            app_name,
+            stackscript_id,
+            session_key,
+            linode,
+            timings,
+            http,
+            sandbox,
+            store,
+            pkce,
+        })
     }
 }
 
 fn seconds(lookup: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<Option<Duration>, ConfigError> {
     lookup(variable)
         .map(|value| {
-            value.trim().parse::<f64>().ok().filter(|secs| secs.is_finite() && *secs >= 0.0).map(Duration::from_secs_f64).ok_or(
-                ConfigError::BadValue { variable, expected: "a number of seconds", value },
-            )
+            value
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|secs| secs.is_finite() && *secs >= 0.0)
+                .map(Duration::from_secs_f64)
+                .ok_or(ConfigError::BadValue { variable, expected: "a number of seconds", value })
         })
         .transpose()
 }
@@ -336,7 +356,11 @@ fn seconds(lookup: &impl Fn(&str) -> Option<String>, variable: &'static str) -> 
 fn count(lookup: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<Option<u32>, ConfigError> {
     lookup(variable)
         .map(|value| {
-            value.trim().parse::<u32>().map_err(|_| ConfigError::BadValue { variable, expected: "a whole number (0 or more)", value })
+            value.trim().parse::<u32>().map_err(|_| ConfigError::BadValue {
+                variable,
+                expected: "a whole number (0 or more)",
+                value,
+            })
         })
         .transpose()
 }
@@ -422,11 +446,23 @@ mod tests {
             (vec![("LINODE_HTTP_TIMEOUT_SECS", "0")], "LINODE_HTTP_TIMEOUT_SECS"),
             (vec![("LINODE_CONNECT_TIMEOUT_SECS", "soon")], "LINODE_CONNECT_TIMEOUT_SECS"),
             (
-                vec![("LINODE_CLIENT_ID", "id"), ("LINODE_CLIENT_SECRET", "s"), ("SESSION_KEY", &key), ("LINODE_STACKSCRIPT_ID", "1"), ("LINODE_API_URL", "::")],
+                vec![
+                    ("LINODE_CLIENT_ID", "id"),
+                    ("LINODE_CLIENT_SECRET", "s"),
+                    ("SESSION_KEY", &key),
+                    ("LINODE_STACKSCRIPT_ID", "1"),
+                    ("LINODE_API_URL", "::"),
+                ],
                 "LINODE_API_URL",
             ),
-            (vec![("LINODE_CLIENT_ID", "id"), ("LINODE_CLIENT_SECRET", "s"), ("LINODE_STACKSCRIPT_ID", "1")], "SESSION_KEY"),
-            (vec![("LINODE_CLIENT_ID", "id"), ("LINODE_CLIENT_SECRET", "s"), ("SESSION_KEY", &key)], "LINODE_STACKSCRIPT_ID"),
+            (
+                vec![("LINODE_CLIENT_ID", "id"), ("LINODE_CLIENT_SECRET", "s"), ("LINODE_STACKSCRIPT_ID", "1")],
+                "SESSION_KEY",
+            ),
+            (
+                vec![("LINODE_CLIENT_ID", "id"), ("LINODE_CLIENT_SECRET", "s"), ("SESSION_KEY", &key)],
+                "LINODE_STACKSCRIPT_ID",
+            ),
         ];
         for (vars, variable) in cases {
             let error = config(&vars).expect_err(variable).to_string();

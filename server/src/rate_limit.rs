@@ -128,11 +128,7 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, hops: usize) -> Opti
         .flat_map(|value| value.split(','))
         .map(str::trim)
         .collect();
-    forwarded
-        .len()
-        .checked_sub(hops)
-        .and_then(|index| forwarded[index].parse::<IpAddr>().ok())
-        .or(peer)
+    forwarded.len().checked_sub(hops).and_then(|index| forwarded[index].parse::<IpAddr>().ok()).or(peer)
 }
 
 fn refusal(options: &LeptosOptions, request: &Request, wait: Duration) -> Response {

@@ -114,7 +114,10 @@ mod tests {
     use super::*;
 
     fn site() -> Arc<SiteOrigin> {
-        SiteOrigin::new(&Url::parse("https://deploy.example.com").unwrap(), LeptosOptions::builder().output_name("x").build())
+        SiteOrigin::new(
+            &Url::parse("https://deploy.example.com").unwrap(),
+            LeptosOptions::builder().output_name("x").build(),
+        )
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -151,7 +154,10 @@ mod tests {
 
     #[test]
     fn the_host_the_browser_reached_counts_as_this_site() {
-        let site = SiteOrigin::new(&Url::parse("http://127.0.0.1:3000").unwrap(), LeptosOptions::builder().output_name("x").build());
+        let site = SiteOrigin::new(
+            &Url::parse("http://127.0.0.1:3000").unwrap(),
+            LeptosOptions::builder().output_name("x").build(),
+        );
         assert!(site.verdict(&headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")])).is_ok());
         assert!(site.verdict(&headers(&[("origin", "http://evil.example"), ("host", "localhost:3000")])).is_err());
     }

@@ -26,10 +26,10 @@ use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::{
     compression::{predicate::DefaultPredicate, CompressionLayer, Predicate},
-    CompressionLevel,
     request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
     trace::TraceLayer,
+    CompressionLevel,
 };
 use url::Url;
 
@@ -84,7 +84,8 @@ impl Application {
             .public_base
             .clone()
             .unwrap_or_else(|| Url::parse(&format!("http://{local}")).expect("a socket address forms a URL"));
-        let redirect_uri = public_base.join("auth/callback").map_err(|_| StartupError::BadPublicBase(public_base.clone()))?;
+        let redirect_uri =
+            public_base.join("auth/callback").map_err(|_| StartupError::BadPublicBase(public_base.clone()))?;
         let http = linode::http_client_with_timeouts(USER_AGENT, config.http.linode_timeouts);
 
         let session_key = config.session_key.unwrap_or_else(random_session_key);
@@ -113,7 +114,8 @@ impl Application {
                 // login server and the API over its own loopback listener.
                 // It also serves the sandbox's admin endpoints (inspection, faults, reset), which
                 // the public mount never does: loopback only, at `SANDBOX_ADMIN_ADDR` if set.
-                let admin_addr = config.sandbox.admin_addr.unwrap_or(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)));
+                let admin_addr =
+                    config.sandbox.admin_addr.unwrap_or(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)));
                 let loopback = TcpListener::bind(admin_addr).await.map_err(StartupError::SandboxListener)?;
                 let internal = loopback.local_addr().map_err(StartupError::SandboxListener)?;
                 let authorize_base = join_prefix(&public_base, &format!("{SANDBOX_PREFIX}/login"));
@@ -186,7 +188,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests and token revocations finish.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let loopback = self.sandbox_loopback.map(|(listener, router)| {
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -222,8 +227,11 @@ async fn open_store(config: &StoreConfig, session_key: &[u8]) -> Result<Store, S
             SecretString::from(format!("sqlite://{}?mode=rwc", path.display()))
         }
     };
-    let settings = StoreSettings { url: url.clone(), max_connections: config.max_connections, op_timeout: config.op_timeout };
-    Store::open(&settings, session_key).await.map_err(|error| StartupError::Store(redact_url(url.expose_secret()), error))
+    let settings =
+        StoreSettings { url: url.clone(), max_connections: config.max_connections, op_timeout: config.op_timeout };
+    Store::open(&settings, session_key)
+        .await
+        .map_err(|error| StartupError::Store(redact_url(url.expose_secret()), error))
 }
 
 /// The URL without its password, for an error message.

@@ -45,7 +45,12 @@ async fn a_cross_site_form_post_is_refused_and_starts_nothing() {
     let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
 
     // Another site auto-submits the deploy form in the victim's browser, with its own SSH key.
-    let forged = [("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12"), ("ssh_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGattackerkeyattackerkeyattackerkeyattack attacker")];
+    let forged = [
+        ("plan", "g6-nanode-1"),
+        ("region", "us-east"),
+        ("image", "linode/debian12"),
+        ("ssh_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGattackerkeyattackerkeyattackerkeyattack attacker"),
+    ];
     let attempts = [
         vec![("Origin", EVIL.to_owned())],
         vec![("Origin", "null".to_owned())],
@@ -65,7 +70,8 @@ async fn a_cross_site_form_post_is_refused_and_starts_nothing() {
         assert!(html.contains("data-testid=\"cross-site\"") && html.contains("href=\"/\""), "{html}");
     }
     // The hydrated page's fetch gets the app's JSON error.
-    let response = app.browser.post(app.url("/api/start_deploy")).header("Origin", EVIL).form(&FORM).send().await.unwrap();
+    let response =
+        app.browser.post(app.url("/api/start_deploy")).header("Origin", EVIL).form(&FORM).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let error: app::error::AppError = serde_json::from_str(&response.text().await.unwrap()).unwrap();
     assert_eq!(error, app::error::AppError::CrossSite);
@@ -79,7 +85,15 @@ async fn a_cross_site_form_post_is_refused_and_starts_nothing() {
     assert!(instances[0].authorized_keys.is_empty(), "no attacker key on the victim's Linode");
 
     // This site's own form post still works, with JavaScript or without.
-    let same_site = app.browser.post(app.url("/api/start_deploy")).header("Origin", &app.base).header("Accept", "text/html").form(&FORM).send().await.unwrap();
+    let same_site = app
+        .browser
+        .post(app.url("/api/start_deploy"))
+        .header("Origin", &app.base)
+        .header("Accept", "text/html")
+        .form(&FORM)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(same_site.status(), StatusCode::FOUND);
     app.assert_all_tokens_revoked().await;
 }
@@ -176,12 +190,15 @@ async fn the_forms_error_box_shows_only_the_servers_own_refusals() {
     let spoof = serde_json::json!({ "InvalidSelection": { "field": "plan", "message": "SPOOFED: your account is locked, call +1 555 0100" } });
     for engine in [base64::engine::general_purpose::URL_SAFE, base64::engine::general_purpose::STANDARD] {
         let err = engine.encode(spoof.to_string());
-        let url = reqwest::Url::parse_with_params(&app.url("/"), &[("__path", "/api/start_deploy"), ("__err", err.as_str())]).unwrap();
+        let url =
+            reqwest::Url::parse_with_params(&app.url("/"), &[("__path", "/api/start_deploy"), ("__err", err.as_str())])
+                .unwrap();
         let html = app.browser.get(url).send().await.unwrap().text().await.unwrap();
         assert!(!html.contains("SPOOFED"), "a link's text reached the error box");
         assert!(html.contains("The form could not be read"), "only the fixed text is shown");
     }
-    let forged_token = app.browser.get(app.url("/?refused=not-a-sealed-token")).send().await.unwrap().text().await.unwrap();
+    let forged_token =
+        app.browser.get(app.url("/?refused=not-a-sealed-token")).send().await.unwrap().text().await.unwrap();
     assert!(!forged_token.contains("role=\"alert\"") || !forged_token.contains("not-a-sealed"));
 
     // A genuine refusal of a no-JavaScript form post still reaches it.
@@ -198,9 +215,18 @@ async fn the_forms_error_box_shows_only_the_servers_own_refusals() {
 async fn over_https_the_cookies_carry_the_host_prefix() {
     let public = "https://deploy.example.com";
     let app = spawn_app(&[("PUBLIC_BASE_URL", public)]).await;
-    let response = app.browser.post(app.url("/api/start_deploy")).header("Origin", public).header("Accept", "text/html").form(&FORM).send().await.unwrap();
+    let response = app
+        .browser
+        .post(app.url("/api/start_deploy"))
+        .header("Origin", public)
+        .header("Accept", "text/html")
+        .form(&FORM)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::FOUND);
-    let cookie = response.headers().get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let cookie =
+        response.headers().get(header::SET_COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     assert!(cookie.starts_with("__Host-iol_flow="), "{cookie}");
     assert!(cookie.contains("Secure") && cookie.contains("Path=/") && !cookie.contains("Domain"), "{cookie}");
 }

@@ -26,7 +26,9 @@ async fn building_a_server_never_stalls_the_pages_of_another() {
             pages.spawn(client.get(app.url("/")).send());
         }
         while let Some(page) = pages.join_next().await {
-            let page = page.unwrap().unwrap_or_else(|error| panic!("round {round}: a page stalled while servers were built: {error}"));
+            let page = page
+                .unwrap()
+                .unwrap_or_else(|error| panic!("round {round}: a page stalled while servers were built: {error}"));
             assert_eq!(page.status(), StatusCode::OK);
         }
         builds.await.unwrap();

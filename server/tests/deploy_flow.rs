@@ -4,8 +4,8 @@
 
 mod support;
 
-use reqwest::StatusCode;
 use app::ssr::session::{FLOW_COOKIE, OUTCOME_COOKIE};
+use reqwest::StatusCode;
 use support::{location, spawn_app, CLIENT_SECRET};
 
 fn failure_kind(html: &str) -> Option<&str> {
@@ -238,8 +238,12 @@ async fn no_response_carries_a_secret() {
         let cookie = cookie.to_str().unwrap();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     }
-    let outcome: app::ssr::ResultRef = sealer.open(&as_request(&response), OUTCOME_COOKIE).expect("the outcome cookie opens");
-    assert!(matches!(outcome, app::ssr::ResultRef::Stored(_)), "the cookie names the outcome, nothing more: {outcome:?}");
+    let outcome: app::ssr::ResultRef =
+        sealer.open(&as_request(&response), OUTCOME_COOKIE).expect("the outcome cookie opens");
+    assert!(
+        matches!(outcome, app::ssr::ResultRef::Stored(_)),
+        "the cookie names the outcome, nothing more: {outcome:?}"
+    );
     let tokens = app.sandbox.inspect().tokens;
     assert_eq!(tokens.len(), 1);
 

@@ -70,7 +70,12 @@ async fn stackscript_inputs_are_rendered_checked_and_sent_to_linode() {
     .await;
     refused(
         &app,
-        &with(&[("fields[hostname]", "web01"), ("fields[environment]", "staging"), ("fields[db_password]", "x"), ("many[packages][]", "rm -rf")]),
+        &with(&[
+            ("fields[hostname]", "web01"),
+            ("fields[environment]", "staging"),
+            ("fields[db_password]", "x"),
+            ("many[packages][]", "rm -rf"),
+        ]),
         "is not one of git, htop, curl, vim",
     )
     .await;
@@ -117,7 +122,8 @@ async fn label_and_ssh_keys_are_checked_and_reach_linode() {
     let app = spawn_app(&[]).await;
     refused(&app, &with(&[("label", "1-starts-with-a-digit")]), "Labels are 3 to 64 characters").await;
     refused(&app, &with(&[("ssh_keys", &KEY[..60])]), "SSH key 1: the key is cut short").await;
-    refused(&app, &with(&[("ssh_keys", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blb\n")]), "this is a private key").await;
+    refused(&app, &with(&[("ssh_keys", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blb\n")]), "this is a private key")
+        .await;
 
     let keys = format!("# my laptop\n{KEY}\n");
     let html = deploy_with(&app, &with(&[("label", "my-web.01"), ("ssh_keys", &keys)])).await;
@@ -145,7 +151,12 @@ async fn plans_show_specs_and_prices_and_regions_their_own_price() {
     assert!(html.contains(r#"data-testid="price">$5/mo ($0.0075/hr)"#));
 
     // A GPU plan where GPUs are not offered, and a region in an outage, are refused.
-    refused(&app, &[("plan", "g1-gpu-rtx6000-1"), ("region", "eu-west"), ("image", "linode/debian12")], "cannot host a").await;
+    refused(
+        &app,
+        &[("plan", "g1-gpu-rtx6000-1"), ("region", "eu-west"), ("image", "linode/debian12")],
+        "cannot host a",
+    )
+    .await;
     refused(&app, &[("plan", "g6-nanode-1"), ("region", "es-mad"), ("image", "linode/debian12")], "outage").await;
 }
 
@@ -153,7 +164,13 @@ async fn plans_show_specs_and_prices_and_regions_their_own_price() {
 async fn shared_links_preselect_the_form_and_say_what_they_cannot() {
     let app = spawn_app(&[("LINODE_STACKSCRIPT_ID", FIELDS_SCRIPT)]).await;
     let html = page(&app, "/?type=g6-standard-2&region=eu-west&image=linode/ubuntu24.04&label=shared-1&hostname=box1&packages=htop,vim&db_password=leak").await;
-    for (value, what) in [("g6-standard-2", "plan"), ("eu-west", "region"), ("linode/ubuntu24.04", "image"), ("htop", "htop"), ("vim", "vim")] {
+    for (value, what) in [
+        ("g6-standard-2", "plan"),
+        ("eu-west", "region"),
+        ("linode/ubuntu24.04", "image"),
+        ("htop", "htop"),
+        ("vim", "vim"),
+    ] {
         let selected = [format!(r#"value="{value}" selected"#), format!(r#"value="{value}" checked"#)];
         assert!(selected.iter().any(|s| html.contains(s)), "{what} is not preselected");
     }

@@ -76,7 +76,8 @@ async fn start_and_consent(browser: &reqwest::Client, base: &str) -> String {
     let consent = browser.get(&authorize).send().await.unwrap().text().await.unwrap();
     let mut form = support::hidden_inputs(&consent);
     form.extend(
-        [("username", "tester"), ("scope", "linodes:read_write"), ("decision", "approve")].map(|(k, v)| (k.to_owned(), v.to_owned())),
+        [("username", "tester"), ("scope", "linodes:read_write"), ("decision", "approve")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
     let response = browser.post(&authorize).form(&form).send().await.unwrap();
     location(&response)

@@ -31,8 +31,16 @@ async fn every_app_response_carries_the_security_headers() {
         app.browser.get(app.url("/healthz")),
         app.browser.get(app.url("/favicon.svg")),
         app.browser.get(&callback),
-        app.browser.post(app.url("/api/start_deploy")).header("Origin", &app.base).header("Accept", "text/html").form(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")]),
-        app.browser.post(app.url("/api/start_deploy")).header("Origin", &app.base).form(&[("plan", "x"), ("region", "y"), ("image", "z")]),
+        app.browser
+            .post(app.url("/api/start_deploy"))
+            .header("Origin", &app.base)
+            .header("Accept", "text/html")
+            .form(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")]),
+        app.browser.post(app.url("/api/start_deploy")).header("Origin", &app.base).form(&[
+            ("plan", "x"),
+            ("region", "y"),
+            ("image", "z"),
+        ]),
     ];
     for request in requests {
         let response = request.send().await.unwrap();
@@ -105,9 +113,7 @@ async fn an_oversized_post_gets_413_and_starts_nothing() {
     let app = spawn_app(&[]).await;
     let huge = "x".repeat(server::body_limit::MAX_BODY_BYTES + 1);
     // As a form, with a Content-Length.
-    let response = app
-        .submit_form(&huge, "us-east", "linode/debian12")
-        .await;
+    let response = app.submit_form(&huge, "us-east", "linode/debian12").await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(response.headers().get(header::SET_COOKIE).is_none());
     // Chunked, without a Content-Length: the limit holds while reading.
@@ -151,10 +157,11 @@ fn retry_after(response: &reqwest::Response) -> u64 {
 
 /// The deploy form as the hydrated page posts it: the answer is the app's JSON error.
 async fn fetch_start(client: &reqwest::Client, app: &support::TestApp, forwarded: Option<&str>) -> reqwest::Response {
-    let mut request = client
-        .post(app.url("/api/start_deploy"))
-        .header("Origin", &app.base)
-        .form(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")]);
+    let mut request = client.post(app.url("/api/start_deploy")).header("Origin", &app.base).form(&[
+        ("plan", "g6-nanode-1"),
+        ("region", "us-east"),
+        ("image", "linode/debian12"),
+    ]);
     if let Some(forwarded) = forwarded {
         request = request.header("x-forwarded-for", forwarded);
     }
@@ -229,7 +236,8 @@ async fn each_response_names_its_own_request_id() {
     let app = spawn_app(&[]).await;
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let response = app.browser.get(app.url("/healthz")).header("x-request-id", "chosen-by-client").send().await.unwrap();
+        let response =
+            app.browser.get(app.url("/healthz")).header("x-request-id", "chosen-by-client").send().await.unwrap();
         let id = header(&response, "x-request-id").expect("x-request-id").to_owned();
         assert!(id.len() == 16 && id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
         ids.push(id);

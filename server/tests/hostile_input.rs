@@ -128,7 +128,8 @@ async fn assert_fetch_answer(response: reqwest::Response) -> Result<(), TestCase
     } else {
         prop_assert!(status == StatusCode::BAD_REQUEST || status == StatusCode::PAYLOAD_TOO_LARGE, "{status}: {body}");
         if status == StatusCode::BAD_REQUEST {
-            let error: AppError = serde_json::from_str(&body).map_err(|e| TestCaseError::fail(format!("{e}: {body}")))?;
+            let error: AppError =
+                serde_json::from_str(&body).map_err(|e| TestCaseError::fail(format!("{e}: {body}")))?;
             prop_assert!(error.to_string().len() > 20, "{error:?}");
         }
     }
@@ -151,7 +152,10 @@ async fn assert_form_answer(client: &Client, response: reqwest::Response) -> Res
     let page = client.get(&to).send().await.unwrap();
     prop_assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    prop_assert!(html.contains("data-testid=\"form-error\"") && !html.contains("data-testid=\"form-error\" hidden"), "no message on {to}");
+    prop_assert!(
+        html.contains("data-testid=\"form-error\"") && !html.contains("data-testid=\"form-error\" hidden"),
+        "no message on {to}"
+    );
     Ok(())
 }
 
@@ -181,7 +185,16 @@ proptest! {
 /// Query strings: the parameters Linode sends, in any combination, with any values, and more.
 fn callback_query() -> impl Strategy<Value = String> {
     let pairs = proptest::collection::vec(
-        (prop_oneof![Just("state".to_owned()), Just("code".to_owned()), Just("error".to_owned()), Just("error_description".to_owned()), "\\PC{0,8}"], field()),
+        (
+            prop_oneof![
+                Just("state".to_owned()),
+                Just("code".to_owned()),
+                Just("error".to_owned()),
+                Just("error_description".to_owned()),
+                "\\PC{0,8}"
+            ],
+            field(),
+        ),
         0..6,
     )
     .prop_map(|pairs| serde_urlencoded::to_string(&pairs).unwrap());
@@ -207,7 +220,11 @@ async fn callback(client: &Client, query: &str, cookie: Option<&str>) -> Result<
     }
     let response = request.send().await.unwrap();
     if response.status() == StatusCode::BAD_REQUEST {
-        prop_assert!(response.headers().get(header::SET_COOKIE).is_none(), "a refused callback set a cookie: {}", query);
+        prop_assert!(
+            response.headers().get(header::SET_COOKIE).is_none(),
+            "a refused callback set a cookie: {}",
+            query
+        );
         let html = response.text().await.unwrap();
         let kind = failure_kind(&html).map(str::to_owned);
         prop_assert!(kind.as_deref().is_some_and(|kind| KINDS.contains(&kind)), "no failure kind in {html}");
@@ -346,7 +363,13 @@ fn tamper(genuine: &str, state: &str, tampering: &Tampering) -> String {
             let at = at % bytes.len();
             // Stay within cookie-safe characters so the header itself is valid.
             let flipped = bytes[at] ^ bits;
-            bytes[at] = if flipped.is_ascii_alphanumeric() { flipped } else if bytes[at] == b'A' { b'B' } else { b'A' };
+            bytes[at] = if flipped.is_ascii_alphanumeric() {
+                flipped
+            } else if bytes[at] == b'A' {
+                b'B'
+            } else {
+                b'A'
+            };
         }
         Tampering::Truncate(at) => bytes.truncate(at % bytes.len()),
         Tampering::Replace(text) => bytes = text.as_bytes().to_vec(),

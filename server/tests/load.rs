@@ -20,7 +20,12 @@ async fn two_hundred_concurrent_deployments_each_create_one_linode_and_revoke_th
     let flows: Vec<_> = (0..flows_wanted)
         .map(|_| {
             // Each person has a browser of their own; TestApp's helpers drive it.
-            let person = TestApp { base: app.base.clone(), sandbox: app.sandbox.clone(), sandbox_admin: app.sandbox_admin.clone(), browser: support::browser() };
+            let person = TestApp {
+                base: app.base.clone(),
+                sandbox: app.sandbox.clone(),
+                sandbox_admin: app.sandbox_admin.clone(),
+                browser: support::browser(),
+            };
             tokio::spawn(async move { person.deploy().await })
         })
         .collect();
@@ -48,7 +53,12 @@ async fn two_hundred_concurrent_deployments_each_create_one_linode_and_revoke_th
 /// The failure's kind and title, for a readable assertion message.
 fn failure(html: &str) -> String {
     let kind = html.split("data-kind=\"").nth(1).and_then(|rest| rest.split('"').next()).unwrap_or("?");
-    let title = html.split("<h1").nth(1).and_then(|rest| rest.split('>').nth(1)).and_then(|rest| rest.split('<').next()).unwrap_or("?");
+    let title = html
+        .split("<h1")
+        .nth(1)
+        .and_then(|rest| rest.split('>').nth(1))
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or("?");
     format!("{kind}: {title}")
 }
 

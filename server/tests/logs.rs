@@ -76,9 +76,17 @@ async fn logs_of_whole_flows_hold_no_secret() {
     app.assert_all_tokens_revoked().await;
 
     let text = logs.text();
-    assert!(text.contains("deployment succeeded") && text.contains("deployment did not happen"), "logging was not captured");
+    assert!(
+        text.contains("deployment succeeded") && text.contains("deployment did not happen"),
+        "logging was not captured"
+    );
     assert!(text.contains("request{id="), "request spans carry their id: {text}");
-    for (what, secret) in [("root password", password.as_str()), ("client secret", CLIENT_SECRET), ("code", code.as_str()), ("state", state.as_str())] {
+    for (what, secret) in [
+        ("root password", password.as_str()),
+        ("client secret", CLIENT_SECRET),
+        ("code", code.as_str()),
+        ("state", state.as_str()),
+    ] {
         assert!(!text.contains(secret), "the {what} is in the logs");
     }
     // The tokens themselves are known only to the server; the sandbox names them by fingerprint.

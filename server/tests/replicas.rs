@@ -45,7 +45,8 @@ async fn one_flow(replicas: &Replicas, public_base: &str) -> (usize, bool) {
     let consent = browser.get(&authorize).send().await.unwrap().text().await.unwrap();
     let mut form = hidden_inputs(&consent);
     form.extend(
-        [("username", "tester"), ("scope", "linodes:read_write"), ("decision", "approve")].map(|(k, v)| (k.to_owned(), v.to_owned())),
+        [("username", "tester"), ("scope", "linodes:read_write"), ("decision", "approve")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
     let callback = location(&browser.post(&authorize).form(&form).send().await.unwrap());
     let replica = rand::rng().random_range(0..replicas.bases.len());

@@ -21,7 +21,15 @@ const TIMEOUT: (&str, &str) = ("LINODE_HTTP_TIMEOUT_SECS", "0.4");
 const PAST_TIMEOUT_MS: u64 = 1_000;
 
 /// Each kind of failure, on `route`, with what the person should be told about it.
-fn faults(route: &str, timeout: &'static str, rejected: &'static str, unauthorized: &'static str, rate_limited: &'static str, server: &'static str, dropped: &'static str) -> Vec<(FaultRule, &'static str)> {
+fn faults(
+    route: &str,
+    timeout: &'static str,
+    rejected: &'static str,
+    unauthorized: &'static str,
+    rate_limited: &'static str,
+    server: &'static str,
+    dropped: &'static str,
+) -> Vec<(FaultRule, &'static str)> {
     vec![
         (FaultRule::latency(route, PAST_TIMEOUT_MS), timeout),
         (FaultRule::status(route, 400, "label must be unique"), rejected),
@@ -34,7 +42,12 @@ fn faults(route: &str, timeout: &'static str, rejected: &'static str, unauthoriz
 
 fn attempts(app: &TestApp, route: &str) -> usize {
     let (method, path) = route.split_once(' ').unwrap();
-    app.sandbox.inspect().requests.iter().filter(|r| r.method == method && r.route == format!("{method} {path}")).count()
+    app.sandbox
+        .inspect()
+        .requests
+        .iter()
+        .filter(|r| r.method == method && r.route == format!("{method} {path}"))
+        .count()
 }
 
 /// Runs `case` for every fault at once, each on its own server, and reports every failure.
@@ -43,7 +56,10 @@ where
     F: Fn(FaultRule, &'static str) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    let runs: Vec<_> = faults.into_iter().map(|(fault, expected)| (format!("{fault:?}"), tokio::spawn(case(fault, expected)))).collect();
+    let runs: Vec<_> = faults
+        .into_iter()
+        .map(|(fault, expected)| (format!("{fault:?}"), tokio::spawn(case(fault, expected))))
+        .collect();
     let mut failed = Vec::new();
     for (fault, run) in runs {
         if let Err(error) = run.await {

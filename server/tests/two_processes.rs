@@ -98,7 +98,10 @@ async fn a_deployment_started_on_one_process_finishes_on_the_other() {
     assert!(authorize.starts_with(&sandbox.login_base()), "{authorize}");
     let consent = browser.get(&authorize).send().await.unwrap().text().await.unwrap();
     let mut form = hidden_inputs(&consent);
-    form.extend([("username", "tester"), ("scope", "linodes:read_write"), ("decision", "approve")].map(|(k, v)| (k.to_owned(), v.to_owned())));
+    form.extend(
+        [("username", "tester"), ("scope", "linodes:read_write"), ("decision", "approve")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
     let response = browser.post(&authorize).form(&form).send().await.unwrap();
     let callback = location(&response);
     assert!(callback.starts_with(&format!("{public_base}/auth/callback?")), "{callback}");

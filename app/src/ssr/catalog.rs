@@ -55,11 +55,7 @@ impl Catalog {
 
     /// The same data, marked as out of date after a failed refresh.
     fn as_stale(&self) -> Self {
-        Self {
-            form: self.form.clone(),
-            stale: true,
-            refresh_after: Instant::now() + RETRY_AFTER_FAILURE,
-        }
+        Self { form: self.form.clone(), stale: true, refresh_after: Instant::now() + RETRY_AFTER_FAILURE }
     }
 }
 
@@ -71,8 +67,7 @@ fn allowed_images(stackscript: &StackScript, public: Vec<Image>) -> Vec<Image> {
         all.sort_by(|a, b| a.label.cmp(&b.label));
         return all;
     }
-    let mut by_id: HashMap<String, Image> =
-        public.into_iter().map(|image| (image.id.clone(), image)).collect();
+    let mut by_id: HashMap<String, Image> = public.into_iter().map(|image| (image.id.clone(), image)).collect();
     stackscript.images.iter().filter_map(|id| by_id.remove(id)).collect()
 }
 
@@ -109,10 +104,7 @@ fn plan_groups(types: &[LinodeType]) -> Vec<PlanGroup> {
     let mut sorted: Vec<&LinodeType> = types.iter().collect();
     let rank = |t: &LinodeType| CLASSES.iter().position(|(id, _)| *id == t.class).unwrap_or(CLASSES.len());
     sorted.sort_by(|a, b| {
-        rank(a)
-            .cmp(&rank(b))
-            .then(a.price.monthly.total_cmp(&b.price.monthly))
-            .then(a.memory.cmp(&b.memory))
+        rank(a).cmp(&rank(b)).then(a.price.monthly.total_cmp(&b.price.monthly)).then(a.memory.cmp(&b.memory))
     });
     let mut groups: Vec<PlanGroup> = Vec::new();
     for plan in sorted {
@@ -176,11 +168,26 @@ const AREAS: [(&str, &[&str]); 4] = [
 ];
 
 const COUNTRIES: [(&str, &str); 20] = [
-    ("us", "United States"), ("ca", "Canada"), ("br", "Brazil"), ("mx", "Mexico"),
-    ("gb", "United Kingdom"), ("de", "Germany"), ("fr", "France"), ("nl", "Netherlands"),
-    ("se", "Sweden"), ("it", "Italy"), ("es", "Spain"), ("ie", "Ireland"), ("pl", "Poland"),
-    ("in", "India"), ("jp", "Japan"), ("sg", "Singapore"), ("id", "Indonesia"),
-    ("kr", "South Korea"), ("au", "Australia"), ("nz", "New Zealand"),
+    ("us", "United States"),
+    ("ca", "Canada"),
+    ("br", "Brazil"),
+    ("mx", "Mexico"),
+    ("gb", "United Kingdom"),
+    ("de", "Germany"),
+    ("fr", "France"),
+    ("nl", "Netherlands"),
+    ("se", "Sweden"),
+    ("it", "Italy"),
+    ("es", "Spain"),
+    ("ie", "Ireland"),
+    ("pl", "Poland"),
+    ("in", "India"),
+    ("jp", "Japan"),
+    ("sg", "Singapore"),
+    ("id", "Indonesia"),
+    ("kr", "South Korea"),
+    ("au", "Australia"),
+    ("nz", "New Zealand"),
 ];
 
 fn country_name(code: &str) -> String {
@@ -309,12 +316,8 @@ impl CatalogCache {
         let inner = &self.inner;
         let api = &inner.api;
         let started = Instant::now();
-        let loaded = tokio::try_join!(
-            api.types(),
-            api.regions(),
-            api.images(),
-            api.stackscript(inner.settings.stackscript_id),
-        );
+        let loaded =
+            tokio::try_join!(api.types(), api.regions(), api.images(), api.stackscript(inner.settings.stackscript_id),);
         let catalog = match loaded {
             Ok((types, regions, images, stackscript)) => {
                 tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "catalog loaded");

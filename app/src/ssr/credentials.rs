@@ -17,10 +17,8 @@ const PASSWORD_LENGTH: usize = 32;
 pub fn root_password() -> SecretString {
     let mut rng = rand::rng();
     let all: Vec<u8> = [LOWER, UPPER, DIGITS, SYMBOLS].concat();
-    let mut chars: Vec<u8> = [LOWER, UPPER, DIGITS, SYMBOLS]
-        .iter()
-        .filter_map(|class| class.choose(&mut rng).copied())
-        .collect();
+    let mut chars: Vec<u8> =
+        [LOWER, UPPER, DIGITS, SYMBOLS].iter().filter_map(|class| class.choose(&mut rng).copied()).collect();
     while chars.len() < PASSWORD_LENGTH {
         chars.push(all[rng.random_range(0..all.len())]);
     }

@@ -34,7 +34,12 @@ pub(super) struct Ran {
 
 impl DeployService {
     /// Starts the flow of outcome `id` as a task; the receiver gets its result.
-    pub(super) fn spawn_flow(self: &Arc<Self>, id: OutcomeId, flow: PendingFlow, code: String) -> watch::Receiver<Option<ResultRef>> {
+    pub(super) fn spawn_flow(
+        self: &Arc<Self>,
+        id: OutcomeId,
+        flow: PendingFlow,
+        code: String,
+    ) -> watch::Receiver<Option<ResultRef>> {
         let (sender, receiver) = watch::channel(None);
         self.running.insert(&id, receiver.clone());
         let this = self.clone();
@@ -152,13 +157,22 @@ impl DeployService {
 
     /// Stores a new Linode's outcome, retrying a little: the Linode exists, and only the stored
     /// outcome can show its root password.
-    pub(super) async fn record_deployed(&self, id: &OutcomeId, linode: &DeployedLinode, root_password: &SecretString) -> ResultRef {
+    pub(super) async fn record_deployed(
+        &self,
+        id: &OutcomeId,
+        linode: &DeployedLinode,
+        root_password: &SecretString,
+    ) -> ResultRef {
         let progress = Progress { status: linode.status.clone(), ipv4: linode.ipv4.clone(), following: true };
         let outcome = Outcome::Deployed(linode.clone());
         let mut backoff = Duration::from_millis(250);
         let mut last: Option<StoreError> = None;
         for attempt in 1..=RECORD_ATTEMPTS {
-            match self.store.put_outcome(id, &outcome, Some(root_password), Some(&progress), self.settings.outcome_ttl).await {
+            match self
+                .store
+                .put_outcome(id, &outcome, Some(root_password), Some(&progress), self.settings.outcome_ttl)
+                .await
+            {
                 Ok(_) => return ResultRef::Stored(id.clone()),
                 Err(error) => {
                     tracing::warn!(attempt, %error, "could not record the new Linode's outcome");
@@ -176,7 +190,11 @@ impl DeployService {
     pub(super) async fn record_failure(&self, id: &OutcomeId, failure: FlowFailure) -> Ran {
         tracing::info!(kind = %failure.kind(), %failure, "deployment did not happen");
         let view = failure.to_view(&self.texts());
-        let result = match self.store.put_outcome(id, &Outcome::Failed(view.clone()), None, None, self.settings.outcome_ttl).await {
+        let result = match self
+            .store
+            .put_outcome(id, &Outcome::Failed(view.clone()), None, None, self.settings.outcome_ttl)
+            .await
+        {
             Ok(_) => ResultRef::Stored(id.clone()),
             Err(error) => {
                 tracing::warn!(%error, "could not record a failed deployment");

@@ -7,8 +7,8 @@ use super::{
     context,
     flow::PendingFlow,
     service::ResultRef,
-    store::StoreError,
     session::{FLOW_COOKIE, OUTCOME_COOKIE},
+    store::StoreError,
 };
 use crate::{
     error::AppError,

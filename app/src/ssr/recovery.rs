@@ -79,7 +79,10 @@ impl DeployService {
             Ok(orphans) => {
                 for id in orphans {
                     let view = FlowFailure::Interrupted { created: None }.to_view(&self.texts());
-                    let _ = self.store.put_outcome(&id, &Outcome::Failed(view), None, None, self.settings.outcome_ttl).await;
+                    let _ = self
+                        .store
+                        .put_outcome(&id, &Outcome::Failed(view), None, None, self.settings.outcome_ttl)
+                        .await;
                 }
             }
             Err(error) => tracing::warn!(%error, "could not look for interrupted flows"),
@@ -108,7 +111,10 @@ impl DeployService {
                     }
                     None => {
                         let view = FlowFailure::Interrupted { created: None }.to_view(&self.texts());
-                        let _ = self.store.put_outcome(&outcome_id, &Outcome::Failed(view), None, None, self.settings.outcome_ttl).await;
+                        let _ = self
+                            .store
+                            .put_outcome(&outcome_id, &Outcome::Failed(view), None, None, self.settings.outcome_ttl)
+                            .await;
                         None
                     }
                 },
@@ -120,7 +126,10 @@ impl DeployService {
                 Err(error) => {
                     tracing::warn!(%error, "Linode refused to say whether an interrupted deployment created anything");
                     let view = FlowFailure::Interrupted { created: Some(held.label.clone()) }.to_view(&self.texts());
-                    let _ = self.store.put_outcome(&outcome_id, &Outcome::Failed(view), None, None, self.settings.outcome_ttl).await;
+                    let _ = self
+                        .store
+                        .put_outcome(&outcome_id, &Outcome::Failed(view), None, None, self.settings.outcome_ttl)
+                        .await;
                     None
                 }
             },

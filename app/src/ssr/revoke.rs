@@ -48,7 +48,12 @@ impl Revoker {
     }
 
     /// Revokes in the background, off the person's critical path.
-    pub fn revoke_later(&self, store: std::sync::Arc<super::DeployService>, journal: Option<JournalId>, token: AccessToken) {
+    pub fn revoke_later(
+        &self,
+        store: std::sync::Arc<super::DeployService>,
+        journal: Option<JournalId>,
+        token: AccessToken,
+    ) {
         let revoker = self.clone();
         self.tasks.spawn(async move {
             revoker.revoke(&store.store, journal.as_ref(), &token).await;

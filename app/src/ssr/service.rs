@@ -187,7 +187,12 @@ impl DeployService {
     /// Where Linode's login page is for a new flow, and the flow to seal in the browser.
     pub fn begin(&self, selection: crate::selection::Selection) -> (Url, PendingFlow) {
         let flow = PendingFlow::new(selection, self.settings.pkce);
-        let url = self.login.authorize_url(super::start::SCOPES, &self.settings.redirect_uri, &flow.state, flow.pkce().as_ref());
+        let url = self.login.authorize_url(
+            super::start::SCOPES,
+            &self.settings.redirect_uri,
+            &flow.state,
+            flow.pkce().as_ref(),
+        );
         (url, flow)
     }
 
@@ -304,17 +309,23 @@ impl DeployService {
 
     /// What a browser holding `result` (and maybe a pending flow) is shown: a stored outcome
     /// with its root password the first time only, and where its Linode is now.
-    pub async fn take_outcome(&self, result: Option<ResultRef>, flow: Option<PendingFlow>) -> Result<Option<Outcome>, StoreError> {
+    pub async fn take_outcome(
+        &self,
+        result: Option<ResultRef>,
+        flow: Option<PendingFlow>,
+    ) -> Result<Option<Outcome>, StoreError> {
         // A browser that went away during the callback never got its outcome cookie; its flow
         // cookie still names the flow, whose outcome may be stored by now.
         let from_flow = match &flow {
-            Some(flow) if !matches!(result, Some(ResultRef::Stored(_))) => match self.store.claimed(&StateKey::of(&flow.state)).await {
-                Ok(Some(id)) => self.store.outcome(&id).await?.map(|stored| (id, stored)),
-                Ok(None) => None,
-                // What the cookie says is still worth showing (the database may be why).
-                Err(_) if result.is_some() => None,
-                Err(error) => return Err(error),
-            },
+            Some(flow) if !matches!(result, Some(ResultRef::Stored(_))) => {
+                match self.store.claimed(&StateKey::of(&flow.state)).await {
+                    Ok(Some(id)) => self.store.outcome(&id).await?.map(|stored| (id, stored)),
+                    Ok(None) => None,
+                    // What the cookie says is still worth showing (the database may be why).
+                    Err(_) if result.is_some() => None,
+                    Err(error) => return Err(error),
+                }
+            }
             _ => None,
         };
         let (id, stored) = match (from_flow, result) {
@@ -360,4 +371,3 @@ impl DeployService {
         let _ = tokio::time::timeout(limit, self.tasks.wait()).await;
     }
 }
-

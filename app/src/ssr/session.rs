@@ -31,7 +31,11 @@ impl Sealer {
     /// only from a secure origin, with `Path=/` and no `Domain` — so neither a sibling subdomain
     /// nor a plain-http page can plant or overwrite it.
     pub fn cookie_name(&self, name: &'static str) -> String {
-        if self.secure { format!("__Host-{name}") } else { name.to_owned() }
+        if self.secure {
+            format!("__Host-{name}")
+        } else {
+            name.to_owned()
+        }
     }
 
     /// A `Set-Cookie` value holding `value`, encrypted and authenticated.

@@ -66,7 +66,9 @@ async fn form_url(sealed: &str) -> String {
     let mut pairs: Vec<(String, String)> = referer
         .as_ref()
         .filter(|url| url.path() == "/")
-        .map(|url| url.query_pairs().into_owned().filter(|(key, _)| key != REFUSED_PARAM && !key.starts_with("__")).collect())
+        .map(|url| {
+            url.query_pairs().into_owned().filter(|(key, _)| key != REFUSED_PARAM && !key.starts_with("__")).collect()
+        })
         .unwrap_or_default();
     pairs.push((REFUSED_PARAM.to_owned(), sealed.to_owned()));
     let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
@@ -124,9 +126,6 @@ async fn start(request: DeployRequest, html_form: bool) -> Result<String, AppErr
 
 async fn accepts_html() -> bool {
     leptos_axum::extract::<http::HeaderMap>().await.is_ok_and(|headers| {
-        headers
-            .get(ACCEPT)
-            .and_then(|accept| accept.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"))
+        headers.get(ACCEPT).and_then(|accept| accept.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
     })
 }

@@ -15,37 +15,10 @@ use crate::pagination::list;
 use crate::state::AppState;
 
 /// Filterable fields per collection (the spec's `x-linode-filterable` where it has them).
-const TYPE_FIELDS: &[&str] = &[
-    "class",
-    "disk",
-    "gpus",
-    "label",
-    "memory",
-    "network_out",
-    "transfer",
-    "vcpus",
-];
-const REGION_FIELDS: &[&str] = &[
-    "id",
-    "label",
-    "country",
-    "status",
-    "site_type",
-    "capabilities",
-];
-const IMAGE_FIELDS: &[&str] = &[
-    "id",
-    "label",
-    "vendor",
-    "deprecated",
-    "is_public",
-    "size",
-    "status",
-    "type",
-    "created",
-    "created_by",
-    "eol",
-];
+const TYPE_FIELDS: &[&str] = &["class", "disk", "gpus", "label", "memory", "network_out", "transfer", "vcpus"];
+const REGION_FIELDS: &[&str] = &["id", "label", "country", "status", "site_type", "capabilities"];
+const IMAGE_FIELDS: &[&str] =
+    &["id", "label", "vendor", "deprecated", "is_public", "size", "status", "type", "created", "created_by", "eol"];
 const STACKSCRIPT_FIELDS: &[&str] = &[
     "id",
     "label",
@@ -61,16 +34,8 @@ const STACKSCRIPT_FIELDS: &[&str] = &[
     "rev_note",
 ];
 
-const IMAGES_READ: Scope = Scope {
-    resource: "images",
-    write: false,
-    header: "images:read_only",
-};
-const STACKSCRIPTS_READ: Scope = Scope {
-    resource: "stackscripts",
-    write: false,
-    header: "stackscripts:read_only",
-};
+const IMAGES_READ: Scope = Scope { resource: "images", write: false, header: "images:read_only" };
+const STACKSCRIPTS_READ: Scope = Scope { resource: "stackscripts", write: false, header: "stackscripts:read_only" };
 
 type Listing = Query<HashMap<String, String>>;
 
@@ -82,11 +47,7 @@ fn public(
     body: impl FnOnce() -> Result<Value, ApiError>,
 ) -> Result<Response, ApiError> {
     let caller = public_caller(app, headers)?;
-    Ok(with_scope_headers(
-        Json(body()?).into_response(),
-        caller.as_ref(),
-        accepted,
-    ))
+    Ok(with_scope_headers(Json(body()?).into_response(), caller.as_ref(), accepted))
 }
 
 pub(crate) async fn list_types(
@@ -105,12 +66,7 @@ pub(crate) async fn get_type(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    public(&app, &headers, None, || {
-        app.catalog
-            .plan_type(&id)
-            .map(|t| t.json.clone())
-            .ok_or(ApiError::NotFound)
-    })
+    public(&app, &headers, None, || app.catalog.plan_type(&id).map(|t| t.json.clone()).ok_or(ApiError::NotFound))
 }
 
 pub(crate) async fn list_regions(
@@ -129,12 +85,7 @@ pub(crate) async fn get_region(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    public(&app, &headers, None, || {
-        app.catalog
-            .region(&id)
-            .map(|r| r.json.clone())
-            .ok_or(ApiError::NotFound)
-    })
+    public(&app, &headers, None, || app.catalog.region(&id).map(|r| r.json.clone()).ok_or(ApiError::NotFound))
 }
 
 pub(crate) async fn list_images(
@@ -149,12 +100,7 @@ pub(crate) async fn list_images(
 }
 
 fn image(app: &AppState, headers: &HeaderMap, id: &str) -> Result<Response, ApiError> {
-    public(app, headers, Some(IMAGES_READ), || {
-        app.catalog
-            .image(id)
-            .map(|i| i.json.clone())
-            .ok_or(ApiError::NotFound)
-    })
+    public(app, headers, Some(IMAGES_READ), || app.catalog.image(id).map(|i| i.json.clone()).ok_or(ApiError::NotFound))
 }
 
 /// `GET /images/linode%2Fdebian12` (the id percent-encoded into one segment).

@@ -46,16 +46,11 @@ pub(super) struct ValidCreate<'c> {
 }
 
 pub(super) fn parse_body(bytes: &[u8]) -> Result<CreateBody, FieldError> {
-    serde_json::from_slice(bytes).map_err(|e| FieldError {
-        reason: format!("Malformed request body: {e}"),
-        field: None,
-    })
+    serde_json::from_slice(bytes)
+        .map_err(|e| FieldError { reason: format!("Malformed request body: {e}"), field: None })
 }
 
-pub(super) fn validate(
-    catalog: &Catalog,
-    body: CreateBody,
-) -> Result<ValidCreate<'_>, Vec<FieldError>> {
+pub(super) fn validate(catalog: &Catalog, body: CreateBody) -> Result<ValidCreate<'_>, Vec<FieldError>> {
     let mut errors = Vec::new();
 
     // The two messages below are production's (docs/LINODE.md, API v4); the others are [undocumented].
@@ -67,10 +62,7 @@ pub(super) fn validate(
         Some(id) => {
             let found = catalog.plan_type(id);
             if found.is_none() {
-                errors.push(FieldError::new(
-                    "type",
-                    "A valid plan type by that ID was not found",
-                ));
+                errors.push(FieldError::new("type", "A valid plan type by that ID was not found"));
             }
             found
         }
@@ -97,10 +89,7 @@ pub(super) fn validate(
     };
     if let (Some(plan), Some(region)) = (plan, region) {
         if !region.offers(&plan.class) {
-            errors.push(FieldError::new(
-                "type",
-                format!("The {} plan is not available in {}", plan.id, region.id),
-            ));
+            errors.push(FieldError::new("type", format!("The {} plan is not available in {}", plan.id, region.id)));
         }
     }
 
@@ -112,20 +101,16 @@ pub(super) fn validate(
         found
     });
     match (body.image.as_deref(), stackscript) {
-        (None, Some(_)) => errors.push(FieldError::new(
-            "image",
-            "An image is required when deploying from a StackScript",
-        )),
+        (None, Some(_)) => {
+            errors.push(FieldError::new("image", "An image is required when deploying from a StackScript"))
+        }
         (Some(image), stackscript) => {
             if catalog.image(image).is_none() {
                 errors.push(FieldError::new("image", "image is not valid"));
             } else if let Some(script) = stackscript.filter(|s| !s.accepts_image(image)) {
                 errors.push(FieldError::new(
                     "image",
-                    format!(
-                        "The image {image} is not compatible with StackScript {}",
-                        script.id
-                    ),
+                    format!("The image {image} is not compatible with StackScript {}", script.id),
                 ));
             }
         }
@@ -141,16 +126,8 @@ pub(super) fn validate(
     if let Some(script) = stackscript {
         check_stackscript_data(script, body.stackscript_data.as_ref(), &mut errors);
     }
-    if let Some(tag) = body
-        .tags
-        .iter()
-        .flatten()
-        .find(|t| t.len() < 3 || t.len() > 50)
-    {
-        errors.push(FieldError::new(
-            "tags",
-            format!("Tag {tag:?} must be 3-50 characters"),
-        ));
+    if let Some(tag) = body.tags.iter().flatten().find(|t| t.len() < 3 || t.len() > 50) {
+        errors.push(FieldError::new("tags", format!("Tag {tag:?} must be 3-50 characters")));
     }
 
     match (plan, region, errors.is_empty()) {
@@ -180,27 +157,17 @@ fn check_credentials(body: &CreateBody, errors: &mut Vec<FieldError>) {
             errors.push(FieldError::new("authorized_keys", "Invalid SSH public key"));
         }
     }
-    let has_users = body
-        .authorized_users
-        .as_ref()
-        .is_some_and(|u| !u.is_empty());
+    let has_users = body.authorized_users.as_ref().is_some_and(|u| !u.is_empty());
     match body.root_pass.as_deref() {
         Some(password) if !(7..=128).contains(&password.chars().count()) => {
-            errors.push(FieldError::new(
-                "root_pass",
-                "root_pass must be between 7 and 128 characters",
-            ))
+            errors.push(FieldError::new("root_pass", "root_pass must be between 7 and 128 characters"))
         }
-        Some(password) if !is_strong_password(password) => errors.push(FieldError::new(
-            "root_pass",
-            "Password does not meet strength requirement",
-        )),
+        Some(password) if !is_strong_password(password) => {
+            errors.push(FieldError::new("root_pass", "Password does not meet strength requirement"))
+        }
         Some(_) => {}
         None if body.image.is_some() && keys.is_empty() && !has_users => {
-            errors.push(FieldError::new(
-                "root_pass",
-                "root_pass is required when deploying from an image",
-            ))
+            errors.push(FieldError::new("root_pass", "root_pass is required when deploying from an image"))
         }
         None => {}
     }
@@ -217,11 +184,7 @@ pub(crate) fn is_strong_password(password: &str) -> bool {
         (password.chars().any(|c| !c.is_ascii_alphanumeric()), 33.0),
     ];
     let used = classes.iter().filter(|(present, _)| *present).count();
-    let alphabet: f64 = classes
-        .iter()
-        .filter(|(present, _)| *present)
-        .map(|(_, size)| size)
-        .sum();
+    let alphabet: f64 = classes.iter().filter(|(present, _)| *present).map(|(_, size)| size).sum();
     let mut distinct: Vec<char> = password.chars().collect();
     distinct.sort_unstable();
     distinct.dedup();
@@ -263,29 +226,18 @@ pub(crate) fn check_label(label: &str) -> Result<(), &'static str> {
     if !(3..=64).contains(&label.chars().count()) {
         return Err("Length must be 3-64 characters");
     }
-    let starts_with_letter = label
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic());
-    let allowed = label
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let starts_with_letter = label.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+    let allowed = label.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     let doubled = ["--", "__", ".."].iter().any(|d| label.contains(d));
     if starts_with_letter && allowed && !doubled {
         Ok(())
     } else {
-        Err(
-            "Must begin with a letter and contain only letters, numbers, '-', '_' and '.', \
-without two '-', '_' or '.' in a row",
-        )
+        Err("Must begin with a letter and contain only letters, numbers, '-', '_' and '.', \
+without two '-', '_' or '.' in a row")
     }
 }
 
-fn check_stackscript_data(
-    script: &StackScript,
-    data: Option<&Map<String, Value>>,
-    errors: &mut Vec<FieldError>,
-) {
+fn check_stackscript_data(script: &StackScript, data: Option<&Map<String, Value>>, errors: &mut Vec<FieldError>) {
     for udf in &script.user_defined_fields {
         let field = format!("stackscript_data.{}", udf.name);
         let value = data.and_then(|d| d.get(&udf.name)).and_then(|v| match v {
@@ -296,10 +248,7 @@ fn check_stackscript_data(
         });
         let Some(value) = value else {
             if udf.is_required() {
-                errors.push(FieldError::new(
-                    &field,
-                    format!("{} is required", udf.label),
-                ));
+                errors.push(FieldError::new(&field, format!("{} is required", udf.label)));
             }
             continue;
         };
@@ -312,10 +261,7 @@ fn check_stackscript_data(
             vec![value.as_str()]
         };
         if picked.iter().any(|p| !choices.contains(p)) {
-            errors.push(FieldError::new(
-                &field,
-                format!("Must be one of: {}", choices.join(", ")),
-            ));
+            errors.push(FieldError::new(&field, format!("Must be one of: {}", choices.join(", "))));
         }
     }
 }
@@ -326,13 +272,7 @@ mod tests {
 
     #[test]
     fn password_strength() {
-        for weak in [
-            "password",
-            "hunter22",
-            "aB3$aB3$",
-            "aaaaaaaaaaaaaaaaaaaa",
-            "1234567890123",
-        ] {
+        for weak in ["password", "hunter22", "aB3$aB3$", "aaaaaaaaaaaaaaaaaaaa", "1234567890123"] {
             assert!(!is_strong_password(weak), "{weak}");
         }
         for strong in ["Password1", "Tr0ub4dor&3", "correct-horse-battery-staple"] {

@@ -23,16 +23,11 @@ use crate::pagination::list;
 use crate::rate_limit::Allowance;
 use crate::state::{AppState, InstanceRecord, Store};
 
-const INSTANCE_FIELDS: &[&str] = &[
-    "id", "label", "group", "tags", "region", "type", "image", "status",
-];
+const INSTANCE_FIELDS: &[&str] = &["id", "label", "group", "tags", "region", "type", "image", "status"];
 
 /// Linode's timestamp format: ISO 8601 in UTC without a zone.
 pub(crate) fn linode_time(at: OffsetDateTime) -> String {
-    at.format(format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second]"
-    ))
-    .unwrap_or_default()
+    at.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]")).unwrap_or_default()
 }
 
 impl InstanceRecord {
@@ -103,25 +98,14 @@ fn addresses(index: u64, private_ip: bool) -> (Vec<String>, String) {
     if private_ip {
         ipv4.push(format!("192.168.{}.{host}", 128 + index / 254 % 127));
     }
-    let ipv6 = format!(
-        "2001:db8::f03c:95ff:fe{:02x}:{:04x}/128",
-        (index >> 16) & 0xff,
-        index & 0xffff
-    );
+    let ipv6 = format!("2001:db8::f03c:95ff:fe{:02x}:{:04x}/128", (index >> 16) & 0xff, index & 0xffff);
     (ipv4, ipv6)
 }
 
-fn store_instance(
-    store: &mut Store,
-    valid: ValidCreate<'_>,
-    caller: &Caller,
-) -> Result<u64, ApiError> {
+fn store_instance(store: &mut Store, valid: ValidCreate<'_>, caller: &Caller) -> Result<u64, ApiError> {
     if let Some(label) = &valid.label {
         if store.instances.iter().any(|i| &i.label == label) {
-            return Err(ApiError::field(
-                "label",
-                "Label must be unique among your Linodes",
-            ));
+            return Err(ApiError::field("label", "Label must be unique among your Linodes"));
         }
     }
     let id = store.next_instance_id;
@@ -161,14 +145,8 @@ fn store_instance(
 fn with_rate_headers(mut response: Response, allowance: Allowance) -> Response {
     let headers = response.headers_mut();
     headers.insert("x-ratelimit-limit", HeaderValue::from(allowance.limit));
-    headers.insert(
-        "x-ratelimit-remaining",
-        HeaderValue::from(allowance.remaining),
-    );
-    headers.insert(
-        "x-ratelimit-reset",
-        HeaderValue::from(allowance.reset_epoch),
-    );
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(allowance.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(allowance.reset_epoch));
     response
 }
 
@@ -178,10 +156,7 @@ pub(crate) async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let caller = require(&app, &headers, Some(LINODES_WRITE))?;
-    let allowance = app
-        .store()
-        .create_windows
-        .hit(&caller.token_id, app.config.create_rate_limit)?;
+    let allowance = app.store().create_windows.hit(&caller.token_id, app.config.create_rate_limit)?;
     // Every create attempt counts against the limit, and every reply carries its headers.
     let result = parse_body(&body)
         .map_err(|e| ApiError::BadRequest(vec![e]))
@@ -200,10 +175,7 @@ pub(crate) async fn create(
         Ok(linode) => Json(linode).into_response(),
         Err(error) => error.into_response(),
     };
-    Ok(with_rate_headers(
-        with_scope_headers(response, Some(&caller), Some(LINODES_WRITE)),
-        allowance,
-    ))
+    Ok(with_rate_headers(with_scope_headers(response, Some(&caller), Some(LINODES_WRITE)), allowance))
 }
 
 pub(crate) async fn list_instances(
@@ -213,18 +185,9 @@ pub(crate) async fn list_instances(
 ) -> Result<Response, ApiError> {
     let caller = require(&app, &headers, Some(LINODES_READ))?;
     let now = Instant::now();
-    let items = app
-        .store()
-        .instances
-        .iter()
-        .map(|i| i.to_json(&app.config.timings, now))
-        .collect();
+    let items = app.store().instances.iter().map(|i| i.to_json(&app.config.timings, now)).collect();
     let page = list(items, INSTANCE_FIELDS, &headers, &query)?;
-    Ok(with_scope_headers(
-        Json(page).into_response(),
-        Some(&caller),
-        Some(LINODES_READ),
-    ))
+    Ok(with_scope_headers(Json(page).into_response(), Some(&caller), Some(LINODES_READ)))
 }
 
 pub(crate) async fn get_instance(
@@ -237,18 +200,10 @@ pub(crate) async fn get_instance(
         .parse::<u64>()
         .ok()
         .and_then(|id| {
-            app.store()
-                .instances
-                .iter()
-                .find(|i| i.id == id)
-                .map(|i| i.to_json(&app.config.timings, Instant::now()))
+            app.store().instances.iter().find(|i| i.id == id).map(|i| i.to_json(&app.config.timings, Instant::now()))
         })
         .ok_or(ApiError::NotFound)?;
-    Ok(with_scope_headers(
-        Json(linode).into_response(),
-        Some(&caller),
-        Some(LINODES_READ),
-    ))
+    Ok(with_scope_headers(Json(linode).into_response(), Some(&caller), Some(LINODES_READ)))
 }
 
 /// A stable, production-shaped `host_uuid` for Linode `id`: 40 lowercase hex digits.

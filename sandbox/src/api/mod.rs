@@ -41,16 +41,8 @@ pub(crate) struct Scope {
     pub header: &'static str,
 }
 
-pub(crate) const LINODES_READ: Scope = Scope {
-    resource: "linodes",
-    write: false,
-    header: "linodes:read_only",
-};
-pub(crate) const LINODES_WRITE: Scope = Scope {
-    resource: "linodes",
-    write: true,
-    header: "linodes:read_write",
-};
+pub(crate) const LINODES_READ: Scope = Scope { resource: "linodes", write: false, header: "linodes:read_only" };
+pub(crate) const LINODES_WRITE: Scope = Scope { resource: "linodes", write: true, header: "linodes:read_write" };
 
 /// Who is calling: `Ok(None)` without an Authorization header, an error for a token that
 /// is unknown, revoked or expired.
@@ -66,10 +58,7 @@ fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, A
         .map(|(_, token)| token.trim())
         .ok_or(ApiError::InvalidToken)?;
     let store = app.store();
-    let record = store
-        .token(token)
-        .filter(|t| t.is_live(Instant::now()))
-        .ok_or(ApiError::InvalidToken)?;
+    let record = store.token(token).filter(|t| t.is_live(Instant::now())).ok_or(ApiError::InvalidToken)?;
     Ok(Some(Caller {
         token_id: record.token_id.clone(),
         client_id: record.client_id.clone(),
@@ -79,10 +68,7 @@ fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, A
 }
 
 /// For public routes: anyone may call, but a bogus token is refused when configured so.
-pub(crate) fn public_caller(
-    app: &AppState,
-    headers: &HeaderMap,
-) -> Result<Option<Caller>, ApiError> {
+pub(crate) fn public_caller(app: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, ApiError> {
     match authenticate(app, headers) {
         Err(ApiError::InvalidToken) if !app.config.invalid_token_on_public => Ok(None),
         other => other,
@@ -90,44 +76,29 @@ pub(crate) fn public_caller(
 }
 
 /// For routes that need a token, optionally with a scope.
-pub(crate) fn require(
-    app: &AppState,
-    headers: &HeaderMap,
-    scope: Option<Scope>,
-) -> Result<Caller, ApiError> {
+pub(crate) fn require(app: &AppState, headers: &HeaderMap, scope: Option<Scope>) -> Result<Caller, ApiError> {
     let caller = authenticate(app, headers)?.ok_or(ApiError::InvalidToken)?;
     match scope {
         Some(scope) if !allows(&caller.scopes, scope.resource, scope.write) => {
-            Err(ApiError::NotAuthorized {
-                accepted: scope.header,
-                granted: caller.scopes_header(),
-            })
+            Err(ApiError::NotAuthorized { accepted: scope.header, granted: caller.scopes_header() })
         }
         _ => Ok(caller),
     }
 }
 
 /// Adds `X-OAuth-Scopes` (the caller's) and `X-Accepted-OAuth-Scopes` (the endpoint's).
-pub(crate) fn with_scope_headers(
-    mut response: Response,
-    caller: Option<&Caller>,
-    accepted: Option<Scope>,
-) -> Response {
+pub(crate) fn with_scope_headers(mut response: Response, caller: Option<&Caller>, accepted: Option<Scope>) -> Response {
     let headers = response.headers_mut();
     if let Some(value) = caller.and_then(|c| HeaderValue::from_str(&c.scopes_header()).ok()) {
         headers.insert("x-oauth-scopes", value);
     }
     if let Some(scope) = accepted {
-        headers.insert(
-            "x-accepted-oauth-scopes",
-            HeaderValue::from_static(scope.header),
-        );
+        headers.insert("x-accepted-oauth-scopes", HeaderValue::from_static(scope.header));
     }
     response
 }
 
-const ALLOW_HEADERS: &str =
-    "Authorization, Origin, X-Requested-With, Content-Type, Accept, X-Filter";
+const ALLOW_HEADERS: &str = "Authorization, Origin, X-Requested-With, Content-Type, Accept, X-Filter";
 const EXPOSE_HEADERS: &str = "X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-RateLimit-Limit, \
 X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Spec-Version";
 
@@ -139,22 +110,13 @@ pub(crate) async fn common_headers(request: Request, next: Next) -> Response {
         next.run(request).await
     };
     let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
         HeaderValue::from_static("HEAD, GET, OPTIONS, POST, PUT, DELETE"),
     );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static(ALLOW_HEADERS),
-    );
-    headers.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static(EXPOSE_HEADERS),
-    );
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOW_HEADERS));
+    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
     headers.insert("x-spec-version", HeaderValue::from_static(SPEC_VERSION));
     response
 }

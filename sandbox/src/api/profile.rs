@@ -12,10 +12,7 @@ use super::{require, with_scope_headers};
 use crate::errors::ApiError;
 use crate::state::{token_id, AppState};
 
-pub(crate) async fn profile(
-    State(app): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+pub(crate) async fn profile(State(app): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
     let caller = require(&app, &headers, None)?;
     // The account is whoever signed in on the consent page; ids are derived from the name
     // so they are stable across tokens.
@@ -43,9 +40,5 @@ pub(crate) async fn profile(
             "credit": 0
         }
     });
-    Ok(with_scope_headers(
-        Json(body).into_response(),
-        Some(&caller),
-        None,
-    ))
+    Ok(with_scope_headers(Json(body).into_response(), Some(&caller), None))
 }

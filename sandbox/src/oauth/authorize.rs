@@ -48,42 +48,21 @@ fn redirect_with(mut uri: Url, params: &[(&str, Option<&str>)]) -> Response {
 
 /// RFC 6749 §4.1.2.1 error redirect (Linode's own is [undocumented]).
 fn redirect_error(uri: Url, error: &str, description: &str, state: Option<&str>) -> Response {
-    redirect_with(
-        uri,
-        &[
-            ("error", Some(error)),
-            ("error_description", Some(description)),
-            ("state", state),
-        ],
-    )
+    redirect_with(uri, &[("error", Some(error)), ("error_description", Some(description)), ("state", state)])
 }
 
 fn bad_page(message: &str) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Html(error_page("This sign-in link is not valid", message)),
-    )
-        .into_response()
+    (StatusCode::BAD_REQUEST, Html(error_page("This sign-in link is not valid", message))).into_response()
 }
 
-pub(crate) async fn show(
-    State(app): State<Arc<AppState>>,
-    Query(query): Query<super::Query>,
-) -> Response {
-    let param = |name: &str| {
-        query
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    };
+pub(crate) async fn show(State(app): State<Arc<AppState>>, Query(query): Query<super::Query>) -> Response {
+    let param = |name: &str| query.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let mut store = app.store();
 
     // Problems with the client or redirect URI: an error page, never a redirect (RFC 6749
     // §4.1.2.1), so an attacker cannot bounce the browser anywhere.
     let Some(client) = param("client_id").and_then(|id| store.client(id)).cloned() else {
-        return bad_page(
-            "The application that sent you here is not registered (unknown client_id).",
-        );
+        return bad_page("The application that sent you here is not registered (unknown client_id).");
     };
     let Ok(registered) = Url::parse(&client.redirect_uri) else {
         return bad_page("The application's registered redirect URI is not a valid URL.");
@@ -92,11 +71,7 @@ pub(crate) async fn show(
         None => registered,
         Some(raw) => match Url::parse(raw) {
             Ok(requested) if redirect_allowed(&registered, &requested) => requested,
-            _ => {
-                return bad_page(
-                    "The redirect_uri does not match the one registered for this application.",
-                )
-            }
+            _ => return bad_page("The redirect_uri does not match the one registered for this application."),
         },
     };
 
@@ -122,12 +97,7 @@ pub(crate) async fn show(
         (None, _) => None,
         (Some(challenge), Some("S256")) => Some(challenge.to_owned()),
         (Some(_), _) => {
-            return redirect_error(
-                redirect_uri,
-                "invalid_request",
-                "code_challenge_method must be S256",
-                state,
-            )
+            return redirect_error(redirect_uri, "invalid_request", "code_challenge_method must be S256", state)
         }
     };
 
@@ -153,39 +123,21 @@ pub(crate) async fn show(
 
 pub(crate) async fn decide(State(app): State<Arc<AppState>>, form: FormFields) -> Response {
     let mut store = app.store();
-    let pending = form
-        .get("request")
-        .and_then(|id| store.pending.remove(id))
-        .filter(|p| p.expires > Instant::now());
+    let pending = form.get("request").and_then(|id| store.pending.remove(id)).filter(|p| p.expires > Instant::now());
     let Some(pending) = pending else {
         return bad_page("This sign-in request has expired or was already answered. Start again from the application.");
     };
     let state = pending.state.as_deref();
     if form.get("decision") != Some("approve") {
-        return redirect_error(
-            pending.redirect_uri,
-            "access_denied",
-            "The user denied the request",
-            state,
-        );
+        return redirect_error(pending.redirect_uri, "access_denied", "The user denied the request", state);
     }
     // Only scopes that were both requested and left ticked are granted, in request order.
     let ticked: Vec<&str> = form.all("scope").collect();
-    let granted: Vec<String> = pending
-        .scopes
-        .iter()
-        .filter(|s| ticked.contains(&s.as_str()))
-        .cloned()
-        .collect();
+    let granted: Vec<String> = pending.scopes.iter().filter(|s| ticked.contains(&s.as_str())).cloned().collect();
     // Approving with every box unticked still issues a token, with no scope at all: RFC 6749
     // §3.3 lets the server grant less than asked, and it is exactly what a client's
     // insufficient-scope path must cope with. Denying is the separate "Deny" button.
-    let username = form
-        .get("username")
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-        .unwrap_or(DEFAULT_USERNAME)
-        .to_owned();
+    let username = form.get("username").map(str::trim).filter(|u| !u.is_empty()).unwrap_or(DEFAULT_USERNAME).to_owned();
     let code = random_hex(20);
     let now = Instant::now();
     crate::state::cap(&mut store.codes, crate::state::MAX_CODES, |c| c.expires <= now, |c| c.expires);
@@ -204,10 +156,7 @@ pub(crate) async fn decide(State(app): State<Arc<AppState>>, form: FormFields) -
             token_id: None,
         },
     );
-    redirect_with(
-        pending.redirect_uri,
-        &[("code", Some(&code)), ("state", state)],
-    )
+    redirect_with(pending.redirect_uri, &[("code", Some(&code)), ("state", state)])
 }
 
 #[cfg(test)]

@@ -32,10 +32,7 @@ fn describe(scope: &str) -> String {
         "object_storage" => "Object Storage".to_owned(),
         other => {
             let mut chars = other.chars();
-            chars
-                .next()
-                .map(|first| first.to_uppercase().chain(chars).collect())
-                .unwrap_or_default()
+            chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
         }
     };
     let level = match level {
@@ -66,12 +63,7 @@ fn page(title: &str, body: &str) -> String {
 }
 
 /// The login and consent form. It posts back to its own URL.
-pub(super) fn consent_page(
-    app_label: &str,
-    scopes: &[String],
-    request_id: &str,
-    username: &str,
-) -> String {
+pub(super) fn consent_page(app_label: &str, scopes: &[String], request_id: &str, username: &str) -> String {
     let app = escape(app_label);
     let checkboxes: String = scopes
         .iter()
@@ -105,10 +97,7 @@ pub(super) fn consent_page(
 
 /// Shown instead of redirecting when the request cannot be trusted.
 pub(super) fn error_page(title: &str, message: &str) -> String {
-    page(
-        title,
-        &format!("<h1>{}</h1><p>{}</p>", escape(title), escape(message)),
-    )
+    page(title, &format!("<h1>{}</h1><p>{}</p>", escape(title), escape(message)))
 }
 
 #[cfg(test)]
@@ -117,16 +106,9 @@ mod tests {
 
     #[test]
     fn page_names_the_app_and_each_scope_and_escapes() {
-        let html = consent_page(
-            "My <App>",
-            &["linodes:read_write".to_owned(), "*".to_owned()],
-            "abc",
-            "me",
-        );
+        let html = consent_page("My <App>", &["linodes:read_write".to_owned(), "*".to_owned()], "abc", "me");
         assert!(html.contains("My &lt;App&gt;"));
-        assert!(html.contains(
-            "<input type=\"checkbox\" name=\"scope\" value=\"linodes:read_write\" checked>"
-        ));
+        assert!(html.contains("<input type=\"checkbox\" name=\"scope\" value=\"linodes:read_write\" checked>"));
         assert!(html.contains("Linodes: view, create, change and delete"));
         assert!(html.contains("name=\"request\" value=\"abc\""));
         assert!(html.contains("nothing real is created"));

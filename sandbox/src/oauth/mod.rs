@@ -88,18 +88,11 @@ pub(crate) struct FormFields(Vec<(String, String)>);
 
 impl FormFields {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-            .filter(|value| !value.is_empty())
+        self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str()).filter(|value| !value.is_empty())
     }
 
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .iter()
-            .filter(move |(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.0.iter().filter(move |(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 }
 
@@ -118,31 +111,22 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
                 .await
                 .map_err(|e| OAuthError::invalid_request(e.body_text()))?;
             let mut fields = Vec::new();
-            while let Some(field) = multipart
-                .next_field()
-                .await
-                .map_err(|e| OAuthError::invalid_request(e.body_text()))?
+            while let Some(field) =
+                multipart.next_field().await.map_err(|e| OAuthError::invalid_request(e.body_text()))?
             {
                 let name = field.name().unwrap_or_default().to_owned();
-                let value = field
-                    .text()
-                    .await
-                    .map_err(|e| OAuthError::invalid_request(e.body_text()))?;
+                let value = field.text().await.map_err(|e| OAuthError::invalid_request(e.body_text()))?;
                 fields.push((name, value));
             }
             return Ok(Self(fields));
         }
         if content_type.starts_with("application/json") {
-            return Err(OAuthError::invalid_request(
-                "The body must be form-encoded or multipart, not JSON",
-            ));
+            return Err(OAuthError::invalid_request("The body must be form-encoded or multipart, not JSON"));
         }
         let body = axum::body::Bytes::from_request(request, state)
             .await
             .map_err(|e| OAuthError::invalid_request(e.body_text()))?;
-        Ok(Self(
-            url::form_urlencoded::parse(&body).into_owned().collect(),
-        ))
+        Ok(Self(url::form_urlencoded::parse(&body).into_owned().collect()))
     }
 }
 
@@ -158,24 +142,12 @@ impl ClientCredentials {
     pub fn from_request(headers: &HeaderMap, form: &FormFields) -> Result<Self, OAuthError> {
         if let Some((id, secret)) = basic_credentials(headers) {
             if form.get("client_id").is_some_and(|form_id| form_id != id) {
-                return Err(OAuthError::invalid_request(
-                    "client_id in the body differs from the Authorization header",
-                ));
+                return Err(OAuthError::invalid_request("client_id in the body differs from the Authorization header"));
             }
-            return Ok(Self {
-                id,
-                secret: Some(secret),
-                basic: true,
-            });
+            return Ok(Self { id, secret: Some(secret), basic: true });
         }
-        let id = form
-            .get("client_id")
-            .ok_or_else(|| OAuthError::invalid_request("client_id is required"))?;
-        Ok(Self {
-            id: id.to_owned(),
-            secret: form.get("client_secret").map(str::to_owned),
-            basic: false,
-        })
+        let id = form.get("client_id").ok_or_else(|| OAuthError::invalid_request("client_id is required"))?;
+        Ok(Self { id: id.to_owned(), secret: form.get("client_secret").map(str::to_owned), basic: false })
     }
 }
 
@@ -186,16 +158,11 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, secret) = text.split_once(':')?;
     let unescape = |s: &str| -> String {
-        url::form_urlencoded::parse(format!("v={s}").as_bytes())
-            .map(|(_, v)| v.into_owned())
-            .next()
-            .unwrap_or_default()
+        url::form_urlencoded::parse(format!("v={s}").as_bytes()).map(|(_, v)| v.into_owned()).next().unwrap_or_default()
     };
     Some((unescape(id), unescape(secret)))
 }

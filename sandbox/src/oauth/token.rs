@@ -79,22 +79,14 @@ fn code_grant<'s>(
     credentials: &ClientCredentials,
     form: &FormFields,
 ) -> Result<&'s TokenRecord, OAuthError> {
-    let code_value = form
-        .get("code")
-        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-    let registered = store
-        .client(&credentials.id)
-        .and_then(|c| Url::parse(&c.redirect_uri).ok());
+    let code_value = form.get("code").ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let registered = store.client(&credentials.id).and_then(|c| Url::parse(&c.redirect_uri).ok());
     let is_public = store.client(&credentials.id).is_some_and(|c| c.public);
     let Some(code) = store.codes.get_mut(code_value) else {
-        return Err(OAuthError::invalid_grant(
-            "The authorization code is not valid",
-        ));
+        return Err(OAuthError::invalid_grant("The authorization code is not valid"));
     };
     if code.client_id != credentials.id {
-        return Err(OAuthError::invalid_grant(
-            "The authorization code was issued to another client",
-        ));
+        return Err(OAuthError::invalid_grant("The authorization code was issued to another client"));
     }
     if code.used {
         // RFC 6749 §4.1.2: a replayed code should revoke what was issued from it, since
@@ -102,14 +94,10 @@ fn code_grant<'s>(
         if let Some(id) = code.token_id.clone() {
             store.revoke(&id);
         }
-        return Err(OAuthError::invalid_grant(
-            "The authorization code was already used",
-        ));
+        return Err(OAuthError::invalid_grant("The authorization code was already used"));
     }
     if code.expires <= Instant::now() {
-        return Err(OAuthError::invalid_grant(
-            "The authorization code has expired",
-        ));
+        return Err(OAuthError::invalid_grant("The authorization code has expired"));
     }
     if let Some(given) = form.get("redirect_uri") {
         // RFC 6749 §4.1.3: if one was sent to /authorize this must be identical; otherwise
@@ -122,9 +110,7 @@ fn code_grant<'s>(
                 .is_some_and(|(registered, given)| redirect_allowed(registered, &given)),
         };
         if !matches {
-            return Err(OAuthError::invalid_grant(
-                "redirect_uri does not match the authorization request",
-            ));
+            return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request"));
         }
     }
     let public_client = match (&code.code_challenge, form.get("code_verifier")) {
@@ -168,10 +154,7 @@ fn code_grant<'s>(
     if let Some(code) = store.codes.get_mut(&code_value) {
         code.token_id = Some(token_id.clone());
     }
-    store
-        .tokens
-        .get(&token_id)
-        .ok_or_else(|| OAuthError::invalid_grant("token was not stored"))
+    store.tokens.get(&token_id).ok_or_else(|| OAuthError::invalid_grant("token was not stored"))
 }
 
 /// Rotates both tokens: the old access token and refresh token stop working.
@@ -184,16 +167,12 @@ fn refresh_grant<'s>(
     if credentials.secret.is_none() {
         return Err(OAuthError::invalid_client(credentials.basic));
     }
-    let refresh = form
-        .get("refresh_token")
-        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let refresh = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
     let Some(old) = store.token_by_refresh(refresh).filter(|t| !t.revoked) else {
         return Err(OAuthError::invalid_grant("The refresh token is not valid"));
     };
     if old.client_id != credentials.id {
-        return Err(OAuthError::invalid_grant(
-            "The refresh token was issued to another client",
-        ));
+        return Err(OAuthError::invalid_grant("The refresh token was issued to another client"));
     }
     old.revoked = true;
     let new = NewToken {

@@ -30,10 +30,7 @@ pub async fn start_with(config: Config) -> RunningSandbox {
 
 /// A client that never follows redirects, so tests can read `Location`.
 pub fn http() -> Client {
-    Client::builder()
-        .redirect(Policy::none())
-        .build()
-        .expect("client")
+    Client::builder().redirect(Policy::none()).build().expect("client")
 }
 
 /// The opaque request id from a consent page.
@@ -46,21 +43,13 @@ pub fn request_id(html: &str) -> String {
 
 /// Query parameters of a redirect's `Location`.
 pub fn location_params(response: &reqwest::Response) -> Vec<(String, String)> {
-    let location = response
-        .headers()
-        .get("location")
-        .expect("location header")
-        .to_str()
-        .expect("ascii");
+    let location = response.headers().get("location").expect("location header").to_str().expect("ascii");
     let url = url::Url::parse(location).expect("absolute location");
     url.query_pairs().into_owned().collect()
 }
 
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// Opens the consent page for `query` and answers it, returning the redirect response.
@@ -81,12 +70,7 @@ pub async fn consent(
         ("decision".to_owned(), decision.to_owned()),
     ];
     form.extend(ticked.iter().map(|s| ("scope".to_owned(), (*s).to_owned())));
-    http.post(&url)
-        .query(query)
-        .form(&form)
-        .send()
-        .await
-        .expect("consent")
+    http.post(&url).query(query).form(&form).send().await.expect("consent")
 }
 
 /// Runs the consent flow approving every requested scope; returns the code.
@@ -94,30 +78,20 @@ pub async fn code_for(sb: &RunningSandbox, scopes: &str) -> String {
     let ticked: Vec<&str> = scopes.split([',', ' ']).collect();
     let response = consent(
         sb,
-        &[
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("response_type", "code"),
-            ("scopes", scopes),
-        ],
+        &[("client_id", DEFAULT_CLIENT_ID), ("response_type", "code"), ("scopes", scopes)],
         "approve",
         &ticked,
     )
     .await;
     assert_eq!(response.status(), StatusCode::FOUND);
-    param(&location_params(&response), "code")
-        .expect("code")
-        .to_owned()
+    param(&location_params(&response), "code").expect("code").to_owned()
 }
 
 /// Exchanges a code the way linode_api4 does (three form fields).
 pub async fn exchange(sb: &RunningSandbox, code: &str) -> reqwest::Response {
     http()
         .post(format!("{}/oauth/token", sb.login_base()))
-        .form(&[
-            ("client_id", DEFAULT_CLIENT_ID),
-            ("client_secret", DEFAULT_CLIENT_SECRET),
-            ("code", code),
-        ])
+        .form(&[("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET), ("code", code)])
         .send()
         .await
         .expect("token")
@@ -132,10 +106,7 @@ pub async fn token_json(sb: &RunningSandbox, scopes: &str) -> Value {
 }
 
 pub async fn token(sb: &RunningSandbox, scopes: &str) -> String {
-    token_json(sb, scopes).await["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_owned()
+    token_json(sb, scopes).await["access_token"].as_str().expect("access_token").to_owned()
 }
 
 /// A valid create body for the no-input StackScript.
@@ -167,11 +138,6 @@ pub async fn errors(response: reqwest::Response) -> Vec<(Option<String>, String)
         .as_array()
         .expect("errors array")
         .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().map(str::to_owned),
-                e["reason"].as_str().expect("reason").to_owned(),
-            )
-        })
+        .map(|e| (e["field"].as_str().map(str::to_owned), e["reason"].as_str().expect("reason").to_owned()))
         .collect()
 }

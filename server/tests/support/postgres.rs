@@ -49,7 +49,8 @@ impl Postgres {
             assert!(status.success(), "chown the cluster directory");
         }
         let data = dir.join("data");
-        let out = run(&bin.join("initdb"), &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync"]);
+        let out =
+            run(&bin.join("initdb"), &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync"]);
         assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
         let port = super::free_port();
         let cluster = Self { bin, dir, port };
@@ -97,7 +98,19 @@ impl Postgres {
 
     pub fn psql_command(&self, database: &str, sql: &str) -> Command {
         let mut command = Command::new(self.bin.join("psql"));
-        command.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", database, "-qAt", "-c", sql]);
+        command.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-qAt",
+            "-c",
+            sql,
+        ]);
         command
     }
 }

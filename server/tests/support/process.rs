@@ -17,7 +17,12 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the server on `port` with the real-mode environment plus `extra`, and waits until
     /// it answers `/healthz`.
-    pub async fn start(port: u16, public_base: &str, sandbox: &sandbox::RunningSandbox, extra: &[(&str, String)]) -> Self {
+    pub async fn start(
+        port: u16,
+        public_base: &str,
+        sandbox: &sandbox::RunningSandbox,
+        extra: &[(&str, String)],
+    ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
         command
             .env_clear()
@@ -70,8 +75,15 @@ impl Drop for ServerProcess {
 }
 
 /// A sandbox on its own port whose only client sends people back to `public_base`.
-pub async fn standalone_sandbox(public_base: &str, provisioning: Duration, booting: Duration) -> sandbox::RunningSandbox {
-    let client = sandbox::ClientConfig { redirect_uri: format!("{public_base}/auth/callback"), ..sandbox::ClientConfig::default() };
+pub async fn standalone_sandbox(
+    public_base: &str,
+    provisioning: Duration,
+    booting: Duration,
+) -> sandbox::RunningSandbox {
+    let client = sandbox::ClientConfig {
+        redirect_uri: format!("{public_base}/auth/callback"),
+        ..sandbox::ClientConfig::default()
+    };
     let mut config = sandbox::Config { clients: vec![client], ..Default::default() };
     config.timings.provisioning = provisioning;
     config.timings.booting = booting;

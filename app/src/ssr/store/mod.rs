@@ -171,7 +171,10 @@ impl Store {
     }
 
     /// Runs one store operation within the configured time.
-    async fn bounded<T>(&self, work: impl std::future::Future<Output = Result<T, sqlx::Error>>) -> Result<T, StoreError> {
+    async fn bounded<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, StoreError> {
         match tokio::time::timeout(self.op_timeout, work).await {
             Ok(result) => result.map_err(StoreError::from),
             Err(_) => Err(StoreError::Timeout(self.op_timeout)),
@@ -228,7 +231,8 @@ impl Store {
         let progress = progress.map(serde_json::to_string).transpose().map_err(|e| StoreError::Query(e.to_string()))?;
         let now = now_ms();
         let expires = now + ms(ttl);
-        let sealed = root_password.map(|password| self.cipher.seal(&secret_row(id), password.expose_secret().as_bytes()));
+        let sealed =
+            root_password.map(|password| self.cipher.seal(&secret_row(id), password.expose_secret().as_bytes()));
         self.bounded(async {
             let mut tx = self.pool.begin().await?;
             let inserted = sqlx::query(
@@ -260,7 +264,9 @@ impl Store {
 
     pub async fn outcome_exists(&self, id: &OutcomeId) -> Result<bool, StoreError> {
         let row: Option<(i64,)> = self
-            .bounded(sqlx::query_as("SELECT 1 FROM outcomes WHERE id = $1").bind(id.as_str()).fetch_optional(&self.pool))
+            .bounded(
+                sqlx::query_as("SELECT 1 FROM outcomes WHERE id = $1").bind(id.as_str()).fetch_optional(&self.pool),
+            )
             .await?;
         Ok(row.is_some())
     }
@@ -277,7 +283,8 @@ impl Store {
             .await?;
         let Some((body, progress)) = row else { return Ok(None) };
         let outcome = serde_json::from_str(&body).map_err(|_| StoreError::Corrupt("outcome"))?;
-        let progress = progress.map(|p| serde_json::from_str(&p)).transpose().map_err(|_| StoreError::Corrupt("progress"))?;
+        let progress =
+            progress.map(|p| serde_json::from_str(&p)).transpose().map_err(|_| StoreError::Corrupt("progress"))?;
         Ok(Some(StoredOutcome { outcome, progress }))
     }
 
@@ -300,7 +307,10 @@ impl Store {
     pub async fn set_progress(&self, id: &OutcomeId, progress: &Progress) -> Result<(), StoreError> {
         let body = serde_json::to_string(progress).map_err(|e| StoreError::Query(e.to_string()))?;
         self.bounded(
-            sqlx::query("UPDATE outcomes SET progress = $1 WHERE id = $2").bind(body).bind(id.as_str()).execute(&self.pool),
+            sqlx::query("UPDATE outcomes SET progress = $1 WHERE id = $2")
+                .bind(body)
+                .bind(id.as_str())
+                .execute(&self.pool),
         )
         .await?;
         Ok(())
@@ -324,7 +334,9 @@ impl Store {
     pub async fn watched_at(&self, id: &OutcomeId) -> Result<Option<i64>, StoreError> {
         let row: Option<(i64,)> = self
             .bounded(
-                sqlx::query_as("SELECT watched_at FROM outcomes WHERE id = $1").bind(id.as_str()).fetch_optional(&self.pool),
+                sqlx::query_as("SELECT watched_at FROM outcomes WHERE id = $1")
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool),
             )
             .await?;
         Ok(row.map(|(at,)| at))

@@ -72,7 +72,10 @@ async fn the_password_is_encrypted_at_rest_and_taken_once() {
     let id = OutcomeId::random();
     let password = SecretString::from("hunter2-Secret-value");
     assert!(store.put_outcome(&id, &deployed(), Some(&password), None, Duration::from_secs(60)).await.unwrap());
-    assert!(!store.put_outcome(&id, &deployed(), Some(&password), None, Duration::from_secs(60)).await.unwrap(), "first write wins");
+    assert!(
+        !store.put_outcome(&id, &deployed(), Some(&password), None, Duration::from_secs(60)).await.unwrap(),
+        "first write wins"
+    );
     drop(store);
     let bytes = std::fs::read(&path).unwrap();
     let wal = std::fs::read(path.with_extension("sqlite3-wal")).unwrap_or_default();
@@ -105,7 +108,13 @@ async fn rows_sealed_with_another_key_or_altered_are_refused() {
         ssh_keys: 0,
     };
     let holder = ReplicaId::random();
-    let entry = NewJournalEntry { outcome_id: &id, held: &held, holder: &holder, lease: Duration::ZERO, follow_bound: Duration::from_secs(60) };
+    let entry = NewJournalEntry {
+        outcome_id: &id,
+        held: &held,
+        holder: &holder,
+        lease: Duration::ZERO,
+        follow_bound: Duration::from_secs(60),
+    };
     store.journal_token(entry).await.unwrap();
 
     let foreign = store_at(&path, b"another-key-another-key-another-key!!").await;
@@ -132,12 +141,20 @@ async fn a_lapsed_lease_goes_to_exactly_one_replica() {
         ssh_keys: 0,
     };
     let dead = ReplicaId::random();
-    let entry = NewJournalEntry { outcome_id: &id, held: &held, holder: &dead, lease: Duration::ZERO, follow_bound: Duration::from_secs(60) };
+    let entry = NewJournalEntry {
+        outcome_id: &id,
+        held: &held,
+        holder: &dead,
+        lease: Duration::ZERO,
+        follow_bound: Duration::from_secs(60),
+    };
     store.journal_token(entry).await.unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
     let replicas = (0..4).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move { store.take_over_lapsed(&ReplicaId::random(), Duration::from_secs(30), 10).await.unwrap().len() })
+        tokio::spawn(async move {
+            store.take_over_lapsed(&ReplicaId::random(), Duration::from_secs(30), 10).await.unwrap().len()
+        })
     });
     let mut total = 0;
     for replica in replicas {
