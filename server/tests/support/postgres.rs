@@ -132,5 +132,6 @@ pub fn database_on(port: u16) -> String {
 impl Drop for Postgres {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
