@@ -245,3 +245,22 @@ async fn a_guessable_session_key_stops_the_server_naming_the_variable() {
     assert!(stderr.contains("SESSION_KEY") && stderr.contains("guessable"), "{stderr}");
     assert!(!stderr.contains(&"a".repeat(40)));
 }
+
+#[tokio::test]
+async fn the_embedded_sandbox_sits_behind_the_body_cap_and_the_rate_limits() {
+    let app = spawn_app(&[("RATE_LIMIT_DEPLOYS_PER_MINUTE", "1")]).await;
+    // An oversized body to Linode's stand-in is refused before it is read.
+    let huge = "x".repeat(64 * 1024);
+    let response =
+        browser().post(app.url("/sandbox/login/oauth/token")).form(&[("code", huge.as_str())]).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Consent decisions are limited per address like deploys (one a minute here).
+    let authorize = app.start().await;
+    let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
+    assert!(callback.contains("/auth/callback?"), "{callback}");
+    let page = app.browser.get(&authorize).send().await.unwrap().text().await.unwrap();
+    let mut form = support::hidden_inputs(&page);
+    form.push(("decision".into(), "approve".into()));
+    let second = app.browser.post(&authorize).form(&form).send().await.unwrap();
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+}
