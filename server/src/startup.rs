@@ -53,6 +53,12 @@ const REVOKE_DRAIN: Duration = Duration::from_secs(20);
 pub enum StartupError {
     #[error("could not listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    #[error(
+        "the site in {0} was built without --split: its lazy islands would fail to load in every browser \
+         (\"Failed to resolve module specifier __wasm_split_placeholder__\"). Rebuild it with \
+         `cargo leptos build --release --precompress --split` (or `cargo leptos watch --split`)"
+    )]
+    UnsplitBuild(std::path::PathBuf),
     #[error("the public base URL {0} cannot carry the callback path")]
     BadPublicBase(Url),
     #[error("could not open the embedded sandbox's loopback listener: {0}")]
@@ -78,6 +84,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartupError> {
+        refuse_unsplit_build(&leptos_options)?;
         let listener = TcpListener::bind(config.bind).await.map_err(|e| StartupError::Bind(config.bind, e))?;
         let local = listener.local_addr().map_err(|e| StartupError::Bind(config.bind, e))?;
         let public_base = config
@@ -214,6 +221,23 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// The success view's islands are lazy: a WASM build without cargo-leptos' `--split` leaves the
+/// JS importing a placeholder module that no browser can resolve, so every page would fail at
+/// hydration. Such a site is refused at start-up, with what to run instead.
+fn refuse_unsplit_build(options: &LeptosOptions) -> Result<(), StartupError> {
+    let pkg = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let Ok(entries) = std::fs::read_dir(&pkg) else { return Ok(()) };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|ext| ext == "js")
+            && std::fs::read_to_string(&path).is_ok_and(|js| js.contains("__wasm_split_placeholder__"))
+        {
+            return Err(StartupError::UnsplitBuild(pkg));
+        }
+    }
+    Ok(())
 }
 
 /// The store named by `DATABASE_URL`, or a SQLite file in `DATA_DIR` (created when missing).

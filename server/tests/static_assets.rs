@@ -84,3 +84,22 @@ async fn unhashed_and_missing_assets_are_not_cached() {
     assert_eq!(missing.headers().get(CACHE_CONTROL).unwrap(), "no-cache");
     let _ = std::fs::remove_dir_all(root);
 }
+
+#[tokio::test]
+async fn a_site_built_without_split_is_refused_at_start_up_saying_what_to_run() {
+    let root = site_root("unsplit");
+    let js = root.join("pkg").join("install-on-linode.js");
+    std::fs::write(&js, b"import * as split from \"__wasm_split_placeholder__\";\nexport default split;\n").unwrap();
+    let data = root.join("data");
+    let data = data.to_str().unwrap();
+    let vars: HashMap<&str, &str> = HashMap::from([("LEPTOS_SITE_ADDR", "127.0.0.1:0"), ("DATA_DIR", data)]);
+    let config = Config::from_lookup(|name| vars.get(name).map(|v| v.to_string())).unwrap();
+    let options = LeptosOptions::builder()
+        .output_name("install-on-linode")
+        .site_root(root.to_str().unwrap())
+        .site_pkg_dir("pkg")
+        .build();
+    let Err(error) = Application::build(config, options).await else { panic!("an unsplit site must not start") };
+    let message = error.to_string();
+    assert!(message.contains("--split") && message.contains("cargo leptos build"), "{message}");
+}
