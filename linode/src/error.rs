@@ -52,6 +52,12 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// Whether a non-idempotent request that failed this way may still have been carried out
+    /// (the answer was lost, not refused).
+    pub fn may_have_happened(&self) -> bool {
+        matches!(self, Self::Timeout | Self::Network(_) | Self::Server { .. } | Self::Decode(_))
+    }
+
     /// Whether repeating the same idempotent request may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::RateLimited { .. } | Self::Server { .. } | Self::Timeout | Self::Network(_))

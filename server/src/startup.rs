@@ -153,6 +153,7 @@ impl Application {
             follow: config.timings.follow,
             lease: config.timings.lease,
             pkce: config.pkce,
+            create_settles: config.http.linode_timeouts.total + Duration::from_secs(5),
         };
         let mut login = LoginClient::new(login_base, credentials, http.clone());
         if let Some(authorize_base) = &authorize_base {

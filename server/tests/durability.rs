@@ -125,7 +125,8 @@ async fn after_kill_9_during_the_create_the_restarted_server_tells_what_happened
     let sandbox = standalone_sandbox(&public_base, Duration::from_millis(300), Duration::from_millis(300)).await;
     sandbox.sandbox.add_fault(FaultRule::latency(CREATE, 1500).times(1));
     let data = support::temp_dir("crash-create");
-    let env = [("DATA_DIR", data.display().to_string())];
+    // Recovery waits out the longest a create call can take before it believes "no Linode".
+    let env = [("DATA_DIR", data.display().to_string()), ("LINODE_HTTP_TIMEOUT_SECS", "3".to_owned())];
     let mut server = ServerProcess::start(port, &public_base, &sandbox, &env).await;
     let browser = browser();
     let callback = start_and_consent(&browser, &server.base).await;

@@ -87,12 +87,27 @@ impl DeployService {
                 return Ran { result: self.shown(FlowFailure::StoreUnavailable(error.to_string())), follow: None };
             }
         };
+        // A lease can lapse (a stalled database, a paused process): then another replica owns
+        // the token, and creating with it here could contradict what that replica decides.
+        if !self.store.holds(&journal, &self.replica).await.unwrap_or(false) {
+            tracing::warn!("lost the token's lease before creating; leaving it to its new holder");
+            return Ran { result: self.shown(FlowFailure::StillRunning), follow: None };
+        }
         if !grant.scopes.allows("linodes", ScopeLevel::ReadWrite) {
             self.revoker.revoke_later(self.clone(), Some(journal), held.access);
             return self.record_failure(id, FlowFailure::InsufficientScope).await;
         }
         let instance = match self.create(&held, flow).await {
             Ok(instance) => instance,
+            // The call may have reached Linode (a timeout, a broken connection, a 5xx, an
+            // unreadable answer): look for the Linode before saying it does not exist.
+            Err(FlowFailure::Create(error)) if error.may_have_happened() => match self.created_anyway(&held).await {
+                Some(instance) => instance,
+                None => {
+                    self.revoker.revoke_later(self.clone(), Some(journal), held.access);
+                    return self.record_failure(id, FlowFailure::Create(error)).await;
+                }
+            },
             Err(failure) => {
                 self.revoker.revoke_later(self.clone(), Some(journal), held.access);
                 return self.record_failure(id, failure).await;
@@ -111,6 +126,19 @@ impl DeployService {
         }
         let follow = Followed::new(journal, id.clone(), instance.id, held.access, self.settings.follow.bound);
         Ran { result, follow: Some(follow) }
+    }
+
+    /// The Linode a create call that failed in transit made after all, if it did: ours has the
+    /// label we chose and the app's tag.
+    async fn created_anyway(&self, held: &HeldToken) -> Option<Instance> {
+        let tag = credentials::app_tag(&self.settings.app_name);
+        match self.api.instances_labelled(&held.access, &held.label).await {
+            Ok(found) => found.into_iter().find(|instance| instance.tags.contains(&tag)),
+            Err(error) => {
+                tracing::warn!(%error, "could not check whether the failed create made a Linode");
+                None
+            }
+        }
     }
 
     async fn create(&self, held: &HeldToken, flow: &PendingFlow) -> Result<Instance, FlowFailure> {

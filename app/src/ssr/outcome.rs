@@ -42,7 +42,8 @@ pub async fn deployment_progress() -> Result<Option<Progress>, AppError> {
     let parts: http::request::Parts =
         leptos_axum::extract().await.map_err(|error| AppError::Transport(error.to_string()))?;
     let result: Option<ResultRef> = deploy.sealer().open(&parts.headers, OUTCOME_COOKIE);
-    deploy.progress(result).await.map_err(|error| {
+    let flow: Option<PendingFlow> = deploy.sealer().open(&parts.headers, FLOW_COOKIE);
+    deploy.progress(result, flow).await.map_err(|error| {
         tracing::warn!(%error, "could not read a deployment's progress");
         AppError::StoreUnavailable
     })

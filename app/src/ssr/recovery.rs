@@ -7,6 +7,7 @@
 use std::{sync::Arc, time::Duration};
 
 use super::{
+    credentials,
     failure::FlowFailure,
     progress::Followed,
     store::{now_ms, Backend, JournalEntry},
@@ -35,6 +36,18 @@ impl DeployService {
                 Err(error) => tracing::error!(%error, "could not read the token journal at start-up"),
             }
         }
+        // Leases are renewed on their own beat, so a slow sweep cannot let this replica's own
+        // tokens lapse while it still works on them.
+        let this = self.clone();
+        self.tasks.spawn(async move {
+            loop {
+                this.renew().await;
+                tokio::select! {
+                    () = tokio::time::sleep(this.settings.lease / 3) => {}
+                    () = this.shutdown.cancelled() => return,
+                }
+            }
+        });
         let mut sweeps: u32 = 0;
         loop {
             self.sweep(sweeps).await;
@@ -46,10 +59,13 @@ impl DeployService {
         }
     }
 
-    async fn sweep(self: &Arc<Self>, sweeps: u32) {
+    pub(super) async fn renew(&self) {
         if let Err(error) = self.store.renew_leases(&self.replica, self.settings.lease).await {
             tracing::warn!(%error, "could not renew this replica's token leases");
         }
+    }
+
+    async fn sweep(self: &Arc<Self>, sweeps: u32) {
         match self.store.take_over_lapsed(&self.replica, self.settings.lease, TAKE_PER_SWEEP).await {
             Ok(taken) => {
                 for entry in taken {
@@ -96,13 +112,24 @@ impl DeployService {
 
     /// Finishes what the token's previous holder left.
     async fn recover(self: Arc<Self>, entry: JournalEntry) {
-        let JournalEntry { id, outcome_id, held, linode_id, follow_until, .. } = entry;
+        let JournalEntry { id, outcome_id, held, linode_id, follow_until, created_at: entry_created_at } = entry;
+        let settles_ms = i64::try_from(self.settings.create_settles.as_millis()).unwrap_or(i64::MAX);
         tracing::info!(?linode_id, "took over a journaled token");
         let linode_id = match linode_id {
             Some(linode_id) => Some(linode_id),
+            // The create call may still be running on its holder (a lease can lapse during a
+            // slow call): decide nothing before that call must have ended.
+            None if now_ms() < entry_created_at + settles_ms => {
+                let wait = Duration::from_millis(u64::try_from(entry_created_at + settles_ms - now_ms()).unwrap_or(0));
+                let _ = self.store.defer_token(&id, wait).await;
+                return;
+            }
             // The holder died around the create call: ask Linode whether the Linode exists.
             None => match self.api.instances_labelled(&held.access, &held.label).await {
-                Ok(found) => match found.into_iter().next() {
+                Ok(found) => match found
+                    .into_iter()
+                    .find(|instance| instance.tags.contains(&credentials::app_tag(&self.settings.app_name)))
+                {
                     Some(instance) => {
                         let linode = self.describe(&instance, held.ssh_keys).await;
                         self.record_deployed(&outcome_id, &linode, &held.root_password).await;

@@ -57,6 +57,9 @@ pub struct DeploySettings {
     pub lease: Duration,
     /// PKCE (S256) on every authorization, alongside the client secret (`LINODE_PKCE`).
     pub pkce: bool,
+    /// How long after a token was journaled its create call has surely ended (the HTTP
+    /// timeout to Linode and a margin): before that, recovery does not conclude "no Linode".
+    pub create_settles: Duration,
 }
 
 /// Which outcome a browser may look at, as sealed in its outcome cookie: one in the store, or a
@@ -339,6 +342,9 @@ impl DeployService {
         };
         let mut outcome = stored.outcome;
         if let Outcome::Deployed(linode) = &mut outcome {
+            if let Err(error) = self.store.touch(&id).await {
+                tracing::warn!(%error, "could not note that the deployment is watched");
+            }
             if let Some(password) = self.store.take_password(&id).await? {
                 use secrecy::ExposeSecret;
                 linode.root_password = Some(password.expose_secret().to_owned());
@@ -347,18 +353,31 @@ impl DeployService {
                 linode.status = progress.status;
                 linode.ipv4 = progress.ipv4.or(linode.ipv4.take());
             }
-            self.store.touch(&id).await?;
         }
         Ok(Some(outcome))
     }
 
     /// Where the Linode of the outcome in `result` is, as its follower last saw it; asking
     /// counts as the person still watching.
-    pub async fn progress(&self, result: Option<ResultRef>) -> Result<Option<Progress>, StoreError> {
-        let Some(ResultRef::Stored(id)) = result else { return Ok(None) };
+    pub async fn progress(
+        &self,
+        result: Option<ResultRef>,
+        flow: Option<PendingFlow>,
+    ) -> Result<Option<Progress>, StoreError> {
+        let id = match (result, flow) {
+            (Some(ResultRef::Stored(id)), _) => id,
+            // A browser told "still working" holds its flow cookie, which names the flow.
+            (_, Some(flow)) => match self.store.claimed(&StateKey::of(&flow.state)).await? {
+                Some(id) => id,
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
         let progress = self.store.outcome(&id).await?.and_then(|stored| stored.progress);
         if progress.is_some() {
-            self.store.touch(&id).await?;
+            if let Err(error) = self.store.touch(&id).await {
+                tracing::warn!(%error, "could not note that the deployment is watched");
+            }
         }
         Ok(progress)
     }
@@ -368,6 +387,17 @@ impl DeployService {
     pub async fn drain(&self, limit: Duration) {
         self.shutdown.cancel();
         self.tasks.close();
-        let _ = tokio::time::timeout(limit, self.tasks.wait()).await;
+        // Tokens still held by the tasks being waited for keep their leases meanwhile, so no
+        // other replica takes them over while this one is finishing with them.
+        let renewing = async {
+            loop {
+                self.renew().await;
+                tokio::time::sleep(self.settings.lease / 3).await;
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::timeout(limit, self.tasks.wait()) => {}
+            () = renewing => {}
+        }
     }
 }

@@ -132,6 +132,20 @@ impl Store {
         Ok(())
     }
 
+    /// Whether `holder` still holds row `id` with a lease that has not lapsed.
+    pub async fn holds(&self, id: &JournalId, holder: &ReplicaId) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = self
+            .bounded(
+                sqlx::query_as("SELECT 1 FROM token_journal WHERE id = $1 AND holder = $2 AND lease_until > $3")
+                    .bind(id.as_str())
+                    .bind(holder.as_str())
+                    .bind(now_ms())
+                    .fetch_optional(&self.pool),
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Extends every lease `holder` has; returns how many.
     pub async fn renew_leases(&self, holder: &ReplicaId, lease: Duration) -> Result<u64, StoreError> {
         let result = self
@@ -177,6 +191,8 @@ impl Store {
             .await?;
         let mut taken = Vec::new();
         for (id,) in candidates {
+            // Each row's lease starts when it is taken, not when the batch was listed.
+            let now = now_ms();
             let row: Option<TakenRow> = self
                 .bounded(
                     sqlx::query_as(
