@@ -9,7 +9,7 @@ use std::{
 
 use linode::{ApiClient, Image, LinodeType, Region, StackScript, UserDefinedField};
 
-use super::DeploySettings;
+use super::settings::DeploySettings;
 use crate::{
     error::AppError,
     model::{

@@ -83,7 +83,7 @@ impl DeployService {
             Ok(journal) => journal,
             Err(error) => {
                 tracing::error!(%error, "could not journal the token; revoking it before anything is created");
-                self.revoker.revoke(&self.store, None, &held.access).await;
+                self.revoker.revoke(None, &held.access).await;
                 return Ran { result: self.shown(FlowFailure::StoreUnavailable(error.to_string())), follow: None };
             }
         };
@@ -94,7 +94,7 @@ impl DeployService {
             return Ran { result: self.shown(FlowFailure::StillRunning), follow: None };
         }
         if !grant.scopes.allows("linodes", ScopeLevel::ReadWrite) {
-            self.revoker.revoke_later(self.clone(), Some(journal), held.access);
+            self.revoker.revoke_later(Some(journal), held.access);
             return self.record_failure(id, FlowFailure::InsufficientScope).await;
         }
         let instance = match self.create(&held, flow).await {
@@ -104,12 +104,12 @@ impl DeployService {
             Err(FlowFailure::Create(error)) if error.may_have_happened() => match self.created_anyway(&held).await {
                 Some(instance) => instance,
                 None => {
-                    self.revoker.revoke_later(self.clone(), Some(journal), held.access);
+                    self.revoker.revoke_later(Some(journal), held.access);
                     return self.record_failure(id, FlowFailure::Create(error)).await;
                 }
             },
             Err(failure) => {
-                self.revoker.revoke_later(self.clone(), Some(journal), held.access);
+                self.revoker.revoke_later(Some(journal), held.access);
                 return self.record_failure(id, failure).await;
             }
         };
@@ -239,7 +239,7 @@ impl DeployService {
             () = self.shutdown.cancelled() => "server shutting down",
         };
         tracing::info!(linode_id = followed.linode_id, stop, "stopped following the Linode");
-        self.revoker.revoke(&self.store, Some(&followed.journal), &followed.token).await;
+        self.revoker.revoke(Some(&followed.journal), &followed.token).await;
         followed.finish(&self.store).await;
     }
 }

@@ -22,9 +22,11 @@ mod recovery;
 pub mod revoke;
 pub mod service;
 pub mod session;
+pub mod settings;
 pub mod start;
 pub mod state;
 pub mod store;
 
-pub use service::{CallbackParams, CallbackReply, DeployService, DeploySettings, ResultRef};
+pub use service::{CallbackParams, CallbackReply, DeployService, ResultRef};
+pub use settings::DeploySettings;
 pub use state::AppState;

@@ -168,11 +168,11 @@ impl DeployService {
             }
             Some(linode_id) => {
                 let followed = Followed::resumed(id, outcome_id, linode_id, held.access, follow_until);
-                self.revoker.revoke(&self.store, Some(&followed.journal), &followed.token).await;
+                self.revoker.revoke(Some(&followed.journal), &followed.token).await;
                 followed.finish(&self.store).await;
             }
             None => {
-                self.revoker.revoke(&self.store, Some(&id), &held.access).await;
+                self.revoker.revoke(Some(&id), &held.access).await;
             }
         }
     }

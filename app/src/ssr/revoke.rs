@@ -7,6 +7,8 @@ use std::time::Duration;
 use linode::{AccessToken, LoginClient};
 use tokio_util::task::TaskTracker;
 
+use std::sync::Arc;
+
 use super::{ids::JournalId, store::Store};
 
 const ATTEMPTS: u32 = 4;
@@ -17,17 +19,19 @@ const RETRY_LATER: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub struct Revoker {
     login: LoginClient,
+    store: Arc<Store>,
     tasks: TaskTracker,
 }
 
 impl Revoker {
-    pub fn new(login: LoginClient, tasks: TaskTracker) -> Self {
-        Self { login, tasks }
+    pub fn new(login: LoginClient, store: Arc<Store>, tasks: TaskTracker) -> Self {
+        Self { login, store, tasks }
     }
 
     /// Revokes `token` and, once confirmed, forgets its journal row. Returns whether Linode
     /// confirmed it.
-    pub async fn revoke(&self, store: &Store, journal: Option<&JournalId>, token: &AccessToken) -> bool {
+    pub async fn revoke(&self, journal: Option<&JournalId>, token: &AccessToken) -> bool {
+        let store = &self.store;
         let revoked = revoke_with_retries(&self.login, token).await;
         match (journal, revoked) {
             (Some(id), true) => {
@@ -48,15 +52,10 @@ impl Revoker {
     }
 
     /// Revokes in the background, off the person's critical path.
-    pub fn revoke_later(
-        &self,
-        store: std::sync::Arc<super::DeployService>,
-        journal: Option<JournalId>,
-        token: AccessToken,
-    ) {
+    pub fn revoke_later(&self, journal: Option<JournalId>, token: AccessToken) {
         let revoker = self.clone();
         self.tasks.spawn(async move {
-            revoker.revoke(&store.store, journal.as_ref(), &token).await;
+            revoker.revoke(journal.as_ref(), &token).await;
         });
     }
 }

@@ -18,9 +18,9 @@ use super::{
     failure::{FlowFailure, Texts},
     flow::PendingFlow,
     ids::{OutcomeId, ReplicaId, StateKey},
-    progress::FollowLimits,
     revoke::Revoker,
     session::Sealer,
+    settings::DeploySettings,
     store::{Claim, Store, StoreError},
 };
 use crate::{
@@ -32,35 +32,6 @@ use crate::{
 const OUTCOME_WAIT: Duration = Duration::from_secs(60);
 /// How often a request waiting on a flow run by another replica looks for its outcome.
 const OUTCOME_POLL: Duration = Duration::from_millis(100);
-
-/// What the operator configured, as the deploy flow needs it.
-#[derive(Clone, Debug)]
-pub struct DeploySettings {
-    pub app_name: String,
-    pub stackscript_id: u64,
-    /// Where Linode sends the browser back: `<public base URL>/auth/callback`.
-    pub redirect_uri: Url,
-    /// Cookies get `Secure` when the site is served over https.
-    pub secure_cookies: bool,
-    /// True when talking to the embedded sandbox rather than Linode.
-    pub sandbox: bool,
-    /// How long a person may take between clicking Deploy and coming back from Linode.
-    pub flow_ttl: Duration,
-    /// How long the catalog is served before it is refreshed in the background.
-    pub catalog_ttl: Duration,
-    /// How long the result of a deployment stays viewable.
-    pub outcome_ttl: Duration,
-    /// How a new Linode is followed to `running` before its token is given up.
-    pub follow: FollowLimits,
-    /// How long a replica's hold on a journaled token lasts without renewal; another replica
-    /// takes the token over once it lapses.
-    pub lease: Duration,
-    /// PKCE (S256) on every authorization, alongside the client secret (`LINODE_PKCE`).
-    pub pkce: bool,
-    /// How long after a token was journaled its create call has surely ended (the HTTP
-    /// timeout to Linode and a margin): before that, recovery does not conclude "no Linode".
-    pub create_settles: Duration,
-}
 
 /// Which outcome a browser may look at, as sealed in its outcome cookie: one in the store, or a
 /// failure that needed no store (a forged callback, a denied login, the database down).
@@ -119,7 +90,7 @@ pub struct DeployService {
     pub(super) api: ApiClient,
     pub(super) catalog: CatalogCache,
     pub(super) sealer: Sealer,
-    pub(super) store: Store,
+    pub(super) store: Arc<Store>,
     pub(super) revoker: Revoker,
     pub(super) replica: ReplicaId,
     pub(super) running: Running,
@@ -134,7 +105,8 @@ impl DeployService {
         let sealer = Sealer::new(session_key, settings.secure_cookies);
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
-        let revoker = Revoker::new(login.clone(), tasks.clone());
+        let store = Arc::new(store);
+        let revoker = Revoker::new(login.clone(), store.clone(), tasks.clone());
         Self {
             settings,
             login,
