@@ -215,6 +215,7 @@ impl DeployService {
     }
 
     /// Stores a failure, so a replay anywhere finds it; shown directly if the store is down.
+    /// Also how recovery records an interrupted flow (it has no request to hand the result to).
     pub(super) async fn record_failure(&self, id: &OutcomeId, failure: FlowFailure) -> Ran {
         tracing::info!(kind = %failure.kind(), %failure, "deployment did not happen");
         let view = failure.to_view(&self.texts());

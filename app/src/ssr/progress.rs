@@ -100,7 +100,7 @@ impl Followed {
 
     /// Tells browsers the server no longer follows (nor holds access to) the Linode.
     pub async fn finish(&self, store: &Store) {
-        let current = store.outcome(&self.outcome).await.ok().flatten().and_then(|stored| stored.progress);
+        let current = store.progress(&self.outcome).await.ok().flatten();
         if let Some(mut progress) = current {
             progress.following = false;
             if let Err(error) = store.set_progress(&self.outcome, &progress).await {

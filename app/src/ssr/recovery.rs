@@ -13,7 +13,6 @@ use super::{
     store::{now_ms, Backend, JournalEntry},
     DeployService,
 };
-use crate::model::Outcome;
 
 /// How often the upkeep runs; a lapsed lease is taken over within this much of lapsing.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
@@ -94,11 +93,7 @@ impl DeployService {
         match self.store.orphan_claims(ORPHAN_AGE).await {
             Ok(orphans) => {
                 for id in orphans {
-                    let view = FlowFailure::Interrupted { created: None }.to_view(&self.texts());
-                    let _ = self
-                        .store
-                        .put_outcome(&id, &Outcome::Failed(view), None, None, self.settings.outcome_ttl)
-                        .await;
+                    self.record_failure(&id, FlowFailure::Interrupted { created: None }).await;
                 }
             }
             Err(error) => tracing::warn!(%error, "could not look for interrupted flows"),
@@ -137,11 +132,7 @@ impl DeployService {
                         Some(instance.id)
                     }
                     None => {
-                        let view = FlowFailure::Interrupted { created: None }.to_view(&self.texts());
-                        let _ = self
-                            .store
-                            .put_outcome(&outcome_id, &Outcome::Failed(view), None, None, self.settings.outcome_ttl)
-                            .await;
+                        self.record_failure(&outcome_id, FlowFailure::Interrupted { created: None }).await;
                         None
                     }
                 },
@@ -152,10 +143,7 @@ impl DeployService {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "Linode refused to say whether an interrupted deployment created anything");
-                    let view = FlowFailure::Interrupted { created: Some(held.label.clone()) }.to_view(&self.texts());
-                    let _ = self
-                        .store
-                        .put_outcome(&outcome_id, &Outcome::Failed(view), None, None, self.settings.outcome_ttl)
+                    self.record_failure(&outcome_id, FlowFailure::Interrupted { created: Some(held.label.clone()) })
                         .await;
                     None
                 }

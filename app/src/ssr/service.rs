@@ -345,7 +345,7 @@ impl DeployService {
             },
             _ => return Ok(None),
         };
-        let progress = self.store.outcome(&id).await?.and_then(|stored| stored.progress);
+        let progress = self.store.progress(&id).await?;
         if progress.is_some() {
             if let Err(error) = self.store.touch(&id).await {
                 tracing::warn!(%error, "could not note that the deployment is watched");

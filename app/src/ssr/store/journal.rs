@@ -123,15 +123,6 @@ impl Store {
         Ok(())
     }
 
-    /// Gives the lease up at once, so any replica (this one included) takes the token over.
-    pub async fn release_token(&self, id: &JournalId) -> Result<(), StoreError> {
-        self.bounded(
-            sqlx::query("UPDATE token_journal SET lease_until = 0 WHERE id = $1").bind(id.as_str()).execute(&self.pool),
-        )
-        .await?;
-        Ok(())
-    }
-
     /// Whether `holder` still holds row `id` with a lease that has not lapsed.
     pub async fn holds(&self, id: &JournalId, holder: &ReplicaId) -> Result<bool, StoreError> {
         let row: Option<(i64,)> = self
@@ -234,13 +225,6 @@ impl Store {
         )
         .await?;
         Ok(())
-    }
-
-    /// How many tokens the journal holds (all replicas).
-    pub async fn journaled_tokens(&self) -> Result<i64, StoreError> {
-        let (count,): (i64,) =
-            self.bounded(sqlx::query_as("SELECT COUNT(*) FROM token_journal").fetch_one(&self.pool)).await?;
-        Ok(count)
     }
 
     fn open_held(&self, id: &JournalId, sealed: &[u8]) -> Result<HeldToken, StoreError> {

@@ -304,6 +304,23 @@ impl Store {
         Ok(Some(SecretString::from(password)))
     }
 
+    /// What the follower last saw for outcome `id` (the outcome itself is not read or decoded:
+    /// this is the progress poll's path).
+    pub async fn progress(&self, id: &OutcomeId) -> Result<Option<Progress>, StoreError> {
+        let row: Option<(Option<String>,)> = self
+            .bounded(
+                sqlx::query_as("SELECT progress FROM outcomes WHERE id = $1 AND expires_at > $2")
+                    .bind(id.as_str())
+                    .bind(now_ms())
+                    .fetch_optional(&self.pool),
+            )
+            .await?;
+        row.and_then(|(progress,)| progress)
+            .map(|p| serde_json::from_str(&p))
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("progress"))
+    }
+
     pub async fn set_progress(&self, id: &OutcomeId, progress: &Progress) -> Result<(), StoreError> {
         let body = serde_json::to_string(progress).map_err(|e| StoreError::Query(e.to_string()))?;
         self.bounded(
