@@ -13,22 +13,21 @@ use std::{
 
 use app::{error::AppError, ssr::plain_page};
 use axum::{
-    body::Body,
     extract::{ConnectInfo, Request, State},
     middleware::Next,
     response::Response,
 };
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::{
-    header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER},
+    header::{CACHE_CONTROL, RETRY_AFTER},
     HeaderMap, HeaderValue, Method, StatusCode,
 };
-use leptos::{
-    prelude::LeptosOptions,
-    server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER},
-};
+use leptos::prelude::LeptosOptions;
 
-use crate::config::HttpSettings;
+use crate::{
+    config::HttpSettings,
+    server_fn_status::{app_error, wants_html},
+};
 
 /// The server function the deploy form posts to (its `endpoint`, under server_fn's `/api`).
 pub const START_DEPLOY_PATH: &str = "/api/start_deploy";
@@ -135,33 +134,12 @@ fn refusal(options: &LeptosOptions, request: &Request, wait: Duration) -> Respon
     // Whole seconds, rounded up: `Retry-After: 0` would invite an immediate retry.
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let seconds = seconds.max(1);
-    let mut response = if wants_html(request) { page(options, seconds) } else { server_fn_error(request) };
+    let mut response =
+        if wants_html(request) { page(options, seconds) } else { app_error(&AppError::RateLimited, request) };
     *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     let headers = response.headers_mut();
     headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// Navigations (the callback) and form posts without WASM ask for HTML; the hydrated page's server
-/// function call does not.
-fn wants_html(request: &Request) -> bool {
-    matches!(*request.method(), Method::GET | Method::HEAD)
-        || request
-            .headers()
-            .get(ACCEPT)
-            .and_then(|accept| accept.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"))
-}
-
-/// The body and header server_fn itself sends for an error, so the page shows the message.
-fn server_fn_error(request: &Request) -> Response {
-    let mut response = Response::new(Body::from(AppError::RateLimited.ser()));
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Ok(path) = HeaderValue::from_str(request.uri().path()) {
-        headers.insert(SERVER_FN_ERROR_HEADER, path);
-    }
     response
 }
 

@@ -9,17 +9,18 @@ use std::sync::Arc;
 
 use app::{error::AppError, ssr::plain_page};
 use axum::{
-    body::Body,
     extract::{Request, State},
     middleware::Next,
     response::Response,
 };
 use http::{
-    header::{ACCEPT, CONTENT_TYPE, HOST, ORIGIN, REFERER},
+    header::{HOST, ORIGIN, REFERER},
     HeaderMap, HeaderValue, Method, StatusCode,
 };
-use leptos::{prelude::LeptosOptions, server_fn::error::FromServerFnError};
+use leptos::prelude::LeptosOptions;
 use url::Url;
+
+use crate::server_fn_status::{app_error, wants_html};
 
 pub struct SiteOrigin {
     /// `scheme://host[:port]` of `PUBLIC_BASE_URL`, or of the listening address.
@@ -83,30 +84,21 @@ pub async fn require(State(site): State<Arc<SiteOrigin>>, request: Request, next
 }
 
 fn refusal(site: &SiteOrigin, request: &Request) -> Response {
-    let wants_html = request
-        .headers()
-        .get(ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    if wants_html {
-        let message = AppError::CrossSite.to_string();
-        let page = plain_page::PlainPage {
-            status: StatusCode::FORBIDDEN,
-            testid: "cross-site",
-            kind: "cross_site",
-            title: "This request came from another site",
-            message: &message,
-            next: "Nothing was started and nothing changed. To deploy, use the form on this site.",
-        };
-        return plain_page::page(&site.options, page);
+    if !wants_html(request) {
+        let mut response = app_error(&AppError::CrossSite, request);
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        return response;
     }
-    let mut response = Response::new(Body::from(AppError::CrossSite.ser()));
-    *response.status_mut() = StatusCode::FORBIDDEN;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Ok(path) = HeaderValue::from_str(request.uri().path()) {
-        response.headers_mut().insert(leptos::server_fn::error::SERVER_FN_ERROR_HEADER, path);
-    }
-    response
+    let message = AppError::CrossSite.to_string();
+    let page = plain_page::PlainPage {
+        status: StatusCode::FORBIDDEN,
+        testid: "cross-site",
+        kind: "cross_site",
+        title: "This request came from another site",
+        message: &message,
+        next: "Nothing was started and nothing changed. To deploy, use the form on this site.",
+    };
+    plain_page::page(&site.options, page)
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@
 
 use app::error::AppError;
 use axum::{body::Body, extract::Request, middleware::Next, response::Response};
-use http::StatusCode;
+use http::{
+    header::{ACCEPT, CONTENT_TYPE},
+    HeaderValue, Method, StatusCode,
+};
 use leptos::server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER};
 
 /// An encoded `AppError` is a few hundred bytes.
@@ -25,4 +28,27 @@ pub async fn client_errors(request: Request, next: Next) -> Response {
         parts.status = StatusCode::BAD_REQUEST;
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The body and headers server_fn itself sends for an error, so the hydrated page shows the
+/// message (for refusals made before a server function runs: rate limits, cross-site posts).
+pub fn app_error(error: &AppError, request: &Request) -> Response {
+    let mut response = Response::new(Body::from(error.ser()));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(path) = HeaderValue::from_str(request.uri().path()) {
+        headers.insert(SERVER_FN_ERROR_HEADER, path);
+    }
+    response
+}
+
+/// Navigations (the callback) and form posts without WASM ask for HTML; the hydrated page's
+/// server-function call does not.
+pub fn wants_html(request: &Request) -> bool {
+    matches!(*request.method(), Method::GET | Method::HEAD)
+        || request
+            .headers()
+            .get(ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
 }
