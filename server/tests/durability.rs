@@ -11,7 +11,7 @@ use sandbox::FaultRule;
 use support::{
     browser, failure_kind, location,
     postgres::Postgres,
-    process::{await_all_revoked, live_tokens, standalone_sandbox, ServerProcess},
+    process::{await_all_revoked, live_tokens, standalone_sandbox, until_callback, ServerProcess},
     spawn_app, testid_text, TestApp,
 };
 
@@ -61,28 +61,6 @@ async fn a_browser_that_gives_up_finds_its_result_on_the_result_page() {
     assert_eq!(app.sandbox.inspect().instances.len(), 1);
 }
 
-/// Runs one flow against `base` up to Linode's redirect; returns the callback URL.
-async fn start_and_consent(browser: &reqwest::Client, base: &str) -> String {
-    let response = browser
-        .post(format!("{base}/api/start_deploy"))
-        .header("Accept", "text/html")
-        .header("Referer", format!("{base}/"))
-        .form(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let authorize = location(&response);
-    let consent = browser.get(&authorize).send().await.unwrap().text().await.unwrap();
-    let mut form = support::hidden_inputs(&consent);
-    form.extend(
-        [("username", "tester"), ("scope", "linodes:read_write"), ("decision", "approve")]
-            .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
-    let response = browser.post(&authorize).form(&form).send().await.unwrap();
-    location(&response)
-}
-
 #[tokio::test]
 async fn after_kill_9_while_following_the_restarted_server_revokes_the_token_and_shows_the_result_once() {
     let port = support::free_port();
@@ -93,7 +71,7 @@ async fn after_kill_9_while_following_the_restarted_server_revokes_the_token_and
     let env = [("DATA_DIR", data.display().to_string()), ("FOLLOW_IDLE_SECS", "120".to_owned())];
     let mut server = ServerProcess::start(port, &public_base, &sandbox, &env).await;
     let browser = browser();
-    let callback = start_and_consent(&browser, &server.base).await;
+    let (_, callback) = until_callback(&browser, &server.base).await;
     let response = browser.get(&callback).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(live_tokens(&sandbox.sandbox), 1, "the follower holds the token");
@@ -129,7 +107,7 @@ async fn after_kill_9_during_the_create_the_restarted_server_tells_what_happened
     let env = [("DATA_DIR", data.display().to_string()), ("LINODE_HTTP_TIMEOUT_SECS", "3".to_owned())];
     let mut server = ServerProcess::start(port, &public_base, &sandbox, &env).await;
     let browser = browser();
-    let callback = start_and_consent(&browser, &server.base).await;
+    let (_, callback) = until_callback(&browser, &server.base).await;
     let pending = browser.get(&callback).timeout(Duration::from_millis(700)).send().await;
     assert!(pending.is_err(), "killed while the create call is in flight");
     server.kill9();

@@ -11,9 +11,9 @@ use std::{
 use rand::Rng;
 use reqwest::StatusCode;
 use support::{
-    browser, hidden_inputs, location,
+    browser,
     postgres::Postgres,
-    process::{await_all_revoked, live_tokens, standalone_sandbox, ServerProcess},
+    process::{await_all_revoked, live_tokens, standalone_sandbox, until_callback, ServerProcess},
     testid_text,
 };
 
@@ -31,24 +31,8 @@ impl Replicas {
 /// callback, whether the password was shown on the first view and never again).
 async fn one_flow(replicas: &Replicas, public_base: &str) -> (usize, bool) {
     let browser = browser();
-    let base = replicas.any().to_owned();
-    let response = browser
-        .post(format!("{base}/api/start_deploy"))
-        .header("Accept", "text/html")
-        .header("Referer", format!("{base}/"))
-        .form(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let authorize = location(&response);
-    let consent = browser.get(&authorize).send().await.unwrap().text().await.unwrap();
-    let mut form = hidden_inputs(&consent);
-    form.extend(
-        [("username", "tester"), ("scope", "linodes:read_write"), ("decision", "approve")]
-            .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
-    let callback = location(&browser.post(&authorize).form(&form).send().await.unwrap());
+    // The form post on one random replica (the consent is on Linode's page).
+    let (_, callback) = until_callback(&browser, replicas.any()).await;
     let replica = rand::rng().random_range(0..replicas.bases.len());
     let on_replica = callback.replacen(public_base, &replicas.bases[replica], 1);
     let response = browser.get(&on_replica).send().await.unwrap();

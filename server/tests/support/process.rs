@@ -111,3 +111,27 @@ pub async fn await_all_revoked(sandbox: &sandbox::Sandbox, limit: Duration) -> D
 pub fn live_tokens(sandbox: &sandbox::Sandbox) -> usize {
     sandbox.inspect().tokens.iter().filter(|t| !t.revoked).count()
 }
+
+/// One person's flow against `base` (any replica): the form post, then the consent on the
+/// sandbox's page. Returns the authorize URL the form sent the browser to, and the callback URL
+/// Linode's redirect carries (to the public address).
+pub async fn until_callback(browser: &reqwest::Client, base: &str) -> (String, String) {
+    let response = browser
+        .post(format!("{base}/api/start_deploy"))
+        .header("Accept", "text/html")
+        .header("Referer", format!("{base}/"))
+        .form(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::FOUND);
+    let authorize = super::location(&response);
+    let consent = browser.get(&authorize).send().await.unwrap().text().await.unwrap();
+    let mut form = super::hidden_inputs(&consent);
+    form.extend(
+        [("username", "tester"), ("scope", "linodes:read_write"), ("decision", "approve")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let callback = super::location(&browser.post(&authorize).form(&form).send().await.unwrap());
+    (authorize, callback)
+}

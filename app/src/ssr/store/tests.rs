@@ -44,6 +44,16 @@ fn deployed() -> Outcome {
     })
 }
 
+fn held() -> HeldToken {
+    HeldToken {
+        access: AccessToken::new("token-value"),
+        refresh: None,
+        root_password: SecretString::from("pw"),
+        label: "l".into(),
+        ssh_keys: 0,
+    }
+}
+
 #[tokio::test]
 async fn exactly_one_of_many_concurrent_claims_wins() {
     let store = Arc::new(store_at(&temp_file(), KEY).await);
@@ -100,13 +110,7 @@ async fn rows_sealed_with_another_key_or_altered_are_refused() {
     let store = store_at(&path, KEY).await;
     let id = OutcomeId::random();
     store.put_outcome(&id, &deployed(), Some(&SecretString::from("pw")), None, Duration::from_secs(60)).await.unwrap();
-    let held = HeldToken {
-        access: AccessToken::new("token-value"),
-        refresh: None,
-        root_password: SecretString::from("pw"),
-        label: "l".into(),
-        ssh_keys: 0,
-    };
+    let held = held();
     let holder = ReplicaId::random();
     let entry = NewJournalEntry {
         outcome_id: &id,
@@ -133,13 +137,7 @@ async fn a_lapsed_lease_goes_to_exactly_one_replica() {
     let path = temp_file();
     let store = Arc::new(store_at(&path, KEY).await);
     let id = OutcomeId::random();
-    let held = HeldToken {
-        access: AccessToken::new("token-value"),
-        refresh: None,
-        root_password: SecretString::from("pw"),
-        label: "l".into(),
-        ssh_keys: 0,
-    };
+    let held = held();
     let dead = ReplicaId::random();
     let entry = NewJournalEntry {
         outcome_id: &id,
