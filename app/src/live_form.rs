@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    model::{RegionChoice, RegionGroup},
+    model::{LinodeRequest, RegionChoice, RegionGroup},
     selection::{check_label, check_ssh_keys},
 };
 
@@ -92,6 +92,7 @@ pub struct Chosen {
     pub region: String,
     pub image: String,
     pub label: String,
+    pub ssh_keys: String,
 }
 
 /// The person's choices so far, shared by the form's islands through context.
@@ -109,18 +110,23 @@ struct Choices {
     leaving: RwSignal<bool>,
     /// The server's refusal of the last post.
     refused: RwSignal<Option<String>>,
+    /// Counts the person's changes to any control, so the preview follows all of them.
+    edits: RwSignal<u32>,
+    /// The form, for the preview to post (in the browser only).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    form: NodeRef<leptos::html::Form>,
     label_error: Memo<Option<String>>,
     keys_error: Memo<Option<String>>,
     region_error: Memo<Option<String>>,
 }
 
 impl Choices {
-    fn new(catalog: LiveCatalog, chosen: Chosen, refused: Option<String>) -> Self {
+    fn new(catalog: LiveCatalog, chosen: Chosen, refused: Option<String>, form: NodeRef<leptos::html::Form>) -> Self {
         let catalog = StoredValue::new(catalog);
         let plan = RwSignal::new(chosen.plan);
         let region = RwSignal::new(chosen.region);
         let label = RwSignal::new(chosen.label);
-        let ssh_keys = RwSignal::new(String::new());
+        let ssh_keys = RwSignal::new(chosen.ssh_keys);
         let region_error = Memo::new(move |_| {
             catalog.with_value(|catalog| {
                 let plan = catalog.plan(&plan.get())?;
@@ -143,6 +149,8 @@ impl Choices {
             }),
             leaving: RwSignal::new(false),
             refused: RwSignal::new(refused),
+            edits: RwSignal::new(0),
+            form,
             label_error: Memo::new(move |_| label.with(|label| check_label(label).err())),
             keys_error: Memo::new(move |_| ssh_keys.with(|keys| check_ssh_keys(keys).err())),
             region_error,
@@ -190,14 +198,15 @@ pub fn LiveForm(
     refused: Option<String>,
     children: Children,
 ) -> impl IntoView {
-    let choices = Choices::new(catalog, chosen, refused);
-    provide_context(choices);
     let form = NodeRef::<leptos::html::Form>::new();
+    let choices = Choices::new(catalog, chosen, refused, form);
+    provide_context(choices);
 
     let follow = move |ev: leptos::ev::Event| {
         if let Some(name) = event_target::<leptos::web_sys::Element>(&ev).get_attribute("name") {
             choices.follow(&name, event_target_value(&ev));
         }
+        choices.edits.update(|edits| *edits += 1);
     };
     // The server rendered its own starting values; the browser may show others (a control changed
     // before the WASM loaded, values restored on reload or on Back). The form's own values win.
@@ -223,7 +232,7 @@ pub fn LiveForm(
         if let Some(form) = form.get_untracked() {
             let target = target.clone();
             leptos::task::spawn_local(async move {
-                match post(&target, &form).await {
+                match post::<String>(&target, &form).await {
                     Ok(login) => {
                         if window().location().assign(&login).is_err() {
                             choices
@@ -249,6 +258,7 @@ pub fn LiveForm(
         let listening = window_event_listener(leptos::ev::pageshow, move |_| {
             choices.leaving.set(false);
             read_form();
+            choices.edits.update(|edits| *edits += 1);
         });
         on_cleanup(move || listening.remove());
     }
@@ -287,10 +297,14 @@ fn control_value(form: &leptos::web_sys::HtmlFormElement, name: &str) -> Option<
     }
 }
 
-/// Posts the form to the `start_deploy` server function as a script does: its answer is JSON,
-/// Linode's login URL or the refusal (an [`AppError`]), rather than a redirect.
+/// Posts the form to a server function (`start_deploy`, `preview_request`) as a script does: its
+/// answer is JSON, the value (Linode's login URL, the request preview) or the refusal (an
+/// [`AppError`]), rather than a redirect.
 #[cfg(feature = "hydrate")]
-async fn post(action: &str, form: &leptos::web_sys::HtmlFormElement) -> Result<String, String> {
+async fn post<T: serde::de::DeserializeOwned>(
+    action: &str,
+    form: &leptos::web_sys::HtmlFormElement,
+) -> Result<T, String> {
     let unsent = || "The form could not be sent; please try again.".to_owned();
     let fields = leptos::web_sys::FormData::new_with_form(form).map_err(|_| unsent())?;
     let body = leptos::web_sys::UrlSearchParams::new_with_str_sequence_sequence(&fields).map_err(|_| unsent())?;
@@ -303,7 +317,7 @@ async fn post(action: &str, form: &leptos::web_sys::HtmlFormElement) -> Result<S
         .await
         .map_err(|_| "The server could not be reached; check your connection and try again.".to_owned())?;
     if response.ok() {
-        response.json::<String>().await.map_err(|_| unsent())
+        response.json::<T>().await.map_err(|_| unsent())
     } else {
         Err(match response.json::<crate::error::AppError>().await {
             Ok(refusal) => refusal.to_string(),
@@ -384,7 +398,7 @@ pub fn SshKeysInput(children: Children) -> impl IntoView {
             placeholder="ssh-ed25519 AAAAC3Nza… you@laptop"
             aria-describedby="keys-hint keys-error"
             aria-invalid=move || choices.keys_error.get().is_some().to_string()
-        ></textarea>
+        >{choices.ssh_keys.get_untracked()}</textarea>
         {children()}
         <p id="keys-error" class="field-error" role="alert">{move || choices.keys_error.get()}</p>
     }
@@ -421,6 +435,61 @@ pub fn Summary() -> impl IntoView {
                 }
             })}
         </section>
+    }
+}
+
+/// "What this site will send to Linode": the create request for the current choices, as the
+/// server builds it (one code path for what is shown and what is sent). Rendered by the server
+/// for the starting values; after each change the form is posted to `action` (debounced), so the
+/// browser carries no copy of the request's rules.
+#[island]
+pub fn RequestPreview(action: String, initial: LinodeRequest) -> impl IntoView {
+    let choices = choices();
+    let shown = RwSignal::new(initial);
+    let stale = RwSignal::new(false);
+    Effect::new(move |_| {
+        let edits = choices.edits.get();
+        if edits == 0 {
+            return;
+        }
+        stale.set(true);
+        #[cfg(feature = "hydrate")]
+        {
+            let action = action.clone();
+            set_timeout(
+                move || {
+                    // Only the last of a burst of keystrokes is sent.
+                    if choices.edits.get_untracked() != edits {
+                        return;
+                    }
+                    let Some(form) = choices.form.get_untracked() else { return };
+                    leptos::task::spawn_local(async move {
+                        let answer = post::<LinodeRequest>(&action, &form).await;
+                        if choices.edits.get_untracked() != edits {
+                            return;
+                        }
+                        if let Ok(request) = answer {
+                            shown.set(request);
+                            stale.set(false);
+                        }
+                    });
+                },
+                std::time::Duration::from_millis(250),
+            );
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &action;
+    });
+    view! {
+        <details class="request" data-testid="request-preview" data-stale=move || stale.get().then_some("true")>
+            <summary>"What this site will send to Linode"</summary>
+            <p class="hint">
+                "The request that creates your Linode, for the choices above, and the same request as a linode-cli command. "
+                "The root password is generated on the server when you deploy; password inputs are masked here."
+            </p>
+            <pre data-testid="request-body"><code>{move || shown.with(|r| r.body.clone())}</code></pre>
+            <pre data-testid="request-cli"><code>{move || shown.with(|r| r.cli.clone())}</code></pre>
+        </details>
     }
 }
 

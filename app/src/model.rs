@@ -251,6 +251,23 @@ pub struct DeployedLinode {
     /// more than this site asked for. It was used for the Linode only and revoked as always.
     #[serde(default)]
     pub extra_grant: Vec<String>,
+    /// Whether the operator declared how to tell the application is up (`READY_CHECK`).
+    #[serde(default)]
+    pub checks_app: bool,
+    /// Whether the application answers, as the server last saw it.
+    #[serde(default)]
+    pub app: Readiness,
+    /// The create request as sent to Linode, its secrets masked.
+    #[serde(default)]
+    pub sent: Option<LinodeRequest>,
+}
+
+/// A `POST /v4/linode/instances` as people read it: the JSON body, and the same request as a
+/// `linode-cli` command. The root password and password-type inputs are masked.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinodeRequest {
+    pub body: String,
+    pub cli: String,
 }
 
 impl std::fmt::Debug for DeployedLinode {
@@ -331,6 +348,43 @@ pub struct Progress {
     /// False once the server has stopped following the Linode (it is running, or the time bound
     /// passed) and has given up its access.
     pub following: bool,
+    /// Whether the application the StackScript installs answers yet.
+    #[serde(default)]
+    pub app: Readiness,
+}
+
+impl Progress {
+    /// Whether the page should keep asking: the server still follows the Linode, or still
+    /// checks whether its application answers.
+    pub fn is_live(&self) -> bool {
+        self.following || matches!(self.app, Readiness::Installing { .. })
+    }
+}
+
+/// Whether the application a StackScript installs answers on the new Linode's address. The
+/// server checks from outside, without a token, once the Linode runs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Readiness {
+    /// Not checked: no check is configured, or the Linode is not running yet.
+    #[default]
+    NotChecked,
+    /// The StackScript is still installing: nothing answers yet.
+    Installing {
+        /// Since the Linode started running.
+        elapsed_secs: u64,
+        /// How long the server keeps checking.
+        timeout_secs: u64,
+        /// When the server last checked (milliseconds since the epoch): a check that stopped
+        /// being renewed means the server checking it stopped.
+        checked_ms: i64,
+    },
+    /// It answers. `address` is what was checked (`203.0.113.7:443`); `link` is set for HTTP(S).
+    Ready { address: String, link: Option<String> },
+    /// Nothing answered within the time the server checks.
+    NotAnswering { waited_secs: u64, address: String },
+    /// The server checking it stopped (a restart) before it answered: try it by hand.
+    Unknown { address: String, link: Option<String> },
 }
 
 /// A deployment that did not happen, with a message the person can act on.
@@ -342,6 +396,9 @@ pub struct Failure {
     pub message: String,
     /// A stable machine-readable kind, used by tests and for styling.
     pub kind: FailureKind,
+    /// The form again with the same choices (`/?type=…`), never with a password in it.
+    #[serde(default)]
+    pub retry: Option<String>,
 }
 
 /// Why a deployment did not happen, as a stable name (`data-kind` on the page, logs, tests).

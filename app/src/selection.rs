@@ -33,6 +33,9 @@ pub struct Selection {
     pub label: Option<String>,
     pub authorized_keys: Vec<String>,
     pub stackscript_data: BTreeMap<String, String>,
+    /// The inputs of password type: masked wherever the request is shown, never in a link.
+    #[serde(default)]
+    pub secret_fields: Vec<String>,
 }
 
 /// Values of password fields may sit in here: print names, not values.
@@ -103,8 +106,52 @@ impl Selection {
             label,
             authorized_keys,
             stackscript_data,
+            secret_fields: secret_fields(form),
         })
     }
+
+    /// What would be sent for `request` as it stands, for the preview: [`Selection::parse`]'s
+    /// result when it passes, else each value as typed (the form will not send it like that,
+    /// and says why next to the field).
+    pub fn as_typed(form: &DeployForm, request: &DeployRequest) -> Self {
+        if let Ok(selection) = Self::parse(form, request) {
+            return selection;
+        }
+        let label = check_label(&request.label).unwrap_or_else(|_| Some(request.label.trim().to_owned()));
+        let authorized_keys = check_ssh_keys(&request.ssh_keys).unwrap_or_else(|_| {
+            let lines = request.ssh_keys.lines().map(str::trim);
+            lines.filter(|line| !line.is_empty() && !line.starts_with('#')).map(str::to_owned).collect()
+        });
+        let mut stackscript_data = BTreeMap::new();
+        for field in &form.fields {
+            let value = match &field.kind {
+                FieldKind::ManyOf(_) => {
+                    let values = request.many.get(&field.name).cloned().unwrap_or_default();
+                    check_many(field, &values).unwrap_or_else(|_| Some(values.join(",")))
+                }
+                _ => {
+                    let typed = request.fields.get(&field.name).map(String::as_str).unwrap_or_default();
+                    check_field(field, typed).unwrap_or_else(|_| Some(typed.to_owned()))
+                }
+            };
+            if let Some(value) = value.filter(|value| !value.is_empty()) {
+                stackscript_data.insert(field.name.clone(), value);
+            }
+        }
+        Self {
+            plan: request.plan.trim().to_owned(),
+            region: request.region.trim().to_owned(),
+            image: request.image.trim().to_owned(),
+            label,
+            authorized_keys,
+            stackscript_data,
+            secret_fields: secret_fields(form),
+        }
+    }
+}
+
+fn secret_fields(form: &DeployForm) -> Vec<String> {
+    form.fields.iter().filter(|field| field.kind == FieldKind::Password).map(|field| field.name.clone()).collect()
 }
 
 /// Linode's label rule: 3–64 characters, a letter first, then letters, digits, `-`, `_` and `.`,

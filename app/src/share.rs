@@ -1,5 +1,6 @@
 //! Shareable "Deploy to Linode" links: query parameters that pre-select the form, e.g.
-//! `/?type=g6-nanode-1&region=us-east&image=linode/debian12&label=web01&hostname=web01`.
+//! `/?type=g6-nanode-1&region=us-east&image=linode/debian12&label=web01&hostname=web01` (and
+//! `ssh_keys`, one public key per line).
 //! Every value is checked against the catalog and the form's rules; what does not fit is dropped
 //! with a note, so a stale or hand-edited link never pre-fills something the server would refuse.
 
@@ -7,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     model::{DeployForm, FieldKind},
-    selection::{check_field, check_label, check_many},
+    selection::{check_field, check_label, check_many, check_ssh_keys},
 };
 
 /// What the form starts with.
@@ -17,6 +18,8 @@ pub struct Initial {
     pub region: String,
     pub image: String,
     pub label: String,
+    /// Public keys, one per line.
+    pub ssh_keys: String,
     /// Field name → value; many-of values comma-separated.
     pub fields: BTreeMap<String, String>,
     /// What the link asked for that could not be used, in words.
@@ -58,6 +61,10 @@ pub fn initial(form: &DeployForm, param: impl Fn(&str) -> Option<String>) -> Ini
         .or_else(|| form.images.first().and_then(|group| group.images.first()).map(|image| image.id.clone()))
         .unwrap_or_default();
     let label = asked("label", "label", &|label| matches!(check_label(label), Ok(Some(_)))).unwrap_or_default();
+    let ssh_keys = asked("ssh_keys", "SSH keys", &|keys| check_ssh_keys(keys).is_ok())
+        .and_then(|keys| check_ssh_keys(&keys).ok())
+        .map(|keys| keys.join("\n"))
+        .unwrap_or_default();
 
     let mut fields = BTreeMap::new();
     for field in &form.fields {
@@ -74,7 +81,7 @@ pub fn initial(form: &DeployForm, param: impl Fn(&str) -> Option<String>) -> Ini
             fields.insert(field.name.clone(), value);
         }
     }
-    Initial { plan, region, image, label, fields, notices }
+    Initial { plan, region, image, label, ssh_keys, fields, notices }
 }
 
 fn clip(text: &str) -> String {

@@ -1,4 +1,5 @@
-//! The admin endpoints under `/__sandbox`: inspection, faults at run time, reset. They are
+//! The admin endpoints under `/__sandbox`: inspection, faults at run time, reset, when the
+//! installed apps answer. They are
 //! neither faulted nor logged, so a test can always clean up.
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/__sandbox/inspect", get(inspect))
         .route("/__sandbox/faults", get(list_faults).post(add_faults).delete(clear_faults))
         .route("/__sandbox/reset", post(reset))
+        .route("/__sandbox/app", get(crate::installed_app::show_behaviour).put(crate::installed_app::set_behaviour))
 }
 
 async fn inspect(State(app): State<Arc<AppState>>) -> Json<Inspection> {

@@ -95,6 +95,10 @@ pub struct Timings {
     pub code_ttl: Duration,
     /// Lifetime of an access token; Linode's is 2 hours (`expires_in: 7200`).
     pub token_ttl: Duration,
+    /// How long after `running` each instance's application (what its StackScript installs)
+    /// starts answering on its public address; `None`: never (an install that failed). The
+    /// admin endpoint `/__sandbox/app` changes it at run time.
+    pub app_ready: Option<Duration>,
 }
 
 impl Default for Timings {
@@ -104,6 +108,7 @@ impl Default for Timings {
             booting: Duration::from_secs(5),
             code_ttl: Duration::from_secs(300),
             token_ttl: Duration::from_secs(7200),
+            app_ready: Some(Duration::from_secs(3)),
         }
     }
 }

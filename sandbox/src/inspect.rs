@@ -35,6 +35,10 @@ pub struct InspectedInstance {
     pub client_id: String,
     pub token_id: String,
     pub created: String,
+    /// The create request's body as received, `root_pass` redacted.
+    pub request_body: Option<String>,
+    /// Whether its application answers on its public address now.
+    pub app_answering: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +102,8 @@ impl Inspection {
                 client_id: i.client_id.clone(),
                 token_id: i.token_id.clone(),
                 created: linode_time(i.created),
+                request_body: i.request_body.clone(),
+                app_answering: crate::installed_app::answers(i, timings, store.app_ready, now),
             })
             .collect();
         let mut tokens: Vec<_> = store.tokens.values().collect();

@@ -13,6 +13,7 @@ mod errors;
 mod faults;
 mod filter;
 mod inspect;
+mod installed_app;
 mod oauth;
 mod pagination;
 mod rate_limit;
@@ -38,6 +39,7 @@ pub use config::{
 };
 pub use errors::{INVALID_TOKEN, NOT_AUTHORIZED, NOT_FOUND};
 pub use faults::{FaultKind, FaultRule, ANY_ROUTE};
+pub use installed_app::AppBehaviour;
 pub use inspect::{InspectedCode, InspectedInstance, InspectedToken, Inspection, RequestRecord};
 pub use state::token_id;
 
@@ -111,6 +113,23 @@ impl Sandbox {
         api.merge(login)
             .route_layer(from_fn_with_state(self.state.clone(), faults::observe))
             .with_state(self.state.clone())
+    }
+
+    /// The applications the instances' StackScripts install, all on one listener: serve it on
+    /// a loopback address of its own, and send a request for an instance there (keeping its
+    /// address in `Host`) while [`Sandbox::app_answers`] says its app answers.
+    pub fn installed_app_router(&self) -> Router {
+        Router::new().fallback(installed_app::serve).with_state(self.state.clone())
+    }
+
+    /// Whether the application of the instance whose public IPv4 is `ip` answers now.
+    pub fn app_answers(&self, ip: std::net::Ipv4Addr) -> bool {
+        installed_app::answering(&self.state, ip).is_some()
+    }
+
+    /// Changes how long after `running` the instances' apps answer (`None`: never).
+    pub fn set_app_ready(&self, after: Option<std::time::Duration>) {
+        self.state.store().app_ready = after;
     }
 
     /// A snapshot of what happened so far.

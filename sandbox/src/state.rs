@@ -137,6 +137,10 @@ pub(crate) struct InstanceRecord {
     pub created_at: Instant,
     pub client_id: String,
     pub token_id: String,
+    /// The create request's body exactly as received, its `root_pass` value replaced by
+    /// `<redacted>` (`None` if it could not be found to redact), for tests that compare what a
+    /// client says it sends with what arrived.
+    pub request_body: Option<String>,
 }
 
 /// Everything that changes while the sandbox runs.
@@ -155,6 +159,8 @@ pub(crate) struct Store {
     pub create_windows: Windows,
     pub faults: Vec<ActiveFault>,
     pub requests: Vec<RequestRecord>,
+    /// How long after `running` the instances' application answers (`None`: never).
+    pub app_ready: Option<std::time::Duration>,
 }
 
 /// How much the sandbox remembers at most: a public demo must not grow without bound however
@@ -203,6 +209,7 @@ impl Store {
             create_windows: Windows::default(),
             faults: config.faults.iter().cloned().map(ActiveFault::new).collect(),
             requests: Vec::new(),
+            app_ready: config.timings.app_ready,
         }
     }
 

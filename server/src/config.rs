@@ -3,10 +3,16 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use app::ssr::progress::FollowLimits;
+use app::ssr::{
+    progress::FollowLimits,
+    readiness::{ProbeLimits, ReadyCheck, ReadyCheckError},
+};
 
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
+
+/// The sandbox's demo StackScript "installs" an app that answers HTTP on port 80.
+pub const SANDBOX_READY_CHECK: &str = "http://{ipv4}/";
 
 /// Fewer bytes than this and the cookie key could be guessed.
 pub const MIN_SESSION_KEY_BYTES: usize = 32;
@@ -54,6 +60,12 @@ pub struct Config {
     /// `LINODE_PKCE`, default true: PKCE (S256) on every authorization. `false` only for a
     /// login server that refuses it.
     pub pkce: bool,
+    /// `READY_CHECK`: how to tell the installed application answers, e.g. `http://{ipv4}/`.
+    /// Unset: not checked on Linode; `http://{ipv4}/` on the sandbox, whose demo app answers
+    /// there. `off` turns it off.
+    pub ready_check: Option<ReadyCheck>,
+    /// `READY_TIMEOUT_SECS`, default 900: how long after `running` the check goes on.
+    pub ready_timeout: Duration,
 }
 
 /// Where the deploy flow's store lives.
@@ -91,6 +103,9 @@ pub struct SandboxSettings {
     pub client_secret: Option<SecretString>,
     pub provisioning: Option<Duration>,
     pub booting: Option<Duration>,
+    /// `SANDBOX_APP_READY_SECS`: how long after `running` the emulated application answers
+    /// (default 3), or `never`.
+    pub app_ready: Option<Option<Duration>>,
 }
 
 /// Which Linode the server talks to.
@@ -170,6 +185,8 @@ pub enum ConfigError {
     ShortSessionKey(usize),
     #[error("SESSION_KEY looks guessable (its characters carry about {0} bits; at least {MIN_SESSION_KEY_BITS} are needed); generate one with `openssl rand -hex 32`")]
     WeakSessionKey(u32),
+    #[error("READY_CHECK is not usable ({value:?}): {reason}; or set it to off")]
+    BadReadyCheck { value: String, reason: ReadyCheckError },
     #[error("{0} is required when LINODE_CLIENT_ID is set")]
     Required(&'static str),
 }
@@ -312,6 +329,11 @@ impl Config {
             client_secret: lookup("SANDBOX_CLIENT_SECRET").map(SecretString::from),
             provisioning: seconds(&lookup, "SANDBOX_PROVISIONING_SECS")?,
             booting: seconds(&lookup, "SANDBOX_BOOTING_SECS")?,
+            app_ready: match lookup("SANDBOX_APP_READY_SECS") {
+                Some(value) if value.trim().eq_ignore_ascii_case("never") => Some(None),
+                Some(_) => seconds(&lookup, "SANDBOX_APP_READY_SECS")?.map(Some),
+                None => None,
+            },
         };
 
         let pkce = match lookup("LINODE_PKCE").map(|value| value.trim().to_ascii_lowercase()) {
@@ -323,7 +345,19 @@ impl Config {
             }
         };
 
+        let ready_check = match lookup("READY_CHECK").map(|value| value.trim().to_owned()) {
+            Some(value) if ["off", "none", "false", "0"].contains(&value.to_ascii_lowercase().as_str()) => None,
+            Some(value) => Some(
+                ReadyCheck::parse(&value).map_err(|reason| ConfigError::BadReadyCheck { value: value.clone(), reason })?,
+            ),
+            None if matches!(linode, LinodeTarget::EmbeddedSandbox) => ReadyCheck::parse(SANDBOX_READY_CHECK).ok(),
+            None => None,
+        };
+        let ready_timeout = timeout(&lookup, "READY_TIMEOUT_SECS")?.unwrap_or(ProbeLimits::default().timeout);
+
         Ok(Self {
+            ready_check,
+            ready_timeout,
             bind,
             public_base,
             app_name,
@@ -407,6 +441,18 @@ mod tests {
         assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
         assert_eq!(config.http.trusted_proxy_hops, 0, "X-Forwarded-For is not trusted by default");
         assert!(config.http.deploys_per_minute > 0 && config.http.callbacks_per_minute > 0);
+        assert_eq!(config.ready_check, ReadyCheck::parse("http://{ipv4}/").ok(), "the demo app is checked");
+        assert_eq!(config.ready_timeout, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn the_ready_check_is_read_or_switched_off() {
+        let on = config(&[("READY_CHECK", "tcp://{ipv4}:22"), ("READY_TIMEOUT_SECS", "60")]).unwrap();
+        assert_eq!(on.ready_check, ReadyCheck::parse("tcp://{ipv4}:22").ok());
+        assert_eq!(on.ready_timeout, Duration::from_secs(60));
+        assert_eq!(config(&[("READY_CHECK", "off")]).unwrap().ready_check, None);
+        let never = config(&[("SANDBOX_APP_READY_SECS", "never")]).unwrap();
+        assert_eq!(never.sandbox.app_ready, Some(None));
     }
 
     #[test]
@@ -438,6 +484,9 @@ mod tests {
             (vec![("SESSION_KEY", a_word.as_str())], "SESSION_KEY"),
             (vec![("SANDBOX_ADMIN_ADDR", "0.0.0.0:3099")], "SANDBOX_ADMIN_ADDR"),
             (vec![("LINODE_PKCE", "maybe")], "LINODE_PKCE"),
+            (vec![("READY_CHECK", "http://localhost/")], "READY_CHECK"),
+            (vec![("READY_TIMEOUT_SECS", "0")], "READY_TIMEOUT_SECS"),
+            (vec![("SANDBOX_APP_READY_SECS", "soon")], "SANDBOX_APP_READY_SECS"),
             (vec![("LEPTOS_SITE_ADDR", "nowhere")], "LEPTOS_SITE_ADDR"),
             (vec![("LINODE_STACKSCRIPT_ID", "abc")], "LINODE_STACKSCRIPT_ID"),
             (vec![("RATE_LIMIT_DEPLOYS_PER_MINUTE", "-1")], "RATE_LIMIT_DEPLOYS_PER_MINUTE"),

@@ -33,7 +33,10 @@ use tower_http::{
 };
 use url::Url;
 
-use app::ssr::store::{Store, StoreSettings};
+use app::ssr::{
+    readiness::{Network, ProbeLimits, Prober},
+    store::{Store, StoreSettings},
+};
 
 use crate::{
     config::{Config, HttpSettings, LinodeTarget, StoreConfig},
@@ -80,6 +83,8 @@ pub struct Application {
     /// stays up until shutdown has finished the deployments in flight and revoked their tokens
     /// (the public listener stops accepting at the start of shutdown).
     sandbox_loopback: Option<(TcpListener, Router)>,
+    /// The sandbox's emulated applications (what its StackScripts install), on loopback.
+    installed_apps: Option<(TcpListener, Router)>,
 }
 
 impl Application {
@@ -115,6 +120,9 @@ impl Application {
                 }
                 if let Some(booting) = config.sandbox.booting {
                     sandbox_config.timings.booting = booting;
+                }
+                if let Some(app_ready) = config.sandbox.app_ready {
+                    sandbox_config.timings.app_ready = app_ready;
                 }
                 let sandbox = sandbox::Sandbox::new(sandbox_config);
                 // The browser reaches the login pages through the public address; the server calls the
@@ -161,7 +169,30 @@ impl Application {
         }
         let api = ApiClient::new(api_base, http);
         let store = open_store(&config.store, session_key.expose_secret().as_bytes()).await?;
-        let deploy = Arc::new(DeployService::new(settings, login, api, session_key.expose_secret().as_bytes(), store));
+        let mut deploy = DeployService::new(settings, login, api, session_key.expose_secret().as_bytes(), store);
+        let mut installed_apps = None;
+        if let Some(check) = config.ready_check {
+            let network = match &sandbox {
+                // The sandbox's Linodes have documentation-range addresses: their apps answer on
+                // a loopback listener of the sandbox's, reached through this route.
+                Some(sandbox) => {
+                    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+                        .await
+                        .map_err(StartupError::SandboxListener)?;
+                    let apps = listener.local_addr().map_err(StartupError::SandboxListener)?;
+                    installed_apps = Some((listener, sandbox.installed_app_router()));
+                    let sandbox = sandbox.clone();
+                    Network::Sandbox(Arc::new(move |declared: SocketAddr| match declared.ip() {
+                        std::net::IpAddr::V4(ip) if sandbox.app_answers(ip) => Some(apps),
+                        _ => None,
+                    }))
+                }
+                None => Network::Internet,
+            };
+            let limits = ProbeLimits { timeout: config.ready_timeout, ..ProbeLimits::default() };
+            deploy = deploy.with_prober(Prober::new(check, network, limits));
+        }
+        let deploy = Arc::new(deploy);
         let state = AppState { leptos_options, deploy };
         let policy = SecurityPolicy {
             hsts: public_base.scheme() == "https",
@@ -169,7 +200,7 @@ impl Application {
         };
         let origin = SiteOrigin::new(&public_base, state.leptos_options.clone());
         let router = router(state.clone(), sandbox.as_ref(), &config.http, policy, origin);
-        Ok(Self { listener, router, state, public_base, sandbox, sandbox_loopback })
+        Ok(Self { listener, router, state, public_base, sandbox, sandbox_loopback, installed_apps })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -207,6 +238,9 @@ impl Application {
             });
             (stop, tokio::spawn(async move { serve.await }))
         });
+        let installed_apps = self.installed_apps.map(|(listener, router)| tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        }));
         // Loading the catalog now keeps the first visitor from waiting on Linode; the store's
         // upkeep takes over what a previous run left.
         self.state.deploy.start_background();
@@ -219,6 +253,9 @@ impl Application {
         if let Some((stop, serving)) = loopback {
             let _ = stop.send(());
             let _ = serving.await;
+        }
+        if let Some(apps) = installed_apps {
+            apps.abort();
         }
         Ok(())
     }

@@ -346,6 +346,7 @@ fn sealed_flow(key: &str, state: &str, started_at: u64) -> String {
             label: None,
             authorized_keys: Vec::new(),
             stackscript_data: Default::default(),
+            secret_fields: Vec::new(),
         },
         started_at,
         pkce_verifier: None,

@@ -9,8 +9,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::{
     error::AppError,
-    live_form::{Chosen, DeployButton, LabelInput, LiveCatalog, LiveForm, RegionSelect, SshKeysInput, Summary},
-    model::{DeployForm, FieldKind, FieldSpec, PlanGroup},
+    live_form::{
+        Chosen, DeployButton, LabelInput, LiveCatalog, LiveForm, RegionSelect, RequestPreview, SshKeysInput, Summary,
+    },
+    model::{DeployForm, FieldKind, FieldSpec, LinodeRequest, PlanGroup},
     selection::{slugify, MAX_SSH_KEYS},
     share::{initial, Initial},
 };
@@ -56,6 +58,52 @@ pub async fn start_deploy(
 ) -> Result<String, AppError> {
     let request = crate::selection::DeployRequest { plan, region, image, label, ssh_keys, fields, many };
     crate::ssr::start::start_deploy(request).await
+}
+
+/// The create request the form's current values would send, masked: what the form's preview
+/// shows after each change. Calls nothing at Linode.
+#[server(endpoint = "preview_request")]
+pub async fn preview_request(
+    #[server(default)] plan: String,
+    #[server(default)] region: String,
+    #[server(default)] image: String,
+    #[server(default)] label: String,
+    #[server(default)] ssh_keys: String,
+    #[server(default)] fields: BTreeMap<String, String>,
+    #[server(default)] many: BTreeMap<String, Vec<String>>,
+) -> Result<LinodeRequest, AppError> {
+    let request = crate::selection::DeployRequest { plan, region, image, label, ssh_keys, fields, many };
+    crate::ssr::start::preview(&request).await
+}
+
+/// The request the form's starting values would send, rendered with the page.
+fn initial_preview(form: &DeployForm, initial: &Initial) -> LinodeRequest {
+    #[cfg(feature = "ssr")]
+    if let Ok(deploy) = crate::ssr::context::deploy() {
+        let (fields, many) = initial.fields.iter().fold(
+            (BTreeMap::new(), BTreeMap::new()),
+            |(mut fields, mut many), (name, value)| {
+                if matches!(form.field(name).map(|f| &f.kind), Some(FieldKind::ManyOf(_))) {
+                    many.insert(name.clone(), value.split(',').map(str::to_owned).collect::<Vec<_>>());
+                } else {
+                    fields.insert(name.clone(), value.clone());
+                }
+                (fields, many)
+            },
+        );
+        let request = crate::selection::DeployRequest {
+            plan: initial.plan.clone(),
+            region: initial.region.clone(),
+            image: initial.image.clone(),
+            label: initial.label.clone(),
+            ssh_keys: initial.ssh_keys.clone(),
+            fields,
+            many,
+        };
+        return deploy.preview(form, &request);
+    }
+    let _ = (form, initial);
+    LinodeRequest::default()
 }
 
 /// The page. Only the islands in [`crate::live_form`] run in the browser; everything here is
@@ -104,8 +152,10 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
         region: initial.region.clone(),
         image: initial.image.clone(),
         label: initial.label.clone(),
+        ssh_keys: initial.ssh_keys.clone(),
     };
     let stale = form.stale;
+    let preview = initial_preview(&form, &initial);
 
     view! {
         <section class="card" aria-labelledby="deploy-heading">
@@ -178,6 +228,7 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
                 </fieldset>
 
                 <Summary/>
+                <RequestPreview action=PreviewRequest::url().to_owned() initial=preview/>
 
                 <DeployButton/>
                 <p class="hint">"You will be asked to allow “linodes:read_write”: permission to create Linodes."</p>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::{
     components::copy_button::CopyButton,
     error::AppError,
-    model::{DeployedLinode, Failure, InstanceStatus, Outcome, Progress},
+    model::{DeployedLinode, Failure, InstanceStatus, Outcome, Progress, Readiness},
 };
 
 /// The outcome recorded for this browser by the OAuth callback. The root password is handed out
@@ -54,14 +54,23 @@ const STEPS: [(&str, &str); 3] = [("provisioning", "Provisioning"), ("booting", 
 /// heading and steps, the SSH command, the copy buttons) run in the browser.
 #[component]
 fn Deployed(linode: DeployedLinode) -> impl IntoView {
-    let progress = Progress { status: linode.status.clone(), ipv4: linode.ipv4.clone(), following: true };
+    let progress = Progress {
+        status: linode.status.clone(),
+        ipv4: linode.ipv4.clone(),
+        following: true,
+        app: linode.app.clone(),
+    };
     let tags = linode.tags.join(", ");
+    let app_name = app_name();
+    let checks_app = linode.checks_app;
+    let sent = linode.sent.clone();
     let keys = linode.ssh_keys;
     let extra_grant = (!linode.extra_grant.is_empty()).then(|| linode.extra_grant.join(" "));
     view! {
         <FollowProgress progress>
             <section class="card success" aria-labelledby="deployed-heading" data-testid="deployed">
-                <ProgressStatus label=linode.label.clone()/>
+                <ProgressStatus label=linode.label.clone() app_name=app_name.clone() checks_app/>
+                {checks_app.then(|| view! { <AppStatus app_name=app_name.clone()/> })}
                 <dl class="facts">
                     <dt>"Label"</dt><dd data-testid="label">{linode.label.clone()}</dd>
                     <dt>"Tags"</dt><dd data-testid="tags">{tags}</dd>
@@ -97,6 +106,14 @@ fn Deployed(linode: DeployedLinode) -> impl IntoView {
                         </p>
                     }.into_any(),
                 }}
+                {sent.map(|sent| view! {
+                    <details class="request" data-testid="sent-request">
+                        <summary>"What this site sent to Linode"</summary>
+                        <p class="hint">"The create request, with the root password and password inputs masked, and the same request as a linode-cli command."</p>
+                        <pre data-testid="sent-body"><code>{sent.body}</code></pre>
+                        <pre data-testid="sent-cli"><code>{sent.cli}</code></pre>
+                    </details>
+                })}
                 <p><a href="/">"Deploy another"</a></p>
             </section>
         </FollowProgress>
@@ -119,13 +136,22 @@ fn FollowProgress(progress: Progress, children: Children) -> impl IntoView {
 
 /// The heading, the steps and the status sentence.
 #[island(lazy)]
-fn ProgressStatus(label: String) -> impl IntoView {
+fn ProgressStatus(label: String, app_name: String, checks_app: bool) -> impl IntoView {
     let Following(progress) = expect_context::<Following>();
     let running = move || progress.with(|p| p.status == InstanceStatus::Running);
+    let ready = move || progress.with(|p| matches!(p.app, Readiness::Ready { .. }));
     let step_of = |status: &str| STEPS.iter().position(|(id, _)| *id == status);
+    let heading_app = app_name.clone();
+    let installing_app = app_name.clone();
     view! {
         <h1 id="deployed-heading">
-            {move || if running() { "Your Linode is running" } else { "Your Linode is on its way" }}
+            {move || if ready() {
+                format!("{heading_app} is ready")
+            } else if running() {
+                "Your Linode is running".to_owned()
+            } else {
+                "Your Linode is on its way".to_owned()
+            }}
         </h1>
         <ol class="steps" aria-label="Progress">
             {STEPS.iter().enumerate().map(|(index, (_, name))| {
@@ -138,21 +164,89 @@ fn ProgressStatus(label: String) -> impl IntoView {
                     <li class=state aria-current=move || (state() == "current").then_some("step")>{*name}</li>
                 }
             }).collect_view()}
+            {checks_app.then(|| {
+                let state = move || progress.with(|p| match p.app {
+                    Readiness::Ready { .. } => "done",
+                    Readiness::Installing { .. } => "current",
+                    _ => "todo",
+                });
+                view! {
+                    <li class=state aria-current=move || (state() == "current").then_some("step")>{format!("{app_name} ready")}</li>
+                }
+            })}
         </ol>
         <p class="lead" role="status" aria-live="polite">
             "Linode " <strong>{label}</strong> " is "
             <strong data-testid="status">{move || progress.with(|p| p.status.as_str().to_owned())}</strong>
             {move || {
                 let (running, following) = progress.with(|p| (p.status == InstanceStatus::Running, p.following));
-                if running {
-                    ". It is ready: log in with the command below (the StackScript may still be finishing its setup for a few minutes)."
+                if running && checks_app {
+                    format!(". Its StackScript installs {installing_app} now; this page tells you when it answers.")
+                } else if running {
+                    ". It is ready: log in with the command below (the StackScript may still be finishing its setup for a few minutes).".to_owned()
                 } else if following {
-                    ". This page follows it until it runs; that usually takes a minute or two."
+                    ". This page follows it until it runs; that usually takes a minute or two.".to_owned()
                 } else {
-                    ". This page has stopped following it; see its status in Linode Cloud Manager."
+                    ". This page has stopped following it; see its status in Linode Cloud Manager.".to_owned()
                 }
             }}
         </p>
+    }
+}
+
+/// Whether the application answers yet, as the server's check last saw it.
+#[island(lazy)]
+fn AppStatus(app_name: String) -> impl IntoView {
+    let Following(progress) = expect_context::<Following>();
+    move || {
+        let (app, ipv4) = progress.with(|p| (p.app.clone(), p.ipv4.clone()));
+        let ssh = format!("ssh root@{}", ipv4.unwrap_or_else(|| "<its address>".into()));
+        match app {
+            Readiness::NotChecked => None,
+            Readiness::Installing { elapsed_secs, .. } => Some(view! {
+                <p class="app-status installing" data-testid="app-status" data-state="installing" role="status">
+                    "Installing " {app_name.clone()} "… (" {duration(elapsed_secs)} ")"
+                </p>
+            }.into_any()),
+            Readiness::Ready { address, link } => Some(view! {
+                <p class="app-status ready" data-testid="app-status" data-state="ready" role="status">
+                    "Ready: "
+                    {match link {
+                        Some(link) => view! { <a data-testid="app-link" href=link.clone() target="_blank" rel="noopener noreferrer">{link.clone()}</a> }.into_any(),
+                        None => view! { <span>{app_name.clone()} " answers on " <code>{address}</code></span> }.into_any(),
+                    }}
+                </p>
+            }.into_any()),
+            Readiness::NotAnswering { waited_secs, address } => Some(view! {
+                <div class="app-status failed alert warning" data-testid="app-status" data-state="not_answering" role="status">
+                    <p><strong>"Not answering after " {duration(waited_secs)}</strong>": nothing answered on " <code>{address}</code> "."</p>
+                    <p>"What to check:"</p>
+                    <ul>
+                        <li>"Log in with " <code>{ssh}</code> " and read " <code>"/var/log/stackscript.log"</code> " for the install's errors."</li>
+                        <li>"The Linode's firewall (Cloud Manager → Firewalls, or the one the StackScript set up) must let that port in."</li>
+                        <li>"A large install may simply need longer: try the address again in a few minutes."</li>
+                    </ul>
+                </div>
+            }.into_any()),
+            Readiness::Unknown { address, link } => Some(view! {
+                <p class="app-status" data-testid="app-status" data-state="unknown" role="status">
+                    "This site stopped checking whether " {app_name.clone()} " answers. Try it yourself: "
+                    {match link {
+                        Some(link) => view! { <a href=link.clone() target="_blank" rel="noopener noreferrer">{link.clone()}</a> }.into_any(),
+                        None => view! { <code>{address}</code> }.into_any(),
+                    }}
+                </p>
+            }.into_any()),
+        }
+    }
+}
+
+/// `40 s`, `2 min`, `15 min`.
+fn duration(secs: u64) -> String {
+    if secs < 60 {
+        format!("{secs} s")
+    } else {
+        format!("{} min", secs / 60)
     }
 }
 
@@ -184,9 +278,9 @@ fn poll_later(progress: RwSignal<Progress>) {
                 }
                 match latest {
                     Ok(Some(latest)) => {
-                        let following = latest.following;
+                        let live = latest.is_live();
                         progress.set(latest);
-                        if following {
+                        if live {
                             poll_later(progress);
                         }
                     }
@@ -225,9 +319,23 @@ fn Failed(failure: Failure) -> impl IntoView {
         <section class="card failure" aria-labelledby="failed-heading" data-testid="failed" data-kind=failure.kind.as_str()>
             <h1 id="failed-heading">{failure.title}</h1>
             <p class="alert error" role="alert" data-testid="failure-message">{failure.message}</p>
-            <p><a class="button primary" href="/">"Start again"</a></p>
+            <p class="actions">
+                {failure.retry.map(|retry| view! {
+                    <a class="button primary" data-testid="retry" href=retry>"Try again with the same choices"</a>
+                })}
+                <a class="button" href="/">"Start again"</a>
+            </p>
         </section>
     }
+}
+
+/// The application's name, as configured (`APP_NAME`).
+fn app_name() -> String {
+    #[cfg(feature = "ssr")]
+    if let Ok(deploy) = crate::ssr::context::deploy() {
+        return deploy.settings().app_name.clone();
+    }
+    "The application".to_owned()
 }
 
 /// How long results are kept, as configured (`outcome_ttl`).

@@ -4,7 +4,7 @@
 //! token. It runs as a task on the server's tracker, so a browser that gives up half-way does
 //! not cancel it, and graceful shutdown waits for it.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::Ipv4Addr, sync::Arc, time::Duration};
 
 use linode::{CreateInstance, Instance, ScopeLevel};
 use secrecy::SecretString;
@@ -12,19 +12,26 @@ use tokio::sync::watch;
 
 use super::{
     credentials,
-    failure::FlowFailure,
+    failure::{retry_link, FlowFailure},
     flow::PendingFlow,
     ids::OutcomeId,
+    linode_request,
     progress::Followed,
+    readiness::Prober,
     service::ResultRef,
-    store::{HeldToken, NewJournalEntry, StoreError},
+    store::{now_ms, HeldToken, NewJournalEntry, StoreError},
     DeployService,
 };
-use crate::model::{DeployedLinode, Outcome, Progress};
+use crate::model::{DeployedLinode, InstanceStatus, Outcome, Progress, Readiness};
 
 /// Writing a new Linode's outcome is retried this many times: giving up loses the one-time view
 /// of its root password.
 const RECORD_ATTEMPTS: u32 = 4;
+
+/// The first word of a check: installing, nothing answers yet.
+fn installing(prober: &Prober, elapsed_secs: u64) -> Readiness {
+    Readiness::Installing { elapsed_secs, timeout_secs: prober.limits().timeout.as_secs(), checked_ms: now_ms() }
+}
 
 /// What the flow hands on: the browser's result, and the Linode to follow, if one was created.
 pub(super) struct Ran {
@@ -57,7 +64,7 @@ impl DeployService {
     async fn run_flow(self: &Arc<Self>, id: &OutcomeId, flow: &PendingFlow, code: &str) -> Ran {
         let grant = match self.login.exchange_code(code, &self.settings.redirect_uri, flow.pkce().as_ref()).await {
             Ok(grant) => grant,
-            Err(error) => return self.record_failure(id, FlowFailure::Exchange(error)).await,
+            Err(error) => return self.record_failure(id, FlowFailure::Exchange(error), Some(&flow.selection)).await,
         };
         let selection = &flow.selection;
         let held = HeldToken {
@@ -84,7 +91,8 @@ impl DeployService {
             Err(error) => {
                 tracing::error!(%error, "could not journal the token; revoking it before anything is created");
                 self.revoker.revoke(None, &held.access).await;
-                return Ran { result: self.shown(FlowFailure::StoreUnavailable(error.to_string())), follow: None };
+                let failure = FlowFailure::StoreUnavailable(error.to_string());
+                return Ran { result: self.shown_for(failure, Some(selection)), follow: None };
             }
         };
         // A lease can lapse (a stalled database, a paused process): then another replica owns
@@ -95,9 +103,15 @@ impl DeployService {
         }
         if !grant.scopes.allows("linodes", ScopeLevel::ReadWrite) {
             self.revoker.revoke_later(Some(journal), held.access);
-            return self.record_failure(id, FlowFailure::InsufficientScope).await;
+            return self.record_failure(id, FlowFailure::InsufficientScope, Some(selection)).await;
         }
-        let instance = match self.create(&held, flow).await {
+        let request = linode_request::create_instance(
+            &self.settings,
+            selection,
+            held.label.clone(),
+            held.root_password.clone(),
+        );
+        let instance = match self.create(&request, &held).await {
             Ok(instance) => instance,
             // The call may have reached Linode (a timeout, a broken connection, a 5xx, an
             // unreadable answer): look for the Linode before saying it does not exist.
@@ -105,17 +119,18 @@ impl DeployService {
                 Some(instance) => instance,
                 None => {
                     self.revoker.revoke_later(Some(journal), held.access);
-                    return self.record_failure(id, FlowFailure::Create(error)).await;
+                    return self.record_failure(id, FlowFailure::Create(error), Some(selection)).await;
                 }
             },
             Err(failure) => {
                 self.revoker.revoke_later(Some(journal), held.access);
-                return self.record_failure(id, failure).await;
+                return self.record_failure(id, failure, Some(selection)).await;
             }
         };
         tracing::info!(linode_id = instance.id, "deployment succeeded");
         let mut linode = self.describe(&instance, held.ssh_keys).await;
         linode.extra_grant = grant.scopes.beyond("linodes");
+        linode.sent = Some(linode_request::described(&request, &selection.secret_fields));
         if !linode.extra_grant.is_empty() {
             tracing::warn!(extra = ?linode.extra_grant, "Linode granted more than was asked for");
         }
@@ -141,22 +156,8 @@ impl DeployService {
         }
     }
 
-    async fn create(&self, held: &HeldToken, flow: &PendingFlow) -> Result<Instance, FlowFailure> {
-        let settings = &self.settings;
-        let selection = &flow.selection;
-        let request = CreateInstance {
-            type_id: selection.plan.clone(),
-            region: selection.region.clone(),
-            image: Some(selection.image.clone()),
-            root_pass: Some(held.root_password.clone()),
-            authorized_keys: selection.authorized_keys.clone(),
-            stackscript_id: Some(settings.stackscript_id),
-            stackscript_data: Some(selection.stackscript_data.clone()).filter(|data| !data.is_empty()),
-            label: Some(held.label.clone()),
-            tags: vec![credentials::app_tag(&settings.app_name)],
-            booted: Some(true),
-        };
-        self.api.create_instance(&held.access, &request).await.map_err(FlowFailure::Create)
+    async fn create(&self, request: &CreateInstance, held: &HeldToken) -> Result<Instance, FlowFailure> {
+        self.api.create_instance(&held.access, request).await.map_err(FlowFailure::Create)
     }
 
     /// The new Linode as the person reads it: human names from the cached catalog, the ids as a
@@ -180,6 +181,9 @@ impl DeployService {
             root_password: None,
             ssh_keys,
             extra_grant: Vec::new(),
+            checks_app: self.prober.is_some(),
+            app: Readiness::NotChecked,
+            sent: None,
         }
     }
 
@@ -191,7 +195,12 @@ impl DeployService {
         linode: &DeployedLinode,
         root_password: &SecretString,
     ) -> ResultRef {
-        let progress = Progress { status: linode.status.clone(), ipv4: linode.ipv4.clone(), following: true };
+        let progress = Progress {
+            status: linode.status.clone(),
+            ipv4: linode.ipv4.clone(),
+            following: true,
+            app: Readiness::NotChecked,
+        };
         let outcome = Outcome::Deployed(linode.clone());
         let mut backoff = Duration::from_millis(250);
         let mut last: Option<StoreError> = None;
@@ -216,9 +225,15 @@ impl DeployService {
 
     /// Stores a failure, so a replay anywhere finds it; shown directly if the store is down.
     /// Also how recovery records an interrupted flow (it has no request to hand the result to).
-    pub(super) async fn record_failure(&self, id: &OutcomeId, failure: FlowFailure) -> Ran {
+    pub(super) async fn record_failure(
+        &self,
+        id: &OutcomeId,
+        failure: FlowFailure,
+        retry: Option<&crate::selection::Selection>,
+    ) -> Ran {
         tracing::info!(kind = %failure.kind(), %failure, "deployment did not happen");
-        let view = failure.to_view(&self.texts());
+        let mut view = failure.to_view(&self.texts());
+        view.retry = retry.map(retry_link);
         let result = match self
             .store
             .put_outcome(id, &Outcome::Failed(view.clone()), None, None, self.settings.outcome_ttl)
@@ -233,7 +248,8 @@ impl DeployService {
         Ran { result, follow: None }
     }
 
-    /// Follows the Linode until it runs or a limit is reached, then revokes the token.
+    /// Follows the Linode until it runs or a limit is reached, then revokes the token; then,
+    /// without it, checks whether the application answers (when a check is configured).
     pub(super) async fn follow_then_revoke(&self, followed: Followed) {
         let stop = tokio::select! {
             stop = followed.follow(&self.api, &self.store, self.settings.follow) => stop,
@@ -241,6 +257,36 @@ impl DeployService {
         };
         tracing::info!(linode_id = followed.linode_id, stop, "stopped following the Linode");
         self.revoker.revoke(Some(&followed.journal), &followed.token).await;
-        followed.finish(&self.store).await;
+        let check = self.prober.as_ref().filter(|_| !self.shutdown.is_cancelled());
+        let slot = check.and_then(|prober| prober.slot());
+        let address = |progress: &Progress| {
+            let running = progress.status == InstanceStatus::Running;
+            progress.ipv4.as_deref().and_then(|ip| ip.parse::<Ipv4Addr>().ok()).filter(|_| running)
+        };
+        let last = followed
+            .finish(&self.store, |progress| match (check, &slot, address(progress)) {
+                (Some(prober), Some(_), Some(_)) => installing(prober, 0),
+                _ => Readiness::NotChecked,
+            })
+            .await;
+        if check.is_some() && slot.is_none() {
+            tracing::warn!("too many deployments being checked; not checking this one's application");
+        }
+        let (Some(prober), Some(_slot), Some(progress)) = (check, slot, last) else { return };
+        let Some(ip) = address(&progress) else { return };
+        let record = |state: Readiness| {
+            let (store, outcome, mut progress) = (self.store.clone(), followed.outcome.clone(), progress.clone());
+            async move {
+                progress.app = state;
+                if let Err(error) = store.set_progress(&outcome, &progress).await {
+                    tracing::warn!(%error, "could not record whether the application answers");
+                }
+            }
+        };
+        // At shutdown nothing is concluded: the page sees the check abandoned once it stops
+        // being renewed.
+        if let Some(state) = prober.until_ready(ip, &self.shutdown, &record).await {
+            record(state).await;
+        }
     }
 }

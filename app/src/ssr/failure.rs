@@ -5,7 +5,31 @@ use std::time::Duration;
 
 use linode::{ApiError, LoginError};
 
-use crate::model::{Failure, FailureKind};
+use crate::{
+    model::{Failure, FailureKind},
+    selection::Selection,
+};
+
+/// The form again with the same choices, as a shareable link would pre-select them: plan,
+/// region, image, label, SSH keys (public by nature) and every input but the password ones.
+pub fn retry_link(selection: &Selection) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("type", &selection.plan);
+    query.append_pair("region", &selection.region);
+    query.append_pair("image", &selection.image);
+    if let Some(label) = &selection.label {
+        query.append_pair("label", label);
+    }
+    if !selection.authorized_keys.is_empty() {
+        query.append_pair("ssh_keys", &selection.authorized_keys.join("\n"));
+    }
+    for (name, value) in &selection.stackscript_data {
+        if !selection.secret_fields.contains(name) {
+            query.append_pair(name, value);
+        }
+    }
+    format!("/?{}", query.finish())
+}
 
 /// What the texts depend on.
 pub struct Texts<'a> {
@@ -130,7 +154,7 @@ impl FlowFailure {
                 format!("Linode created {label}, but this site could not record the result, so its root password cannot be shown. Find it in Cloud Manager, where you can reset the root password (or log in with your SSH key)."),
             ),
         };
-        Failure { title, message, kind: self.kind() }
+        Failure { title, message, kind: self.kind(), retry: None }
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! [`service`] is the deployment's one interface; one file per step behind it: [`catalog`] (what
 //! the form offers), [`start`] (form → Linode's login), `deployment` (Linode's callback → a new
-//! Linode, detached from the request), [`progress`] (following it to `running`), [`revoke`],
+//! Linode, detached from the request), [`progress`] (following it to `running`), [`revoke`], [`readiness`]
+//! (whether its application answers, after the token is gone),
 //! `recovery` (tokens and flows a dead replica left), all on the [`store`]. [`callback`] and
 //! [`outcome`] are the HTTP adapters.
 
@@ -15,9 +16,11 @@ mod deployment;
 pub mod failure;
 pub mod flow;
 pub mod ids;
+pub mod linode_request;
 pub mod outcome;
 pub mod plain_page;
 pub mod progress;
+pub mod readiness;
 mod recovery;
 pub mod revoke;
 pub mod service;

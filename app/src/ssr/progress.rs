@@ -12,7 +12,7 @@ use super::{
     ids::{JournalId, OutcomeId},
     store::{now_ms, Store},
 };
-use crate::model::{InstanceStatus, Progress};
+use crate::model::{InstanceStatus, Progress, Readiness};
 
 /// How the following is paced and bounded.
 #[derive(Clone, Copy, Debug)]
@@ -73,7 +73,7 @@ impl Followed {
                 Ok(instance) => {
                     let status = InstanceStatus::from(instance.status.clone());
                     let ipv4 = instance.public_ipv4().map(str::to_owned).or(last.as_ref().and_then(|p| p.ipv4.clone()));
-                    let progress = Progress { status: status.clone(), ipv4, following: true };
+                    let progress = Progress { status: status.clone(), ipv4, following: true, app: Default::default() };
                     if last.as_ref() != Some(&progress) {
                         if let Err(error) = store.set_progress(&self.outcome, &progress).await {
                             tracing::warn!(%error, "could not record the Linode's progress");
@@ -98,14 +98,16 @@ impl Followed {
         }
     }
 
-    /// Tells browsers the server no longer follows (nor holds access to) the Linode.
-    pub async fn finish(&self, store: &Store) {
-        let current = store.progress(&self.outcome).await.ok().flatten();
-        if let Some(mut progress) = current {
-            progress.following = false;
-            if let Err(error) = store.set_progress(&self.outcome, &progress).await {
-                tracing::warn!(%error, "could not record that following stopped");
-            }
+    /// Tells browsers the server no longer follows (nor holds access to) the Linode, and, in the
+    /// same write, what `app` says of its application (so a page never sees a moment with
+    /// neither going on). Returns the Linode's last progress.
+    pub async fn finish(&self, store: &Store, app: impl FnOnce(&Progress) -> Readiness) -> Option<Progress> {
+        let mut progress = store.progress(&self.outcome).await.ok().flatten()?;
+        progress.following = false;
+        progress.app = app(&progress);
+        if let Err(error) = store.set_progress(&self.outcome, &progress).await {
+            tracing::warn!(%error, "could not record that following stopped");
         }
+        Some(progress)
     }
 }

@@ -93,7 +93,7 @@ impl DeployService {
         match self.store.orphan_claims(ORPHAN_AGE).await {
             Ok(orphans) => {
                 for id in orphans {
-                    self.record_failure(&id, FlowFailure::Interrupted { created: None }).await;
+                    self.record_failure(&id, FlowFailure::Interrupted { created: None }, None).await;
                 }
             }
             Err(error) => tracing::warn!(%error, "could not look for interrupted flows"),
@@ -132,7 +132,7 @@ impl DeployService {
                         Some(instance.id)
                     }
                     None => {
-                        self.record_failure(&outcome_id, FlowFailure::Interrupted { created: None }).await;
+                        self.record_failure(&outcome_id, FlowFailure::Interrupted { created: None }, None).await;
                         None
                     }
                 },
@@ -143,7 +143,7 @@ impl DeployService {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "Linode refused to say whether an interrupted deployment created anything");
-                    self.record_failure(&outcome_id, FlowFailure::Interrupted { created: Some(held.label.clone()) })
+                    self.record_failure(&outcome_id, FlowFailure::Interrupted { created: Some(held.label.clone()) }, None)
                         .await;
                     None
                 }
@@ -157,7 +157,7 @@ impl DeployService {
             Some(linode_id) => {
                 let followed = Followed::resumed(id, outcome_id, linode_id, held.access, follow_until);
                 self.revoker.revoke(Some(&followed.journal), &followed.token).await;
-                followed.finish(&self.store).await;
+                followed.finish(&self.store, |_| crate::model::Readiness::NotChecked).await;
             }
             None => {
                 self.revoker.revoke(Some(&id), &held.access).await;

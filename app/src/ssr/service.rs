@@ -18,6 +18,7 @@ use super::{
     failure::{FlowFailure, Texts},
     flow::PendingFlow,
     ids::{OutcomeId, ReplicaId, StateKey},
+    readiness::{self, Prober},
     revoke::Revoker,
     session::Sealer,
     settings::DeploySettings,
@@ -25,7 +26,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    model::{DeployForm, Failure, Outcome, Progress, SiteInfo},
+    model::{DeployForm, Failure, LinodeRequest, Outcome, Progress, Readiness, SiteInfo},
 };
 
 /// How long a callback waits for the outcome of a flow (its own, or one another request runs).
@@ -94,6 +95,8 @@ pub struct DeployService {
     pub(super) revoker: Revoker,
     pub(super) replica: ReplicaId,
     pub(super) running: Running,
+    /// Checks whether deployed applications answer, when the operator declared how.
+    pub(super) prober: Option<Arc<Prober>>,
     /// Every detached flow, follower and revocation: shutdown waits for them.
     pub(super) tasks: TaskTracker,
     pub(super) shutdown: CancellationToken,
@@ -117,9 +120,17 @@ impl DeployService {
             revoker,
             replica: ReplicaId::random(),
             running: Running::default(),
+            prober: None,
             tasks,
             shutdown,
         }
+    }
+
+    /// Checks, after each Linode runs, whether its application answers.
+    #[must_use]
+    pub fn with_prober(mut self, prober: Prober) -> Self {
+        self.prober = Some(Arc::new(prober));
+        self
     }
 
     pub fn settings(&self) -> &DeploySettings {
@@ -151,6 +162,12 @@ impl DeployService {
         Ok(form)
     }
 
+    /// The create request `request` would send as it stands, masked (the form's preview).
+    pub fn preview(&self, form: &DeployForm, request: &crate::selection::DeployRequest) -> LinodeRequest {
+        let selection = crate::selection::Selection::as_typed(form, request);
+        super::linode_request::preview(&self.settings, &selection)
+    }
+
     /// Loads the catalog in the background and starts the store's upkeep (lease renewal,
     /// recovery of tokens whose holder is gone, expiry).
     pub fn start_background(self: &Arc<Self>) {
@@ -176,8 +193,15 @@ impl DeployService {
     }
 
     pub(super) fn shown(&self, failure: FlowFailure) -> ResultRef {
+        self.shown_for(failure, None)
+    }
+
+    /// A failure shown without the store; with `selection`, it offers to try again with it.
+    pub(super) fn shown_for(&self, failure: FlowFailure, selection: Option<&crate::selection::Selection>) -> ResultRef {
         tracing::info!(kind = %failure.kind(), %failure, "deployment did not happen");
-        ResultRef::Shown(failure.to_view(&self.texts()))
+        let mut view = failure.to_view(&self.texts());
+        view.retry = selection.map(super::failure::retry_link);
+        ResultRef::Shown(view)
     }
 
     /// Linode sent the browser back. Exactly one request per `state`, on any replica, runs the
@@ -199,14 +223,14 @@ impl DeployService {
         };
         let spent = |result| CallbackReply::Result { result, spends_flow: true };
         if flow.is_expired(self.settings.flow_ttl) {
-            return spent(self.shown(FlowFailure::Expired));
+            return spent(self.shown_for(FlowFailure::Expired, Some(&flow.selection)));
         }
         if let Some(error) = params.error {
             let failure = if error == "access_denied" { FlowFailure::Denied } else { FlowFailure::LoginRefused(error) };
-            return spent(self.shown(failure));
+            return spent(self.shown_for(failure, Some(&flow.selection)));
         }
         let Some(code) = params.code.filter(|code| !code.is_empty()) else {
-            return spent(self.shown(FlowFailure::MissingCode));
+            return spent(self.shown_for(FlowFailure::MissingCode, Some(&flow.selection)));
         };
         let result = match self.store.claim(&key, self.settings.flow_ttl + self.settings.outcome_ttl).await {
             Ok(Claim::Mine(id)) => {
@@ -220,7 +244,7 @@ impl DeployService {
             // Nothing ran: keep the flow, so that a reload retries with the same (unused) code.
             Err(error) => {
                 tracing::error!(%error, "could not claim the flow");
-                let result = self.shown(FlowFailure::StoreUnavailable(error.to_string()));
+                let result = self.shown_for(FlowFailure::StoreUnavailable(error.to_string()), Some(&flow.selection));
                 return CallbackReply::Result { result, spends_flow: false };
             }
         };
@@ -321,9 +345,11 @@ impl DeployService {
                 use secrecy::ExposeSecret;
                 linode.root_password = Some(password.expose_secret().to_owned());
             }
-            if let Some(progress) = stored.progress {
+            if let Some(mut progress) = stored.progress {
+                self.settle(&mut progress);
                 linode.status = progress.status;
                 linode.ipv4 = progress.ipv4.or(linode.ipv4.take());
+                linode.app = progress.app;
             }
         }
         Ok(Some(outcome))
@@ -345,13 +371,29 @@ impl DeployService {
             },
             _ => return Ok(None),
         };
-        let progress = self.store.progress(&id).await?;
+        let mut progress = self.store.progress(&id).await?;
+        if let Some(progress) = &mut progress {
+            self.settle(progress);
+        }
         if progress.is_some() {
             if let Err(error) = self.store.touch(&id).await {
                 tracing::warn!(%error, "could not note that the deployment is watched");
             }
         }
         Ok(progress)
+    }
+
+    /// A check of the application whose server stopped renewing it (that server stopped) is
+    /// shown as such, rather than as installing for ever.
+    fn settle(&self, progress: &mut Progress) {
+        let (Some(prober), Readiness::Installing { checked_ms, .. }) = (&self.prober, &progress.app) else { return };
+        let abandoned = i64::try_from(readiness::abandoned_after(&prober.limits()).as_millis()).unwrap_or(i64::MAX);
+        if super::store::now_ms() - checked_ms <= abandoned {
+            return;
+        }
+        let Some(ip) = progress.ipv4.as_deref().and_then(|ip| ip.parse().ok()) else { return };
+        let check = prober.check();
+        progress.app = Readiness::Unknown { address: check.address(ip), link: check.link(ip) };
     }
 
     /// Graceful shutdown: followers give their tokens up (revoked), and the flows, followers and

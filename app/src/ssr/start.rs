@@ -129,3 +129,10 @@ async fn accepts_html() -> bool {
         headers.get(ACCEPT).and_then(|accept| accept.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
     })
 }
+
+/// Body of the `preview_request` server function: what the form as it stands would send.
+pub async fn preview(request: &DeployRequest) -> Result<crate::model::LinodeRequest, AppError> {
+    let deploy = context::deploy()?;
+    let form = deploy.deploy_form().await?;
+    Ok(deploy.preview(&form, request))
+}

@@ -44,6 +44,11 @@ impl InstanceRecord {
         }
     }
 
+    /// When the instance reached `running`, if it was booted.
+    pub(crate) fn running_since(&self, timings: &Timings) -> Option<Instant> {
+        self.booted.then(|| self.created_at + timings.provisioning + timings.booting)
+    }
+
     fn to_json(&self, timings: &Timings, now: Instant) -> Value {
         let created = linode_time(self.created);
         json!({
@@ -102,7 +107,12 @@ fn addresses(index: u64, private_ip: bool) -> (Vec<String>, String) {
     (ipv4, ipv6)
 }
 
-fn store_instance(store: &mut Store, valid: ValidCreate<'_>, caller: &Caller) -> Result<u64, ApiError> {
+fn store_instance(
+    store: &mut Store,
+    valid: ValidCreate<'_>,
+    caller: &Caller,
+    request_body: Option<String>,
+) -> Result<u64, ApiError> {
     if let Some(label) = &valid.label {
         if store.instances.iter().any(|i| &i.label == label) {
             return Err(ApiError::field("label", "Label must be unique among your Linodes"));
@@ -138,8 +148,23 @@ fn store_instance(store: &mut Store, valid: ValidCreate<'_>, caller: &Caller) ->
         created_at: Instant::now(),
         client_id: caller.client_id.clone(),
         token_id: caller.token_id.clone(),
+        request_body,
     });
     Ok(id)
+}
+
+/// The body as received, with the value of `root_pass` (the one secret in it) replaced; `None`
+/// when it is not valid UTF-8 or the value cannot be found as written.
+fn redacted_body(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let parsed: Value = serde_json::from_str(text).ok()?;
+    let Some(password) = parsed.get("root_pass") else { return Some(text.to_owned()) };
+    let written = serde_json::to_string(password).ok()?;
+    let (start, _) = text.match_indices(&written).find(|(at, _)| {
+        let before = text[..*at].trim_end();
+        before.ends_with(':') && before[..before.len() - 1].trim_end().ends_with("\"root_pass\"")
+    })?;
+    Some(format!("{}\"<redacted>\"{}", &text[..start], &text[start + written.len()..]))
 }
 
 fn with_rate_headers(mut response: Response, allowance: Allowance) -> Response {
@@ -162,8 +187,9 @@ pub(crate) async fn create(
         .map_err(|e| ApiError::BadRequest(vec![e]))
         .and_then(|body| validate(&app.catalog, body).map_err(ApiError::BadRequest))
         .and_then(|valid| {
+            let received = redacted_body(&body);
             let mut store = app.store();
-            let id = store_instance(&mut store, valid, &caller)?;
+            let id = store_instance(&mut store, valid, &caller, received)?;
             store
                 .instances
                 .iter()

@@ -41,6 +41,9 @@ fn deployed() -> Outcome {
         root_password: None,
         ssh_keys: 0,
         extra_grant: Vec::new(),
+        checks_app: false,
+        app: Default::default(),
+        sent: None,
     })
 }
 
