@@ -205,7 +205,7 @@ fn AppStatus(app_name: String) -> impl IntoView {
             Readiness::NotChecked => None,
             Readiness::Installing { elapsed_secs, .. } => Some(view! {
                 <p class="app-status installing" data-testid="app-status" data-state="installing" role="status">
-                    "Installing " {app_name.clone()} "… (" {duration(elapsed_secs)} ")"
+                    {format!("Installing {app_name}… ({})", duration(elapsed_secs))}
                 </p>
             }.into_any()),
             Readiness::Ready { address, link } => Some(view! {
@@ -219,7 +219,7 @@ fn AppStatus(app_name: String) -> impl IntoView {
             }.into_any()),
             Readiness::NotAnswering { waited_secs, address } => Some(view! {
                 <div class="app-status failed alert warning" data-testid="app-status" data-state="not_answering" role="status">
-                    <p><strong>"Not answering after " {duration(waited_secs)}</strong>": nothing answered on " <code>{address}</code> "."</p>
+                    <p><strong>{format!("Not answering after {}", duration(waited_secs))}</strong>": nothing answered on " <code>{address}</code> "."</p>
                     <p>"What to check:"</p>
                     <ul>
                         <li>"Log in with " <code>{ssh}</code> " and read " <code>"/var/log/stackscript.log"</code> " for the install's errors."</li>
