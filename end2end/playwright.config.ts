@@ -73,6 +73,10 @@ function server(port: number, extra: Record<string, string>) {
       // Every test deploys from 127.0.0.1; the per-address limits are tested in server/tests.
       RATE_LIMIT_DEPLOYS_PER_MINUTE: "0",
       RATE_LIMIT_CALLBACKS_PER_MINUTE: "0",
+      // The demo app answers 4 s after `running`; a check gives up after 8 s, so the
+      // never-ready path ends within a test.
+      SANDBOX_APP_READY_SECS: "4",
+      READY_TIMEOUT_SECS: "8",
       ...extra,
     },
   };

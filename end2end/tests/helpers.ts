@@ -11,6 +11,9 @@ export type Inspection = {
     region: string;
     stackscript_data: Record<string, string>;
     authorized_keys: string[];
+    /** The create request's body as received, root_pass redacted. */
+    request_body: string | null;
+    app_answering: boolean;
   }[];
   tokens: { token_id: string; revoked: boolean; scopes: string }[];
   codes: { used: boolean }[];
@@ -66,4 +69,10 @@ export async function expectAllTokensRevoked(request: APIRequestContext, before:
 export async function openForm(page: Page, url = "/") {
   await page.goto(url);
   await page.locator("form[data-live]").waitFor();
+}
+
+/** Sets how long after `running` the sandbox's emulated apps answer (`null`: never). */
+export async function setAppReady(request: APIRequestContext, readyAfterMs: number | null, base: string = BASE_URL) {
+  const response = await request.put(`${adminOf(base)}/__sandbox/app`, { data: { ready_after_ms: readyAfterMs } });
+  expect(response.ok(), await response.text()).toBeTruthy();
 }

@@ -39,8 +39,8 @@ pub use config::{
 };
 pub use errors::{INVALID_TOKEN, NOT_AUTHORIZED, NOT_FOUND};
 pub use faults::{FaultKind, FaultRule, ANY_ROUTE};
-pub use installed_app::AppBehaviour;
 pub use inspect::{InspectedCode, InspectedInstance, InspectedToken, Inspection, RequestRecord};
+pub use installed_app::AppBehaviour;
 pub use state::token_id;
 
 use state::AppState;

@@ -348,7 +348,8 @@ impl Config {
         let ready_check = match lookup("READY_CHECK").map(|value| value.trim().to_owned()) {
             Some(value) if ["off", "none", "false", "0"].contains(&value.to_ascii_lowercase().as_str()) => None,
             Some(value) => Some(
-                ReadyCheck::parse(&value).map_err(|reason| ConfigError::BadReadyCheck { value: value.clone(), reason })?,
+                ReadyCheck::parse(&value)
+                    .map_err(|reason| ConfigError::BadReadyCheck { value: value.clone(), reason })?,
             ),
             None if matches!(linode, LinodeTarget::EmbeddedSandbox) => ReadyCheck::parse(SANDBOX_READY_CHECK).ok(),
             None => None,

@@ -238,9 +238,11 @@ impl Application {
             });
             (stop, tokio::spawn(async move { serve.await }))
         });
-        let installed_apps = self.installed_apps.map(|(listener, router)| tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        }));
+        let installed_apps = self.installed_apps.map(|(listener, router)| {
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, router).await;
+            })
+        });
         // Loading the catalog now keeps the first visitor from waiting on Linode; the store's
         // upkeep takes over what a previous run left.
         self.state.deploy.start_background();

@@ -28,7 +28,11 @@ fn code_text(html: &str, testid: &str) -> Option<String> {
 }
 
 /// Asks the progress endpoint until `done` holds of the app's state, at most `limit`.
-async fn app_state_until(app: &TestApp, limit: Duration, done: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+async fn app_state_until(
+    app: &TestApp,
+    limit: Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let progress = app.progress().await;
@@ -211,9 +215,13 @@ async fn a_failure_offers_to_try_again_with_the_same_choices_but_no_password() {
     let callback = app.consent(&support::location(&response), "approve", &["linodes:read_write"]).await;
     let page = app.finish(&callback).await;
     assert_eq!(failure_kind(&page), Some("linode_error"), "{page}");
-    let start = page.find("data-testid=\"retry\" href=\"").expect("a retry link") + "data-testid=\"retry\" href=\"".len();
+    let start =
+        page.find("data-testid=\"retry\" href=\"").expect("a retry link") + "data-testid=\"retry\" href=\"".len();
     let retry = page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&");
-    assert!(retry.starts_with("/?type=g6-standard-1&region=eu-west&image=linode%2Fubuntu24.04&label=retry-me"), "{retry}");
+    assert!(
+        retry.starts_with("/?type=g6-standard-1&region=eu-west&image=linode%2Fubuntu24.04&label=retry-me"),
+        "{retry}"
+    );
     assert!(!retry.contains("db_password") && !retry.contains("Pa55"), "never a password: {retry}");
 
     let form = app.browser.get(app.url(&retry)).send().await.unwrap().text().await.unwrap();

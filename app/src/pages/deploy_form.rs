@@ -80,17 +80,15 @@ pub async fn preview_request(
 fn initial_preview(form: &DeployForm, initial: &Initial) -> LinodeRequest {
     #[cfg(feature = "ssr")]
     if let Ok(deploy) = crate::ssr::context::deploy() {
-        let (fields, many) = initial.fields.iter().fold(
-            (BTreeMap::new(), BTreeMap::new()),
-            |(mut fields, mut many), (name, value)| {
+        let (fields, many) =
+            initial.fields.iter().fold((BTreeMap::new(), BTreeMap::new()), |(mut fields, mut many), (name, value)| {
                 if matches!(form.field(name).map(|f| &f.kind), Some(FieldKind::ManyOf(_))) {
                     many.insert(name.clone(), value.split(',').map(str::to_owned).collect::<Vec<_>>());
                 } else {
                     fields.insert(name.clone(), value.clone());
                 }
                 (fields, many)
-            },
-        );
+            });
         let request = crate::selection::DeployRequest {
             plan: initial.plan.clone(),
             region: initial.region.clone(),

@@ -54,12 +54,8 @@ const STEPS: [(&str, &str); 3] = [("provisioning", "Provisioning"), ("booting", 
 /// heading and steps, the SSH command, the copy buttons) run in the browser.
 #[component]
 fn Deployed(linode: DeployedLinode) -> impl IntoView {
-    let progress = Progress {
-        status: linode.status.clone(),
-        ipv4: linode.ipv4.clone(),
-        following: true,
-        app: linode.app.clone(),
-    };
+    let progress =
+        Progress { status: linode.status.clone(), ipv4: linode.ipv4.clone(), following: true, app: linode.app.clone() };
     let tags = linode.tags.join(", ");
     let app_name = app_name();
     let checks_app = linode.checks_app;

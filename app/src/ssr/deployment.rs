@@ -105,12 +105,8 @@ impl DeployService {
             self.revoker.revoke_later(Some(journal), held.access);
             return self.record_failure(id, FlowFailure::InsufficientScope, Some(selection)).await;
         }
-        let request = linode_request::create_instance(
-            &self.settings,
-            selection,
-            held.label.clone(),
-            held.root_password.clone(),
-        );
+        let request =
+            linode_request::create_instance(&self.settings, selection, held.label.clone(), held.root_password.clone());
         let instance = match self.create(&request, &held).await {
             Ok(instance) => instance,
             // The call may have reached Linode (a timeout, a broken connection, a 5xx, an

@@ -83,8 +83,7 @@ fn cli_command(request: &CreateInstance) -> String {
 
 /// `value` as one shell word: as is when it is plain, else in single quotes.
 fn shell_quoted(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+    let plain = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
     if plain {
         value.to_owned()
     } else {

@@ -152,11 +152,13 @@ const NOT_PUBLIC: [(Ipv4Addr, u8, &str); 14] = [
 ];
 
 fn range_of(address: Ipv4Addr) -> Option<&'static str> {
-    NOT_PUBLIC.iter().find(|(base, bits, _)| {
-        let mask = u32::MAX.checked_shl(32 - u32::from(*bits)).unwrap_or(0);
-        u32::from(address) & mask == u32::from(*base) & mask
-    })
-    .map(|(_, _, range)| *range)
+    NOT_PUBLIC
+        .iter()
+        .find(|(base, bits, _)| {
+            let mask = u32::MAX.checked_shl(32 - u32::from(*bits)).unwrap_or(0);
+            u32::from(address) & mask == u32::from(*base) & mask
+        })
+        .map(|(_, _, range)| *range)
 }
 
 /// Whether `address` may be checked on the internet.
@@ -306,12 +308,13 @@ impl Prober {
     pub async fn attempt(&self, address: Ipv4Addr) -> Result<(), AttemptFailed> {
         let target = self.target(address)?.ok_or(AttemptFailed::NothingListens)?;
         match self.check.scheme {
-            Scheme::Tcp => match tokio::time::timeout(self.limits.attempt, tokio::net::TcpStream::connect(target)).await
-            {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(error)) => Err(AttemptFailed::Connect(error)),
-                Err(_) => Err(AttemptFailed::TimedOut(self.limits.attempt)),
-            },
+            Scheme::Tcp => {
+                match tokio::time::timeout(self.limits.attempt, tokio::net::TcpStream::connect(target)).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(error)) => Err(AttemptFailed::Connect(error)),
+                    Err(_) => Err(AttemptFailed::TimedOut(self.limits.attempt)),
+                }
+            }
             Scheme::Http | Scheme::Https => {
                 let scheme = if self.check.scheme == Scheme::Https { "https" } else { "http" };
                 let url = format!("{scheme}://{target}{}", self.check.path);

@@ -143,8 +143,12 @@ impl DeployService {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "Linode refused to say whether an interrupted deployment created anything");
-                    self.record_failure(&outcome_id, FlowFailure::Interrupted { created: Some(held.label.clone()) }, None)
-                        .await;
+                    self.record_failure(
+                        &outcome_id,
+                        FlowFailure::Interrupted { created: Some(held.label.clone()) },
+                        None,
+                    )
+                    .await;
                     None
                 }
             },

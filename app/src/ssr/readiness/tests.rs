@@ -145,7 +145,8 @@ async fn an_http_check_asks_the_declared_path_with_the_linodes_address_as_host()
 #[tokio::test]
 async fn a_server_error_is_not_an_answer_and_redirects_are_not_followed() {
     let (failing, _) = http_app(503).await;
-    let prober = Prober::new(ReadyCheck::parse("http://{ipv4}/").unwrap(), route_to(Some(failing), Arc::default()), fast());
+    let prober =
+        Prober::new(ReadyCheck::parse("http://{ipv4}/").unwrap(), route_to(Some(failing), Arc::default()), fast());
     assert!(matches!(prober.attempt(Ipv4Addr::new(192, 0, 2, 7)).await, Err(AttemptFailed::ServerError(503))));
 
     let (redirecting, heads) = http_app(302).await;
@@ -159,7 +160,8 @@ async fn a_server_error_is_not_an_answer_and_redirects_are_not_followed() {
 async fn a_tcp_check_counts_a_connection() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let open = listener.local_addr().unwrap();
-    let prober = Prober::new(ReadyCheck::parse("tcp://{ipv4}:22").unwrap(), route_to(Some(open), Arc::default()), fast());
+    let prober =
+        Prober::new(ReadyCheck::parse("tcp://{ipv4}:22").unwrap(), route_to(Some(open), Arc::default()), fast());
     prober.attempt(Ipv4Addr::new(198, 51, 100, 3)).await.expect("the port is open");
     drop(listener);
     assert!(matches!(prober.attempt(Ipv4Addr::new(198, 51, 100, 3)).await, Err(AttemptFailed::Connect(_))));
@@ -205,7 +207,11 @@ async fn the_timeout_bounds_checking_and_shutdown_stops_it() {
     let tried = attempts.load(Ordering::SeqCst);
     assert!((2..=10).contains(&tried), "a 60 ms timeout at 5–20 ms apart allows a handful, not {tried}");
 
-    let long = Prober::new(ReadyCheck::parse("tcp://{ipv4}:22").unwrap(), network, ProbeLimits { max_attempts: 1000, ..fast() });
+    let long = Prober::new(
+        ReadyCheck::parse("tcp://{ipv4}:22").unwrap(),
+        network,
+        ProbeLimits { max_attempts: 1000, ..fast() },
+    );
     shutdown.cancel();
     let stopped = long.until_ready(Ipv4Addr::new(192, 0, 2, 9), &shutdown, |_| std::future::ready(())).await;
     assert_eq!(stopped, None, "shutdown concludes nothing");
