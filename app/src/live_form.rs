@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    model::{LinodeRequest, RegionChoice, RegionGroup},
+    model::{RegionChoice, RegionGroup},
     selection::{check_label, check_ssh_keys},
 };
 
@@ -110,8 +110,9 @@ struct Choices {
     leaving: RwSignal<bool>,
     /// The server's refusal of the last post.
     refused: RwSignal<Option<String>>,
-    /// Counts the person's changes to any control, so the preview follows all of them.
-    edits: RwSignal<u32>,
+    /// Counts the person's changes to any control: only the preview of the latest is shown.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    edits: StoredValue<u32>,
     /// The form, for the preview to post (in the browser only).
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     form: NodeRef<leptos::html::Form>,
@@ -149,7 +150,7 @@ impl Choices {
             }),
             leaving: RwSignal::new(false),
             refused: RwSignal::new(refused),
-            edits: RwSignal::new(0),
+            edits: StoredValue::new(0),
             form,
             label_error: Memo::new(move |_| label.with(|label| check_label(label).err())),
             keys_error: Memo::new(move |_| ssh_keys.with(|keys| check_ssh_keys(keys).err())),
@@ -177,6 +178,40 @@ impl Choices {
         signal.set(value);
     }
 }
+
+impl Choices {
+    /// Brings the request preview (rendered by the server, outside the islands: see
+    /// `pages::deploy_form`) up to date: asks the server what the form as it stands would send
+    /// (`preview_request`) after every change, ignoring the answers to older ones, and writes it
+    /// into the preview's two `<code>` elements. The server builds it, so the browser carries no
+    /// copy of the request's rules; writing the text straight into the DOM keeps a view and its
+    /// hydration out of the first page's WASM, whose budget is tight.
+    fn refresh_preview(self) {
+        #[cfg(feature = "hydrate")]
+        if let Some(form) = self.form.get_untracked() {
+            self.edits.update_value(|edits| *edits += 1);
+            let edit = self.edits.get_value();
+            leptos::task::spawn_local(async move {
+                use leptos::server_fn::ServerFn;
+                let action = crate::pages::deploy_form::PreviewRequest::url();
+                let Ok(wire) = post::<String>(action, &form).await else { return };
+                if self.edits.get_value() != edit {
+                    return;
+                }
+                let latest = crate::model::LinodeRequest::from_wire(&wire);
+                for (id, text) in [(PREVIEW_BODY_ID, latest.body), (PREVIEW_CLI_ID, latest.cli)] {
+                    if let Some(code) = document().get_element_by_id(id) {
+                        code.set_text_content(Some(&text));
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// The ids of the preview's `<code>` elements.
+pub const PREVIEW_BODY_ID: &str = "request-body";
+pub const PREVIEW_CLI_ID: &str = "request-cli";
 
 fn choices() -> Choices {
     expect_context::<Choices>()
@@ -206,7 +241,7 @@ pub fn LiveForm(
         if let Some(name) = event_target::<leptos::web_sys::Element>(&ev).get_attribute("name") {
             choices.follow(&name, event_target_value(&ev));
         }
-        choices.edits.update(|edits| *edits += 1);
+        choices.refresh_preview();
     };
     // The server rendered its own starting values; the browser may show others (a control changed
     // before the WASM loaded, values restored on reload or on Back). The form's own values win.
@@ -258,7 +293,7 @@ pub fn LiveForm(
         let listening = window_event_listener(leptos::ev::pageshow, move |_| {
             choices.leaving.set(false);
             read_form();
-            choices.edits.update(|edits| *edits += 1);
+            choices.refresh_preview();
         });
         on_cleanup(move || listening.remove());
     }
@@ -435,61 +470,6 @@ pub fn Summary() -> impl IntoView {
                 }
             })}
         </section>
-    }
-}
-
-/// "What this site will send to Linode": the create request for the current choices, as the
-/// server builds it (one code path for what is shown and what is sent). Rendered by the server
-/// for the starting values; after each change the form is posted to `action` (debounced), so the
-/// browser carries no copy of the request's rules.
-#[island]
-pub fn RequestPreview(action: String, initial: LinodeRequest) -> impl IntoView {
-    let choices = choices();
-    let shown = RwSignal::new(initial);
-    let stale = RwSignal::new(false);
-    Effect::new(move |_| {
-        let edits = choices.edits.get();
-        if edits == 0 {
-            return;
-        }
-        stale.set(true);
-        #[cfg(feature = "hydrate")]
-        {
-            let action = action.clone();
-            set_timeout(
-                move || {
-                    // Only the last of a burst of keystrokes is sent.
-                    if choices.edits.get_untracked() != edits {
-                        return;
-                    }
-                    let Some(form) = choices.form.get_untracked() else { return };
-                    leptos::task::spawn_local(async move {
-                        let answer = post::<LinodeRequest>(&action, &form).await;
-                        if choices.edits.get_untracked() != edits {
-                            return;
-                        }
-                        if let Ok(request) = answer {
-                            shown.set(request);
-                            stale.set(false);
-                        }
-                    });
-                },
-                std::time::Duration::from_millis(250),
-            );
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &action;
-    });
-    view! {
-        <details class="request" data-testid="request-preview" data-stale=move || stale.get().then_some("true")>
-            <summary>"What this site will send to Linode"</summary>
-            <p class="hint">
-                "The request that creates your Linode, for the choices above, and the same request as a linode-cli command. "
-                "The root password is generated on the server when you deploy; password inputs are masked here."
-            </p>
-            <pre data-testid="request-body"><code>{move || shown.with(|r| r.body.clone())}</code></pre>
-            <pre data-testid="request-cli"><code>{move || shown.with(|r| r.cli.clone())}</code></pre>
-        </details>
     }
 }
 

@@ -228,6 +228,7 @@ pub enum FieldKind {
 
 /// What the person sees after coming back from Linode.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant, reason = "one per page view, never in a collection")]
 pub enum Outcome {
     Deployed(DeployedLinode),
     Failed(Failure),
@@ -268,6 +269,23 @@ pub struct DeployedLinode {
 pub struct LinodeRequest {
     pub body: String,
     pub cli: String,
+}
+
+impl LinodeRequest {
+    /// Between the body and the command on the wire. The body is JSON, which writes U+001E
+    /// escaped, so the first one ends it.
+    const SEPARATOR: char = '\u{1e}';
+
+    /// Both as one string: the form's preview asks for it after every change, and a plain
+    /// string costs the WASM no decoder of its own (the first page's budget is tight).
+    pub fn to_wire(&self) -> String {
+        format!("{}{}{}", self.body, Self::SEPARATOR, self.cli)
+    }
+
+    pub fn from_wire(wire: &str) -> Self {
+        let (body, cli) = wire.split_once(Self::SEPARATOR).unwrap_or((wire, ""));
+        Self { body: body.to_owned(), cli: cli.to_owned() }
+    }
 }
 
 impl std::fmt::Debug for DeployedLinode {
@@ -363,8 +381,10 @@ impl Progress {
 
 /// Whether the application a StackScript installs answers on the new Linode's address. The
 /// server checks from outside, without a token, once the Linode runs.
+/// Externally tagged (`"not_checked"`, `{"ready": {…}}`): an internally tagged enum would bring
+/// serde's buffering decoder into the first page's WASM.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Readiness {
     /// Not checked: no check is configured, or the Linode is not running yet.
     #[default]

@@ -134,7 +134,8 @@ impl Selection {
                     check_field(field, typed).unwrap_or_else(|_| Some(typed.to_owned()))
                 }
             };
-            if let Some(value) = value.filter(|value| !value.is_empty()) {
+            // A required input left empty is shown empty: the form will not go without it.
+            if let Some(value) = value.filter(|value| !value.is_empty() || field.required) {
                 stackscript_data.insert(field.name.clone(), value);
             }
         }

@@ -47,6 +47,9 @@ test("the form can be used with the keyboard alone, in reading order", async ({ 
   await page.keyboard.press("Tab");
   await expect(page.getByLabel(/SSH public keys/)).toBeFocused();
   await page.keyboard.press("Tab");
+  // The request preview, folded: its summary opens it.
+  await expect(page.getByText("What this site will send to Linode")).toBeFocused();
+  await page.keyboard.press("Tab");
   await expect(page.getByRole("button", { name: "Deploy" })).toBeFocused();
   await page.keyboard.press("Enter");
   await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);

@@ -5,7 +5,8 @@ import { addFault, clearFaults, expectAllTokensRevoked, inspect, setAppReady } f
 // The "no-javascript" project: the success view is rendered by the server from what its check
 // saw, so a reload shows where the install is; the form's preview is server-rendered.
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";
-const LINK = "/?type=g6-standard-1&region=eu-west&image=linode%2Fubuntu24.04&label=nojs-01"
+/** A shared link with every choice but the password (labels are unique per account). */
+const link = (label: string) => `/?type=g6-standard-1&region=eu-west&image=linode%2Fubuntu24.04&label=${label}`
   + `&ssh_keys=${encodeURIComponent(KEY)}&hostname=web01&environment=staging&packages=git%2Cvim`;
 
 test.afterEach(async ({ request }) => {
@@ -37,11 +38,11 @@ test.describe("without JavaScript", () => {
 
   test("a reload shows the app installing, then ready with its link; the preview is what was received", async ({ page, request }) => {
     const before = await inspect(request, FIELDS_URL);
-    await page.goto(LINK);
+    await page.goto(link("nojs-01"));
     const shown = (await page.getByTestId("request-body").textContent())!;
     expect(shown).toContain('"label": "nojs-01"');
     expect(shown).toContain('"db_password": "<hidden>"');
-    await deployFrom(page, LINK);
+    await deployFrom(page, link("nojs-01"));
     await expect(page.getByTestId("deployed")).toBeVisible();
     await expectAllTokensRevoked(request, before, FIELDS_URL);
     await reloadUntil(page, "ready");
@@ -58,7 +59,7 @@ test.describe("without JavaScript", () => {
 
   test("an app that never answers is reported after the timeout", async ({ page, request }) => {
     await setAppReady(request, null, FIELDS_URL);
-    await deployFrom(page, LINK);
+    await deployFrom(page, link("nojs-02"));
     await reloadUntil(page, "not_answering");
     await expect(page.getByTestId("app-status")).toContainText("Not answering after");
     await expect(page.getByTestId("app-status")).toContainText("/var/log/stackscript.log");
@@ -66,14 +67,14 @@ test.describe("without JavaScript", () => {
 
   test("after a Linode error, the retry link brings the same choices back", async ({ page, request }) => {
     await addFault(request, { route: "POST /v4/linode/instances", kind: "status", status: 400, reason: "Region is at capacity", times: 1 }, FIELDS_URL);
-    await deployFrom(page, LINK);
+    await deployFrom(page, link("nojs-03"));
     await expect(page.getByTestId("failed")).toHaveAttribute("data-kind", "linode_error");
     await page.getByRole("link", { name: "Try again with the same choices" }).click();
     await page.waitForURL(/\/\?type=/);
     expect(page.url()).not.toContain("Pa55");
     await expect(page.getByLabel("Plan")).toHaveValue("g6-standard-1");
     await expect(page.getByLabel("Region")).toHaveValue("eu-west");
-    await expect(page.getByLabel("Linode label")).toHaveValue("nojs-01");
+    await expect(page.getByLabel("Linode label")).toHaveValue("nojs-03");
     await expect(page.getByLabel("SSH public keys")).toHaveValue(KEY);
     await expect(page.getByLabel("Host name for the server")).toHaveValue("web01");
     await expect(page.getByLabel("vim")).toBeChecked();

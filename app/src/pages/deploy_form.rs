@@ -10,7 +10,8 @@ use leptos_router::hooks::use_query_map;
 use crate::{
     error::AppError,
     live_form::{
-        Chosen, DeployButton, LabelInput, LiveCatalog, LiveForm, RegionSelect, RequestPreview, SshKeysInput, Summary,
+        Chosen, DeployButton, LabelInput, LiveCatalog, LiveForm, RegionSelect, SshKeysInput, Summary, PREVIEW_BODY_ID,
+        PREVIEW_CLI_ID,
     },
     model::{DeployForm, FieldKind, FieldSpec, LinodeRequest, PlanGroup},
     selection::{slugify, MAX_SSH_KEYS},
@@ -61,7 +62,7 @@ pub async fn start_deploy(
 }
 
 /// The create request the form's current values would send, masked: what the form's preview
-/// shows after each change. Calls nothing at Linode.
+/// shows after each change, as [`LinodeRequest::to_wire`]. Calls nothing at Linode.
 #[server(endpoint = "preview_request")]
 pub async fn preview_request(
     #[server(default)] plan: String,
@@ -71,9 +72,9 @@ pub async fn preview_request(
     #[server(default)] ssh_keys: String,
     #[server(default)] fields: BTreeMap<String, String>,
     #[server(default)] many: BTreeMap<String, Vec<String>>,
-) -> Result<LinodeRequest, AppError> {
+) -> Result<String, AppError> {
     let request = crate::selection::DeployRequest { plan, region, image, label, ssh_keys, fields, many };
-    crate::ssr::start::preview(&request).await
+    crate::ssr::start::preview(&request).await.map(|preview| preview.to_wire())
 }
 
 /// The request the form's starting values would send, rendered with the page.
@@ -226,7 +227,15 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
                 </fieldset>
 
                 <Summary/>
-                <RequestPreview action=PreviewRequest::url().to_owned() initial=preview/>
+                <details class="request" data-testid="request-preview">
+                    <summary>"What this site will send to Linode"</summary>
+                    <p class="hint">
+                        "The request that creates your Linode, for the choices above, and the same request as a linode-cli "
+                        "command. The root password is generated on the server as you deploy; password inputs are masked."
+                    </p>
+                    <pre data-testid="request-body"><code id=PREVIEW_BODY_ID>{preview.body}</code></pre>
+                    <pre data-testid="request-cli"><code id=PREVIEW_CLI_ID>{preview.cli}</code></pre>
+                </details>
 
                 <DeployButton/>
                 <p class="hint">"You will be asked to allow “linodes:read_write”: permission to create Linodes."</p>

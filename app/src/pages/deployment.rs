@@ -66,7 +66,6 @@ fn Deployed(linode: DeployedLinode) -> impl IntoView {
         <FollowProgress progress>
             <section class="card success" aria-labelledby="deployed-heading" data-testid="deployed">
                 <ProgressStatus label=linode.label.clone() app_name=app_name.clone() checks_app/>
-                {checks_app.then(|| view! { <AppStatus app_name=app_name.clone()/> })}
                 <dl class="facts">
                     <dt>"Label"</dt><dd data-testid="label">{linode.label.clone()}</dd>
                     <dt>"Tags"</dt><dd data-testid="tags">{tags}</dd>
@@ -139,6 +138,7 @@ fn ProgressStatus(label: String, app_name: String, checks_app: bool) -> impl Int
     let step_of = |status: &str| STEPS.iter().position(|(id, _)| *id == status);
     let heading_app = app_name.clone();
     let installing_app = app_name.clone();
+    let status_app = app_name.clone();
     view! {
         <h1 id="deployed-heading">
             {move || if ready() {
@@ -187,13 +187,13 @@ fn ProgressStatus(label: String, app_name: String, checks_app: bool) -> impl Int
                 }
             }}
         </p>
+        {checks_app.then(|| app_status(progress, status_app))}
     }
 }
 
-/// Whether the application answers yet, as the server's check last saw it.
-#[island(lazy)]
-fn AppStatus(app_name: String) -> impl IntoView {
-    let Following(progress) = expect_context::<Following>();
+/// Whether the application answers yet, as the server's check last saw it. Part of the
+/// [`ProgressStatus`] island.
+fn app_status(progress: RwSignal<Progress>, app_name: String) -> impl IntoView {
     move || {
         let (app, ipv4) = progress.with(|p| (p.app.clone(), p.ipv4.clone()));
         let ssh = format!("ssh root@{}", ipv4.unwrap_or_else(|| "<its address>".into()));
