@@ -150,15 +150,19 @@ impl ApiClient {
     async fn send(&self, method: &str, path: &str, builder: RequestBuilder) -> Result<Response, ApiError> {
         let started = Instant::now();
         let result = builder.send().await;
-        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let elapsed = started.elapsed();
+        let elapsed_ms = elapsed.as_millis() as u64;
+        let endpoint = format!("{method} /{}", crate::http::route_template(path));
         let response = match result {
             Ok(response) => response,
             Err(error) => {
                 tracing::debug!(method, path, elapsed_ms, "Linode call failed");
+                crate::http::record_call(endpoint, "error".to_owned(), elapsed);
                 return Err(ApiError::from_reqwest(&error));
             }
         };
         let status = response.status();
+        crate::http::record_call(endpoint, status.as_u16().to_string(), elapsed);
         tracing::debug!(method, path, status = status.as_u16(), elapsed_ms, "Linode call");
         if status.is_success() {
             return Ok(response);

@@ -33,3 +33,22 @@ pub fn http_client_with_timeouts(user_agent: &str, timeouts: Timeouts) -> reqwes
         .build()
         .expect("a rustls client with static settings always builds")
 }
+
+/// Records one call to Linode for the operator's metrics: `linode_calls_total` by endpoint and
+/// outcome (the HTTP status, or `error` when no answer came) and `linode_call_duration_seconds`
+/// by endpoint. `endpoint` is a route template (`GET /linode/instances/{id}`): ids would make a
+/// series per Linode.
+pub(crate) fn record_call(endpoint: String, outcome: String, elapsed: Duration) {
+    metrics::histogram!("linode_call_duration_seconds", "endpoint" => endpoint.clone()).record(elapsed.as_secs_f64());
+    metrics::counter!("linode_calls_total", "endpoint" => endpoint, "outcome" => outcome).increment(1);
+}
+
+/// `linode/instances/80000001` → `linode/instances/{id}`.
+pub(crate) fn route_template(path: &str) -> String {
+    path.split('/')
+        .map(
+            |segment| if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) { "{id}" } else { segment },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+}

@@ -150,6 +150,8 @@ impl LoginClient {
         }
         let result = request.request_async(&self.http).await;
         tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "POST /oauth/token");
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        crate::http::record_call("POST /oauth/token".to_owned(), outcome.to_owned(), started.elapsed());
         let token = result.map_err(login_error)?;
         Ok(TokenGrant {
             access_token: AccessToken::new(token.access_token().secret().clone()),
@@ -177,6 +179,9 @@ impl LoginClient {
         ];
         let result = self.http.post(self.revoke_url.clone()).form(&form).send().await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
+        let outcome =
+            result.as_ref().map_or_else(|_| "error".to_owned(), |response| response.status().as_u16().to_string());
+        crate::http::record_call("POST /oauth/revoke".to_owned(), outcome, started.elapsed());
         let response = result.map_err(|error| {
             tracing::debug!(elapsed_ms, "POST /oauth/revoke failed");
             if error.is_timeout() {

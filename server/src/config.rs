@@ -66,6 +66,9 @@ pub struct Config {
     pub ready_check: Option<ReadyCheck>,
     /// `READY_TIMEOUT_SECS`, default 900: how long after `running` the check goes on.
     pub ready_timeout: Duration,
+    /// `METRICS_ADDR`: where `/metrics` (Prometheus text) is served, never on the site's own
+    /// address. Unset: no metrics.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Where the deploy flow's store lives.
@@ -356,7 +359,22 @@ impl Config {
         };
         let ready_timeout = timeout(&lookup, "READY_TIMEOUT_SECS")?.unwrap_or(ProbeLimits::default().timeout);
 
+        let metrics_addr = match lookup("METRICS_ADDR") {
+            Some(value) => match value.trim().parse::<SocketAddr>() {
+                Ok(addr) if addr != bind || addr.port() == 0 => Some(addr),
+                _ => {
+                    return Err(ConfigError::BadValue {
+                        variable: "METRICS_ADDR",
+                        expected: "an address like 127.0.0.1:9100, other than the site's own",
+                        value,
+                    })
+                }
+            },
+            None => None,
+        };
+
         Ok(Self {
+            metrics_addr,
             ready_check,
             ready_timeout,
             bind,
@@ -486,6 +504,8 @@ mod tests {
             (vec![("SANDBOX_ADMIN_ADDR", "0.0.0.0:3099")], "SANDBOX_ADMIN_ADDR"),
             (vec![("LINODE_PKCE", "maybe")], "LINODE_PKCE"),
             (vec![("READY_CHECK", "http://localhost/")], "READY_CHECK"),
+            (vec![("METRICS_ADDR", "everywhere")], "METRICS_ADDR"),
+            (vec![("METRICS_ADDR", "127.0.0.1:3000")], "METRICS_ADDR"),
             (vec![("READY_TIMEOUT_SECS", "0")], "READY_TIMEOUT_SECS"),
             (vec![("SANDBOX_APP_READY_SECS", "soon")], "SANDBOX_APP_READY_SECS"),
             (vec![("LEPTOS_SITE_ADDR", "nowhere")], "LEPTOS_SITE_ADDR"),

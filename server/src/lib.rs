@@ -3,6 +3,7 @@
 
 pub mod body_limit;
 pub mod config;
+pub mod metrics_export;
 pub mod rate_limit;
 pub mod same_origin;
 pub mod security_headers;

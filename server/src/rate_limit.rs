@@ -95,6 +95,12 @@ pub async fn limit(State(limits): State<Arc<RateLimits>>, request: Request, next
         Ok(()) => next.run(request).await,
         Err(wait) => {
             tracing::info!(%client, path = request.uri().path(), wait_ms = wait.as_millis() as u64, "rate-limited");
+            let limited = match request.uri().path() {
+                START_DEPLOY_PATH => "start_deploy",
+                "/auth/callback" => "callback",
+                _ => "sandbox",
+            };
+            metrics::counter!("rate_limited_total", "route" => limited).increment(1);
             refusal(&limits.options, &request, wait)
         }
     }

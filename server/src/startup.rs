@@ -40,6 +40,7 @@ use app::ssr::{
 
 use crate::{
     config::{Config, HttpSettings, LinodeTarget, StoreConfig},
+    metrics_export,
     rate_limit::RateLimits,
     same_origin::SiteOrigin,
     security_headers::{self, SecurityPolicy},
@@ -64,6 +65,8 @@ pub enum StartupError {
     UnsplitBuild(std::path::PathBuf),
     #[error("the public base URL {0} cannot carry the callback path")]
     BadPublicBase(Url),
+    #[error("could not serve metrics on METRICS_ADDR {0}: {1}")]
+    Metrics(SocketAddr, std::io::Error),
     #[error("could not open the embedded sandbox's loopback listener: {0}")]
     SandboxListener(std::io::Error),
     #[error("could not create the data directory {0}: {1} (set DATA_DIR, or DATABASE_URL for PostgreSQL)")]
@@ -85,11 +88,18 @@ pub struct Application {
     sandbox_loopback: Option<(TcpListener, Router)>,
     /// The sandbox's emulated applications (what its StackScripts install), on loopback.
     installed_apps: Option<(TcpListener, Router)>,
+    /// `/metrics`, when `METRICS_ADDR` is set.
+    metrics: Option<(TcpListener, Router)>,
 }
 
 impl Application {
     pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartupError> {
         refuse_unsplit_build(&leptos_options)?;
+        // First, so the catalog's first load and everything after it is counted.
+        let metrics = match config.metrics_addr {
+            Some(addr) => Some(metrics_export::listen(addr).await.map_err(|e| StartupError::Metrics(addr, e))?),
+            None => None,
+        };
         let listener = TcpListener::bind(config.bind).await.map_err(|e| StartupError::Bind(config.bind, e))?;
         let local = listener.local_addr().map_err(|e| StartupError::Bind(config.bind, e))?;
         let public_base = config
@@ -200,11 +210,16 @@ impl Application {
         };
         let origin = SiteOrigin::new(&public_base, state.leptos_options.clone());
         let router = router(state.clone(), sandbox.as_ref(), &config.http, policy, origin);
-        Ok(Self { listener, router, state, public_base, sandbox, sandbox_loopback, installed_apps })
+        Ok(Self { listener, router, state, public_base, sandbox, sandbox_loopback, installed_apps, metrics })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn public_base(&self) -> &Url {
@@ -238,6 +253,12 @@ impl Application {
             });
             (stop, tokio::spawn(async move { serve.await }))
         });
+        let metrics = self.metrics.map(|(listener, router)| {
+            tracing::info!(addr = ?listener.local_addr().ok(), "metrics on /metrics");
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, router).await;
+            })
+        });
         let installed_apps = self.installed_apps.map(|(listener, router)| {
             tokio::spawn(async move {
                 let _ = axum::serve(listener, router).await;
@@ -258,6 +279,9 @@ impl Application {
         }
         if let Some(apps) = installed_apps {
             apps.abort();
+        }
+        if let Some(metrics) = metrics {
+            metrics.abort();
         }
         Ok(())
     }

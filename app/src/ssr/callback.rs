@@ -21,11 +21,18 @@ use super::{
 pub const RESULT_PATH: &str = "/deployment";
 
 pub async fn auth_callback(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let started = std::time::Instant::now();
+    let response = answer(&state, &headers, query).await;
+    super::metrics::callback_duration(started.elapsed());
+    response
+}
+
+async fn answer(state: &AppState, headers: &HeaderMap, query: Option<String>) -> Response {
     let deploy = &state.deploy;
     // A malformed query is treated like an empty one: it lacks the `state` we need.
     let params: CallbackParams = serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
-    let flow: Option<PendingFlow> = deploy.sealer().open(&headers, FLOW_COOKIE);
-    let own: Option<ResultRef> = deploy.sealer().open(&headers, OUTCOME_COOKIE);
+    let flow: Option<PendingFlow> = deploy.sealer().open(headers, FLOW_COOKIE);
+    let own: Option<ResultRef> = deploy.sealer().open(headers, OUTCOME_COOKIE);
     let (result, spends_flow) = match deploy.complete_callback(flow, own, params).await {
         CallbackReply::Result { result, spends_flow } => (result, spends_flow),
         // Not this browser's flow: the failure itself, no cookie set or removed.

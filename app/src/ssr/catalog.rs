@@ -321,11 +321,13 @@ impl CatalogCache {
         let catalog = match loaded {
             Ok((types, regions, images, stackscript)) => {
                 tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "catalog loaded");
+                super::metrics::catalog_loaded(true);
                 let site = SiteInfo { app_name: inner.settings.app_name.clone(), sandbox: inner.settings.sandbox };
                 Arc::new(Catalog::build(site, inner.settings.catalog_ttl, types, regions, images, stackscript))
             }
             Err(error) => {
                 tracing::warn!(%error, "catalog refresh failed");
+                super::metrics::catalog_loaded(false);
                 match self.cached() {
                     Some(previous) => Arc::new(previous.as_stale()),
                     None => return Err(AppError::CatalogUnavailable { reason: error.to_string() }),

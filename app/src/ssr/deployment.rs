@@ -124,6 +124,7 @@ impl DeployService {
             }
         };
         tracing::info!(linode_id = instance.id, "deployment succeeded");
+        super::metrics::deploy_completed();
         let mut linode = self.describe(&instance, held.ssh_keys).await;
         linode.extra_grant = grant.scopes.beyond("linodes");
         linode.sent = Some(linode_request::described(&request, &selection.secret_fields));
@@ -228,6 +229,7 @@ impl DeployService {
         retry: Option<&crate::selection::Selection>,
     ) -> Ran {
         tracing::info!(kind = %failure.kind(), %failure, "deployment did not happen");
+        super::metrics::deploy_failed(failure.kind());
         let mut view = failure.to_view(&self.texts());
         view.retry = retry.map(retry_link);
         let result = match self
@@ -282,6 +284,7 @@ impl DeployService {
         // At shutdown nothing is concluded: the page sees the check abandoned once it stops
         // being renewed.
         if let Some(state) = prober.until_ready(ip, &self.shutdown, &record).await {
+            super::metrics::app_check(&state);
             record(state).await;
         }
     }

@@ -17,6 +17,7 @@ pub mod failure;
 pub mod flow;
 pub mod ids;
 pub mod linode_request;
+pub mod metrics;
 pub mod outcome;
 pub mod plain_page;
 pub mod progress;

@@ -59,8 +59,9 @@ impl DeployService {
     }
 
     pub(super) async fn renew(&self) {
-        if let Err(error) = self.store.renew_leases(&self.replica, self.settings.lease).await {
-            tracing::warn!(%error, "could not renew this replica's token leases");
+        match self.store.renew_leases(&self.replica, self.settings.lease).await {
+            Ok(held) => super::metrics::tokens_held(held),
+            Err(error) => tracing::warn!(%error, "could not renew this replica's token leases"),
         }
     }
 

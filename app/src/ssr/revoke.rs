@@ -33,6 +33,7 @@ impl Revoker {
     pub async fn revoke(&self, journal: Option<&JournalId>, token: &AccessToken) -> bool {
         let store = &self.store;
         let revoked = revoke_with_retries(&self.login, token).await;
+        super::metrics::token_revocation(revoked);
         match (journal, revoked) {
             (Some(id), true) => {
                 if let Err(error) = store.forget_token(id).await {

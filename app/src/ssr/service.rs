@@ -199,6 +199,9 @@ impl DeployService {
     /// A failure shown without the store; with `selection`, it offers to try again with it.
     pub(super) fn shown_for(&self, failure: FlowFailure, selection: Option<&crate::selection::Selection>) -> ResultRef {
         tracing::info!(kind = %failure.kind(), %failure, "deployment did not happen");
+        if failure.kind() != crate::model::FailureKind::StillRunning {
+            super::metrics::deploy_failed(failure.kind());
+        }
         let mut view = failure.to_view(&self.texts());
         view.retry = selection.map(super::failure::retry_link);
         ResultRef::Shown(view)
@@ -255,6 +258,7 @@ impl DeployService {
 
     fn refused(&self, failure: FlowFailure) -> Failure {
         tracing::info!(kind = %failure.kind(), %failure, "callback refused");
+        super::metrics::callback_refused(failure.kind());
         failure.to_view(&self.texts())
     }
 

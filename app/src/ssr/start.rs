@@ -100,6 +100,7 @@ async fn start(request: DeployRequest, html_form: bool) -> Result<String, AppErr
     };
     let selection = Selection::parse(&catalog.form, &request).map_err(|invalid| reject(invalid.into()))?;
     let (url, flow) = deploy.begin(selection);
+    super::metrics::deploy_started();
 
     // The cookie outlives the flow so that a late return gets "expired", not "no deployment";
     // the server enforces the flow's own lifetime from `started_at`.
