@@ -14,6 +14,8 @@ pub mod selection;
 pub mod share;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+#[cfg(test)]
+mod test_fixtures;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};

@@ -491,52 +491,20 @@ pub fn DeployButton() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{DeployForm, ImageChoice, ImageGroup, PlanChoice, PlanGroup, Price, RegionPrice, SiteInfo};
+    use crate::{
+        model::{DeployForm, PlanChoice, Price, RegionPrice},
+        test_fixtures::{form as fixture, plan, region},
+    };
 
     fn form() -> DeployForm {
-        let region = |id: &str, classes: &[&str], outage: bool| RegionChoice {
-            id: id.into(),
-            label: id.into(),
-            country: "X".into(),
-            classes: classes.iter().map(|c| (*c).to_owned()).collect(),
-            outage,
+        let nanode = PlanChoice {
+            label: "Nanode 1 GB".into(),
+            price: Price { hourly: 0.0075, monthly: 5.0 },
+            region_prices: vec![RegionPrice { region: "id-cgk".into(), price: Price { hourly: 0.009, monthly: 6.0 } }],
+            ..plan("g6-nanode-1", "nanode")
         };
-        DeployForm {
-            site: SiteInfo { app_name: "App".into(), sandbox: true },
-            stackscript_label: "s".into(),
-            plans: vec![PlanGroup {
-                label: "Shared CPU".into(),
-                plans: vec![PlanChoice {
-                    id: "g6-nanode-1".into(),
-                    label: "Nanode 1 GB".into(),
-                    class: "nanode".into(),
-                    vcpus: 1,
-                    memory_mb: 1024,
-                    disk_mb: 25600,
-                    transfer_gb: 1000,
-                    gpus: 0,
-                    price: Price { hourly: 0.0075, monthly: 5.0 },
-                    region_prices: vec![RegionPrice {
-                        region: "id-cgk".into(),
-                        price: Price { hourly: 0.009, monthly: 6.0 },
-                    }],
-                }],
-            }],
-            regions: vec![RegionGroup {
-                label: "All".into(),
-                regions: vec![
-                    region("us-east", &["nanode"], false),
-                    region("gpu-only", &["gpu"], false),
-                    region("down", &["nanode"], true),
-                ],
-            }],
-            images: vec![ImageGroup {
-                vendor: "Debian".into(),
-                images: vec![ImageChoice { id: "linode/debian12".into(), label: "Debian 12".into() }],
-            }],
-            fields: vec![],
-            stale: false,
-        }
+        let down = RegionChoice { outage: true, ..region("down", &["nanode"]) };
+        fixture(vec![nanode], vec![region("us-east", &["nanode"]), region("gpu-only", &["gpu"]), down], vec![])
     }
 
     #[test]

@@ -325,59 +325,23 @@ pub fn check_many(field: &FieldSpec, values: &[String]) -> Result<Option<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ImageChoice, ImageGroup, PlanChoice, PlanGroup, Price, RegionChoice, RegionGroup, SiteInfo};
+    use crate::{
+        model::{PlanChoice, RegionChoice},
+        test_fixtures::{field, form as fixture, plan, region},
+    };
 
     const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";
 
     fn form() -> DeployForm {
-        let field = |name: &str, kind: FieldKind, default: Option<&str>| FieldSpec {
-            name: name.into(),
-            label: name.into(),
-            example: None,
-            default: default.map(Into::into),
-            required: default.is_none(),
-            kind,
-        };
-        DeployForm {
-            site: SiteInfo { app_name: "App".into(), sandbox: true },
-            stackscript_label: "s".into(),
-            plans: vec![PlanGroup {
-                label: "GPU".into(),
-                plans: vec![PlanChoice {
-                    id: "g1-gpu".into(),
-                    label: "GPU 1".into(),
-                    class: "gpu".into(),
-                    vcpus: 8,
-                    memory_mb: 32768,
-                    disk_mb: 655360,
-                    transfer_gb: 16000,
-                    gpus: 1,
-                    price: Price { hourly: 1.5, monthly: 1000.0 },
-                    region_prices: vec![],
-                }],
-            }],
-            regions: vec![RegionGroup {
-                label: "Americas".into(),
-                regions: vec![RegionChoice {
-                    id: "us-east".into(),
-                    label: "Newark, NJ".into(),
-                    country: "United States".into(),
-                    classes: vec!["standard".into()],
-                    outage: false,
-                }],
-            }],
-            images: vec![ImageGroup {
-                vendor: "Debian".into(),
-                images: vec![ImageChoice { id: "linode/debian12".into(), label: "Debian 12".into() }],
-            }],
-            fields: vec![
-                field("host", FieldKind::Text, None),
-                field("db_password", FieldKind::Password, None),
-                field("env", FieldKind::OneOf(vec!["prod".into(), "staging".into()]), Some("prod")),
-                field("pkgs", FieldKind::ManyOf(vec!["git".into(), "vim".into(), "curl".into()]), None),
-            ],
-            stale: false,
-        }
+        let gpu = PlanChoice { label: "GPU 1".into(), gpus: 1, ..plan("g1-gpu", "gpu") };
+        let newark = RegionChoice { label: "Newark, NJ".into(), ..region("us-east", &["standard"]) };
+        let fields = vec![
+            field("host", FieldKind::Text, None),
+            field("db_password", FieldKind::Password, None),
+            field("env", FieldKind::OneOf(vec!["prod".into(), "staging".into()]), Some("prod")),
+            field("pkgs", FieldKind::ManyOf(vec!["git".into(), "vim".into(), "curl".into()]), None),
+        ];
+        fixture(vec![gpu], vec![newark], fields)
     }
 
     #[test]

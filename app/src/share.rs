@@ -91,76 +91,25 @@ fn clip(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{
-        FieldSpec, ImageChoice, ImageGroup, PlanChoice, PlanGroup, Price, RegionChoice, RegionGroup, SiteInfo,
+    use crate::{
+        model::FieldSpec,
+        test_fixtures::{field, form as fixture, plan, region},
     };
 
     fn form() -> DeployForm {
-        let plan = |id: &str, class: &str| PlanChoice {
-            id: id.into(),
-            label: id.into(),
-            class: class.into(),
-            vcpus: 1,
-            memory_mb: 1024,
-            disk_mb: 25600,
-            transfer_gb: 1000,
-            gpus: 0,
-            price: Price::default(),
-            region_prices: vec![],
-        };
-        let region = |id: &str, classes: &[&str]| RegionChoice {
-            id: id.into(),
-            label: id.into(),
-            country: "X".into(),
-            classes: classes.iter().map(|c| (*c).to_owned()).collect(),
-            outage: false,
-        };
-        DeployForm {
-            site: SiteInfo { app_name: "App".into(), sandbox: true },
-            stackscript_label: "s".into(),
-            plans: vec![PlanGroup {
-                label: "All".into(),
-                plans: vec![plan("g6-standard-1", "standard"), plan("g6-nanode-1", "nanode"), plan("gpu-1", "gpu")],
-            }],
-            regions: vec![RegionGroup {
-                label: "All".into(),
-                regions: vec![
-                    region("ap-south", &["nanode", "standard", "gpu"]),
-                    region("us-east", &["nanode", "standard"]),
-                ],
-            }],
-            images: vec![ImageGroup {
-                vendor: "Debian".into(),
-                images: vec![ImageChoice { id: "linode/debian12".into(), label: "Debian 12".into() }],
-            }],
-            fields: vec![
-                FieldSpec {
-                    name: "hostname".into(),
-                    label: "Host".into(),
-                    example: None,
-                    default: None,
-                    kind: FieldKind::Text,
-                    required: true,
-                },
-                FieldSpec {
-                    name: "pw_password".into(),
-                    label: "Password".into(),
-                    example: None,
-                    default: None,
-                    kind: FieldKind::Password,
-                    required: true,
-                },
-                FieldSpec {
-                    name: "packages".into(),
-                    label: "Packages".into(),
-                    example: None,
-                    default: Some("git".into()),
-                    kind: FieldKind::ManyOf(vec!["git".into(), "vim".into()]),
-                    required: false,
-                },
-            ],
-            stale: false,
-        }
+        let plans = vec![plan("g6-standard-1", "standard"), plan("g6-nanode-1", "nanode"), plan("gpu-1", "gpu")];
+        let regions =
+            vec![region("ap-south", &["nanode", "standard", "gpu"]), region("us-east", &["nanode", "standard"])];
+        let fields = vec![
+            FieldSpec { label: "Host".into(), ..field("hostname", FieldKind::Text, None) },
+            FieldSpec { label: "Password".into(), ..field("pw_password", FieldKind::Password, None) },
+            FieldSpec {
+                label: "Packages".into(),
+                required: false,
+                ..field("packages", FieldKind::ManyOf(vec!["git".into(), "vim".into()]), Some("git"))
+            },
+        ];
+        fixture(plans, regions, fields)
     }
 
     fn query<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
