@@ -132,13 +132,8 @@ async fn admin_endpoint_manages_faults_at_run_time() {
     assert_eq!(added.status(), StatusCode::CREATED);
 
     let token = token(&sb, "*").await;
-    let revoke = http()
-        .post(format!("{}/oauth/revoke", sb.login_base()))
-        .form(&[("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET), ("token", token.as_str())])
-        .send()
-        .await
-        .expect("revoke");
-    assert_eq!(revoke.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let refused = revoke(&sb, &token).await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     let regions = http().get(format!("{}/regions", sb.api_base())).send().await.expect("get");
     assert_eq!(regions.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(errors(regions).await[0].1, "Fault injected by the Linode sandbox");
@@ -164,12 +159,7 @@ async fn inspection_over_http_and_reset() {
     let sb = start().await;
     let token = token(&sb, "linodes:read_write").await;
     assert_eq!(create(&sb, &token, &create_body()).await.status(), StatusCode::OK);
-    http()
-        .post(format!("{}/oauth/revoke", sb.login_base()))
-        .form(&[("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET), ("token", token.as_str())])
-        .send()
-        .await
-        .expect("revoke");
+    revoke(&sb, &token).await;
 
     let inspect = format!("{}/__sandbox/inspect", sb.admin_url());
     let inspection: Inspection = http().get(&inspect).send().await.expect("get").json().await.expect("json");

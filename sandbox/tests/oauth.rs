@@ -115,18 +115,17 @@ async fn approve_redirects_with_code_and_state_under_a_requested_redirect_uri() 
     assert_eq!(param(&params, "state"), Some("s-1"));
 
     // The exchange may repeat the same redirect_uri, as generic OAuth libraries do.
-    let token = http()
-        .post(format!("{}/oauth/token", sb.login_base()))
-        .form(&[
+    let token = post_token(
+        &sb,
+        &[
             ("grant_type", "authorization_code"),
             ("client_id", DEFAULT_CLIENT_ID),
             ("client_secret", DEFAULT_CLIENT_SECRET),
             ("code", code),
             ("redirect_uri", redirect),
-        ])
-        .send()
-        .await
-        .expect("token");
+        ],
+    )
+    .await;
     assert_eq!(token.status(), StatusCode::OK);
 }
 
@@ -135,32 +134,30 @@ async fn a_token_request_with_a_foreign_redirect_uri_is_invalid_grant() {
     let sb = start().await;
     let code = code_for(&sb, "linodes:read_write").await;
     for redirect in ["http://127.0.0.1:3000/elsewhere", "http://127.0.0.1:3000/auth/callbackx"] {
-        let response = http()
-            .post(format!("{}/oauth/token", sb.login_base()))
-            .form(&[
+        let response = post_token(
+            &sb,
+            &[
                 ("client_id", DEFAULT_CLIENT_ID),
                 ("client_secret", DEFAULT_CLIENT_SECRET),
                 ("code", code.as_str()),
                 ("redirect_uri", redirect),
-            ])
-            .send()
-            .await
-            .expect("token");
+            ],
+        )
+        .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{redirect}");
         assert_eq!(response.json::<Value>().await.expect("json")["error"], "invalid_grant");
     }
     // The registered URI itself is fine even though /authorize was sent none.
-    let response = http()
-        .post(format!("{}/oauth/token", sb.login_base()))
-        .form(&[
+    let response = post_token(
+        &sb,
+        &[
             ("client_id", DEFAULT_CLIENT_ID),
             ("client_secret", DEFAULT_CLIENT_SECRET),
             ("code", code.as_str()),
             ("redirect_uri", REDIRECT),
-        ])
-        .send()
-        .await
-        .expect("token");
+        ],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -413,26 +410,22 @@ async fn a_confidential_client_must_send_its_secret_even_with_pkce() {
     )
     .await;
     let code = param(&location_params(&response), "code").expect("code").to_owned();
-    let without_secret = http()
-        .post(format!("{}/oauth/token", sb.login_base()))
-        .form(&[("client_id", DEFAULT_CLIENT_ID), ("code", code.as_str()), ("code_verifier", verifier)])
-        .send()
-        .await
-        .expect("post");
+    let without_secret =
+        post_token(&sb, &[("client_id", DEFAULT_CLIENT_ID), ("code", code.as_str()), ("code_verifier", verifier)])
+            .await;
     assert_eq!(without_secret.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(without_secret.json::<Value>().await.expect("json")["error"], "invalid_client");
     assert!(sb.sandbox.inspect().tokens.is_empty(), "no token for a leaked code and verifier alone");
-    let with_secret = http()
-        .post(format!("{}/oauth/token", sb.login_base()))
-        .form(&[
+    let with_secret = post_token(
+        &sb,
+        &[
             ("client_id", DEFAULT_CLIENT_ID),
             ("client_secret", sandbox::DEFAULT_CLIENT_SECRET),
             ("code", code.as_str()),
             ("code_verifier", verifier),
-        ])
-        .send()
-        .await
-        .expect("post");
+        ],
+    )
+    .await;
     assert_eq!(with_secret.status(), StatusCode::OK);
 }
 
@@ -517,17 +510,16 @@ async fn revoke_and_legacy_expire_kill_the_token_and_its_refresh_token() {
         assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(errors(api).await, [(None, "Invalid Token".to_owned())]);
 
-        let refresh = http()
-            .post(format!("{}/oauth/token", sb.login_base()))
-            .form(&[
+        let refresh = post_token(
+            &sb,
+            &[
                 ("grant_type", "refresh_token"),
                 ("client_id", DEFAULT_CLIENT_ID),
                 ("client_secret", DEFAULT_CLIENT_SECRET),
                 ("refresh_token", tokens["refresh_token"].as_str().expect("refresh")),
-            ])
-            .send()
-            .await
-            .expect("refresh");
+            ],
+        )
+        .await;
         assert_eq!(refresh.status(), StatusCode::BAD_REQUEST);
         assert!(sb.sandbox.inspect().token(access).expect("token").revoked);
     }

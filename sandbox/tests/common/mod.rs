@@ -87,14 +87,25 @@ pub async fn code_for(sb: &RunningSandbox, scopes: &str) -> String {
     param(&location_params(&response), "code").expect("code").to_owned()
 }
 
+/// Posts `form` to the token endpoint, as a client of the login server does.
+pub async fn post_token(sb: &RunningSandbox, form: &[(&str, &str)]) -> reqwest::Response {
+    http().post(format!("{}/oauth/token", sb.login_base())).form(form).send().await.expect("token")
+}
+
+/// Posts `form` to the revocation endpoint.
+pub async fn post_revoke(sb: &RunningSandbox, form: &[(&str, &str)]) -> reqwest::Response {
+    http().post(format!("{}/oauth/revoke", sb.login_base())).form(form).send().await.expect("revoke")
+}
+
+/// Revokes `token` as the default (confidential) client does.
+pub async fn revoke(sb: &RunningSandbox, token: &str) -> reqwest::Response {
+    post_revoke(sb, &[("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET), ("token", token)])
+        .await
+}
+
 /// Exchanges a code the way linode_api4 does (three form fields).
 pub async fn exchange(sb: &RunningSandbox, code: &str) -> reqwest::Response {
-    http()
-        .post(format!("{}/oauth/token", sb.login_base()))
-        .form(&[("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET), ("code", code)])
-        .send()
-        .await
-        .expect("token")
+    post_token(sb, &[("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET), ("code", code)]).await
 }
 
 /// A token response JSON for `scopes`.
