@@ -136,12 +136,13 @@ async fn the_public_catalog_reads_without_a_token() {
     let fixture = fixture().await;
     let types = fixture.api.types().await.unwrap();
     for class in ["nanode", "standard", "dedicated", "premium", "highmem", "gpu"] {
-        assert!(types.iter().any(|t| t.class == class), "{class}");
+        assert!(types.iter().any(|t| t.class.as_str() == class), "{class}");
+        assert!(!matches!(linode::PlanClass::from(class.to_owned()), linode::PlanClass::Other(_)), "{class} is known");
     }
     assert!(types.iter().any(|t| !t.region_prices.is_empty()));
     let regions = fixture.api.regions().await.unwrap();
     assert!(regions.len() >= 20);
-    assert!(regions.iter().any(|r| r.status == "outage"));
+    assert!(regions.iter().any(|r| r.status == linode::RegionStatus::Outage));
     let images = fixture.api.images().await.unwrap();
     assert!(images.iter().any(|i| i.id == "linode/debian12"));
     let script = fixture.api.stackscript(sandbox::STACKSCRIPT_WITH_FIELDS).await.unwrap();

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use linode::{ApiClient, Image, LinodeType, Region, StackScript, UserDefinedField};
+use linode::{ApiClient, Image, LinodeType, PlanClass, Region, StackScript, UserDefinedField};
 
 use super::settings::DeploySettings;
 use crate::{
@@ -86,23 +86,23 @@ fn image_groups(images: Vec<Image>) -> Vec<ImageGroup> {
 }
 
 /// Plan classes in the order people compare them, with the names Linode's own pages use.
-const CLASSES: [(&str, &str); 7] = [
-    ("nanode", "Shared CPU"),
-    ("standard", "Shared CPU"),
-    ("dedicated", "Dedicated CPU"),
-    ("premium", "Premium CPU"),
-    ("highmem", "High Memory"),
-    ("gpu", "GPU"),
-    ("accelerated", "Accelerated"),
+const CLASSES: [(PlanClass, &str); 7] = [
+    (PlanClass::Nanode, "Shared CPU"),
+    (PlanClass::Standard, "Shared CPU"),
+    (PlanClass::Dedicated, "Dedicated CPU"),
+    (PlanClass::Premium, "Premium CPU"),
+    (PlanClass::HighMem, "High Memory"),
+    (PlanClass::Gpu, "GPU"),
+    (PlanClass::Accelerated, "Accelerated"),
 ];
 
-fn class_label(class: &str) -> &'static str {
-    CLASSES.iter().find(|(id, _)| *id == class).map_or("Other", |(_, label)| label)
+fn class_label(class: &PlanClass) -> &'static str {
+    CLASSES.iter().find(|(known, _)| known == class).map_or("Other", |(_, label)| label)
 }
 
 fn plan_groups(types: &[LinodeType]) -> Vec<PlanGroup> {
     let mut sorted: Vec<&LinodeType> = types.iter().collect();
-    let rank = |t: &LinodeType| CLASSES.iter().position(|(id, _)| *id == t.class).unwrap_or(CLASSES.len());
+    let rank = |t: &LinodeType| CLASSES.iter().position(|(class, _)| *class == t.class).unwrap_or(CLASSES.len());
     sorted.sort_by(|a, b| {
         rank(a).cmp(&rank(b)).then(a.price.monthly.total_cmp(&b.price.monthly)).then(a.memory.cmp(&b.memory))
     });
@@ -123,7 +123,7 @@ fn plan_choice(plan: &LinodeType) -> PlanChoice {
     PlanChoice {
         id: plan.id.clone(),
         label: plan.label.clone(),
-        class: plan.class.clone(),
+        class: plan.class.as_str().to_owned(),
         vcpus: plan.vcpus,
         memory_mb: plan.memory,
         disk_mb: plan.disk,
@@ -149,13 +149,13 @@ fn hosted_classes(region: &Region) -> Vec<String> {
     let has = |capability: &str| region.capabilities.iter().any(|c| c == capability);
     CLASSES
         .iter()
-        .map(|(class, _)| *class)
-        .filter(|class| match *class {
-            "gpu" => has("GPU Linodes"),
-            "premium" => has("Premium Plans"),
+        .map(|(class, _)| class)
+        .filter(|class| match class {
+            PlanClass::Gpu => has("GPU Linodes"),
+            PlanClass::Premium => has("Premium Plans"),
             _ => true,
         })
-        .map(str::to_owned)
+        .map(|class| class.as_str().to_owned())
         .collect()
 }
 
@@ -211,7 +211,7 @@ fn region_groups(regions: &[Region]) -> Vec<RegionGroup> {
                 label: region.label.clone(),
                 country: country_name(&region.country),
                 classes: hosted_classes(region),
-                outage: region.status != "ok",
+                outage: !region.status.is_ok(),
             };
             (area_of(&region.country), choice)
         })

@@ -1,5 +1,95 @@
 use serde::{Deserialize, Serialize};
 
+/// A plan's class, as Linode names it; one this code does not know is kept as written.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum PlanClass {
+    Nanode,
+    Standard,
+    Dedicated,
+    Premium,
+    HighMem,
+    Gpu,
+    Accelerated,
+    Other(String),
+}
+
+impl PlanClass {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Nanode => "nanode",
+            Self::Standard => "standard",
+            Self::Dedicated => "dedicated",
+            Self::Premium => "premium",
+            Self::HighMem => "highmem",
+            Self::Gpu => "gpu",
+            Self::Accelerated => "accelerated",
+            Self::Other(other) => other,
+        }
+    }
+}
+
+impl From<String> for PlanClass {
+    fn from(class: String) -> Self {
+        match class.as_str() {
+            "nanode" => Self::Nanode,
+            "standard" => Self::Standard,
+            "dedicated" => Self::Dedicated,
+            "premium" => Self::Premium,
+            "highmem" => Self::HighMem,
+            "gpu" => Self::Gpu,
+            "accelerated" => Self::Accelerated,
+            _ => Self::Other(class),
+        }
+    }
+}
+
+impl From<PlanClass> for String {
+    fn from(class: PlanClass) -> Self {
+        match class {
+            PlanClass::Other(other) => other,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// A region's status: `ok`, `outage`, or one this code does not know, kept as written.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum RegionStatus {
+    #[default]
+    Ok,
+    Outage,
+    Other(String),
+}
+
+impl RegionStatus {
+    /// Only `ok` takes new Linodes: an outage, or a status this code does not know, does not.
+    pub fn is_ok(&self) -> bool {
+        *self == Self::Ok
+    }
+}
+
+impl From<String> for RegionStatus {
+    fn from(status: String) -> Self {
+        match status.as_str() {
+            "ok" => Self::Ok,
+            "outage" => Self::Outage,
+            _ => Self::Other(status),
+        }
+    }
+}
+
+impl From<RegionStatus> for String {
+    fn from(status: RegionStatus) -> Self {
+        match status {
+            RegionStatus::Ok => "ok".to_owned(),
+            RegionStatus::Outage => "outage".to_owned(),
+            RegionStatus::Other(other) => other,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Price {
     #[serde(default)]
@@ -22,8 +112,7 @@ pub struct RegionPrice {
 pub struct LinodeType {
     pub id: String,
     pub label: String,
-    /// `nanode`, `standard`, `dedicated`, `premium`, `gpu`, `highmem`, `accelerated`…
-    pub class: String,
+    pub class: PlanClass,
     /// MB.
     pub disk: u64,
     /// MB.
@@ -54,9 +143,9 @@ pub struct Region {
     pub country: String,
     #[serde(default)]
     pub capabilities: Vec<String>,
-    /// `ok` or `outage`.
+    /// A region without one is taken as `ok`, as before the field existed.
     #[serde(default)]
-    pub status: String,
+    pub status: RegionStatus,
     /// Spelled `site_type` on the wire, `site-type` in the v4.189 spec.
     #[serde(default, alias = "site-type")]
     pub site_type: Option<String>,
@@ -144,5 +233,25 @@ impl UserDefinedField {
 
     pub fn is_multiple_choice(&self) -> bool {
         self.manyof.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_and_statuses_are_typed_and_unknown_ones_kept_as_written() {
+        let plan: PlanClass = serde_json::from_str("\"highmem\"").unwrap();
+        assert_eq!(plan, PlanClass::HighMem);
+        let future: PlanClass = serde_json::from_str("\"quantum\"").unwrap();
+        assert_eq!(future, PlanClass::Other("quantum".into()));
+        assert_eq!(serde_json::to_string(&future).unwrap(), "\"quantum\"");
+        let region: Region = serde_json::from_str(r#"{"id": "x", "label": "X", "status": "limited"}"#).unwrap();
+        assert_eq!(region.status, RegionStatus::Other("limited".into()));
+        assert!(!region.status.is_ok(), "an unknown status takes no new Linodes");
+        let unsaid: Region = serde_json::from_str(r#"{"id": "x", "label": "X"}"#).unwrap();
+        assert!(unsaid.status.is_ok());
+        assert_eq!(serde_json::to_string(&RegionStatus::Outage).unwrap(), "\"outage\"");
     }
 }

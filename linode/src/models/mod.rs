@@ -4,7 +4,9 @@
 mod catalog;
 mod instances;
 
-pub use catalog::{Image, LinodeType, Price, Region, RegionPrice, StackScript, UserDefinedField};
+pub use catalog::{
+    Image, LinodeType, PlanClass, Price, Region, RegionPrice, RegionStatus, StackScript, UserDefinedField,
+};
 pub use instances::{CreateInstance, Instance, Profile, Specs};
 
 use serde::{Deserialize, Serialize};
