@@ -152,7 +152,23 @@ impl Selection {
 }
 
 fn secret_fields(form: &DeployForm) -> Vec<String> {
-    form.fields.iter().filter(|field| field.kind == FieldKind::Password).map(|field| field.name.clone()).collect()
+    let secret = |field: &&FieldSpec| field.kind == FieldKind::Password || looks_secret(&field.name);
+    form.fields.iter().filter(secret).map(|field| field.name.clone()).collect()
+}
+
+/// Whether an input's name says it holds a secret (`db_password`, `api_token`, `secret_key`…):
+/// such values are masked wherever the request is shown and never put in a link, whatever the
+/// form's own classification (and whatever an older cookie recorded).
+pub fn looks_secret(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["pass", "secret", "token", "apikey", "api_key", "private"].iter().any(|word| name.contains(word))
+}
+
+impl Selection {
+    /// Whether input `name` is secret: of password type, or named like one.
+    pub fn is_secret(&self, name: &str) -> bool {
+        self.secret_fields.iter().any(|secret| secret == name) || looks_secret(name)
+    }
 }
 
 /// Linode's label rule: 3–64 characters, a letter first, then letters, digits, `-`, `_` and `.`,

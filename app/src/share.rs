@@ -1,6 +1,6 @@
 //! Shareable "Deploy to Linode" links: query parameters that pre-select the form, e.g.
-//! `/?type=g6-nanode-1&region=us-east&image=linode/debian12&label=web01&hostname=web01` (and
-//! `ssh_keys`, one public key per line).
+//! `/?type=g6-nanode-1&region=us-east&image=linode/debian12&label=web01&hostname=web01`. SSH
+//! keys are never taken from a link.
 //! Every value is checked against the catalog and the form's rules; what does not fit is dropped
 //! with a note, so a stale or hand-edited link never pre-fills something the server would refuse.
 
@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     model::{DeployForm, FieldKind},
-    selection::{check_field, check_label, check_many, check_ssh_keys},
+    selection::{check_field, check_label, check_many},
 };
 
 /// What the form starts with.
@@ -61,10 +61,9 @@ pub fn initial(form: &DeployForm, param: impl Fn(&str) -> Option<String>) -> Ini
         .or_else(|| form.images.first().and_then(|group| group.images.first()).map(|image| image.id.clone()))
         .unwrap_or_default();
     let label = asked("label", "label", &|label| matches!(check_label(label), Ok(Some(_)))).unwrap_or_default();
-    let ssh_keys = asked("ssh_keys", "SSH keys", &|keys| check_ssh_keys(keys).is_ok())
-        .and_then(|keys| check_ssh_keys(&keys).ok())
-        .map(|keys| keys.join("\n"))
-        .unwrap_or_default();
+    // Never from the link itself: a link anyone can write would put their key on the new
+    // Linode. A retry's keys come sealed by this server (`keys`, read by the page).
+    let ssh_keys = String::new();
 
     let mut fields = BTreeMap::new();
     for field in &form.fields {

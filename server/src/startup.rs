@@ -65,6 +65,8 @@ pub enum StartupError {
     UnsplitBuild(std::path::PathBuf),
     #[error("the public base URL {0} cannot carry the callback path")]
     BadPublicBase(Url),
+    #[error("could not build the READY_CHECK client: {0}")]
+    ReadyCheck(String),
     #[error("could not serve metrics on METRICS_ADDR {0}: {1}")]
     Metrics(SocketAddr, std::io::Error),
     #[error("could not open the embedded sandbox's loopback listener: {0}")]
@@ -200,7 +202,9 @@ impl Application {
                 None => Network::Internet,
             };
             let limits = ProbeLimits { timeout: config.ready_timeout, ..ProbeLimits::default() };
-            deploy = deploy.with_prober(Prober::new(check, network, limits));
+            let prober =
+                Prober::new(check, network, limits).map_err(|error| StartupError::ReadyCheck(error.to_string()))?;
+            deploy = deploy.with_prober(prober);
         }
         let deploy = Arc::new(deploy);
         let state = AppState { leptos_options, deploy };

@@ -226,6 +226,7 @@ async fn a_failure_offers_to_try_again_with_the_same_choices_but_no_password() {
         "{retry}"
     );
     assert!(!retry.contains("db_password") && !retry.contains("Pa55"), "never a password: {retry}");
+    assert!(retry.contains("&keys=") && !retry.contains("AAAAC3Nza"), "the keys travel sealed: {retry}");
 
     let form = app.browser.get(app.url(&retry)).send().await.unwrap().text().await.unwrap();
     assert!(form.contains("value=\"g6-standard-1\" selected"), "plan pre-selected");
@@ -237,4 +238,9 @@ async fn a_failure_offers_to_try_again_with_the_same_choices_but_no_password() {
     assert!(form.contains("value=\"production\" selected"), "one-of kept");
     assert!(!form.contains("Typed-Pa55word"));
     assert!(!form.contains("data-testid=\"link-notice\""), "nothing in the link was refused: {form}");
+
+    // A link anyone can write cannot put a key on someone's Linode: neither in clear nor forged.
+    let planted = format!("/?type=g6-standard-1&ssh_keys={}&keys=forged", ED25519.replace(' ', "%20"));
+    let form = app.browser.get(app.url(&planted)).send().await.unwrap().text().await.unwrap();
+    assert!(!form.contains("AAAAC3NzaC1lZDI1NTE5AAAAIHJl"), "a key from a link was pre-filled");
 }

@@ -28,6 +28,17 @@ async fn load_deploy_form() -> Result<DeployForm, AppError> {
     Err(AppError::Transport("the form is rendered on the server".into()))
 }
 
+/// The SSH keys a retry link sealed by this server carries (never keys a link just names).
+fn retry_keys(token: &str) -> Option<String> {
+    #[cfg(feature = "ssr")]
+    return crate::ssr::start::open_retry_keys(token);
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = token;
+        None
+    }
+}
+
 /// What the form says of a post that could not be read at all.
 const UNREADABLE_POST: &str = "The form could not be read. Please reload the page and try again.";
 
@@ -117,7 +128,10 @@ pub fn DeployPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match form.await {
                     Ok(form) => {
-                        let initial = query.with_untracked(|query| initial(&form, |key| query.get(key)));
+                        let mut initial = query.with_untracked(|query| initial(&form, |key| query.get(key)));
+                        if let Some(keys) = query.with_untracked(|query| query.get("keys")).and_then(|token| retry_keys(&token)) {
+                            initial.ssh_keys = keys;
+                        }
                         // Only a refusal this server sealed into the URL is shown (see
                         // `start_deploy`), never text a link makes up.
                         // A post the server function machinery could not even decode comes back
@@ -231,7 +245,8 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
                     <summary>"What this site will send to Linode"</summary>
                     <p class="hint">
                         "The request that creates your Linode, for the choices above, and the same request as a linode-cli "
-                        "command. The root password is generated on the server as you deploy; password inputs are masked."
+                        "command (set ROOT_PASS to a strong password of your own before running it). The root password is "
+                        "generated on the server as you deploy; password inputs are masked."
                     </p>
                     <pre data-testid="request-body"><code id=PREVIEW_BODY_ID>{preview.body}</code></pre>
                     <pre data-testid="request-cli"><code id=PREVIEW_CLI_ID>{preview.cli}</code></pre>

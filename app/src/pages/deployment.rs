@@ -104,7 +104,7 @@ fn Deployed(linode: DeployedLinode) -> impl IntoView {
                 {sent.map(|sent| view! {
                     <details class="request" data-testid="sent-request">
                         <summary>"What this site sent to Linode"</summary>
-                        <p class="hint">"The create request, with the root password and password inputs masked, and the same request as a linode-cli command."</p>
+                        <p class="hint">"The create request, with the root password and password inputs masked, and the same request as a linode-cli command (which reads the root password from ROOT_PASS)."</p>
                         <pre data-testid="sent-body"><code>{sent.body}</code></pre>
                         <pre data-testid="sent-cli"><code>{sent.cli}</code></pre>
                     </details>
@@ -280,7 +280,10 @@ fn poll_later(progress: RwSignal<Progress>) {
                             poll_later(progress);
                         }
                     }
-                    Ok(None) => progress.update(|p| p.following = false),
+                    Ok(None) => progress.update(|p| {
+                        p.following = false;
+                        p.app = Readiness::NotChecked;
+                    }),
                     // A network blip or a server error: try again on the next tick.
                     Err(_) => poll_later(progress),
                 }

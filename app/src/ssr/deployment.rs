@@ -127,7 +127,7 @@ impl DeployService {
         super::metrics::deploy_completed();
         let mut linode = self.describe(&instance, held.ssh_keys).await;
         linode.extra_grant = grant.scopes.beyond("linodes");
-        linode.sent = Some(linode_request::described(&request, &selection.secret_fields));
+        linode.sent = Some(linode_request::described(&request, selection));
         if !linode.extra_grant.is_empty() {
             tracing::warn!(extra = ?linode.extra_grant, "Linode granted more than was asked for");
         }
@@ -231,7 +231,7 @@ impl DeployService {
         tracing::info!(kind = %failure.kind(), %failure, "deployment did not happen");
         super::metrics::deploy_failed(failure.kind());
         let mut view = failure.to_view(&self.texts());
-        view.retry = retry.map(retry_link);
+        view.retry = retry.map(|selection| retry_link(selection, &self.sealer));
         let result = match self
             .store
             .put_outcome(id, &Outcome::Failed(view.clone()), None, None, self.settings.outcome_ttl)
@@ -261,16 +261,23 @@ impl DeployService {
             let running = progress.status == InstanceStatus::Running;
             progress.ipv4.as_deref().and_then(|ip| ip.parse::<Ipv4Addr>().ok()).filter(|_| running)
         };
+        // A deployment followed again (its token taken over after a failed revocation) may have
+        // been checked already: that check stands, and no second one starts.
+        let mut fresh = false;
         let last = followed
-            .finish(&self.store, |progress| match (check, &slot, address(progress)) {
-                (Some(prober), Some(_), Some(_)) => installing(prober, 0),
+            .finish(&self.store, |progress| match (check, &slot, address(progress), &progress.app) {
+                (_, _, _, app) if *app != Readiness::NotChecked => app.clone(),
+                (Some(prober), Some(_), Some(_), _) => {
+                    fresh = true;
+                    installing(prober, 0)
+                }
                 _ => Readiness::NotChecked,
             })
             .await;
         if check.is_some() && slot.is_none() {
             tracing::warn!("too many deployments being checked; not checking this one's application");
         }
-        let (Some(prober), Some(_slot), Some(progress)) = (check, slot, last) else { return };
+        let (Some(prober), Some(_slot), Some(progress), true) = (check, slot, last, fresh) else { return };
         let Some(ip) = address(&progress) else { return };
         let record = |state: Readiness| {
             let (store, outcome, mut progress) = (self.store.clone(), followed.outcome.clone(), progress.clone());

@@ -10,9 +10,22 @@ use crate::{
     selection::Selection,
 };
 
-/// The form again with the same choices, as a shareable link would pre-select them: plan,
-/// region, image, label, SSH keys (public by nature) and every input but the password ones.
-pub fn retry_link(selection: &Selection) -> String {
+/// The query parameter that carries the SSH keys of a retry, sealed by this server: a link
+/// anyone can write must never put a stranger's key on someone's new Linode.
+pub const RETRY_KEYS_PARAM: &str = "keys";
+
+/// SSH keys as sealed into a retry link.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct RetryKeys {
+    pub keys: Vec<String>,
+    /// Seconds since the epoch.
+    pub at: u64,
+}
+
+/// The form again with the same choices, as a shareable link pre-selects them: plan, region,
+/// image, label, every input that is not secret, and the SSH keys sealed (see
+/// [`RETRY_KEYS_PARAM`]).
+pub fn retry_link(selection: &Selection, sealer: &super::session::Sealer) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("type", &selection.plan);
     query.append_pair("region", &selection.region);
@@ -20,12 +33,15 @@ pub fn retry_link(selection: &Selection) -> String {
     if let Some(label) = &selection.label {
         query.append_pair("label", label);
     }
-    if !selection.authorized_keys.is_empty() {
-        query.append_pair("ssh_keys", &selection.authorized_keys.join("\n"));
-    }
     for (name, value) in &selection.stackscript_data {
-        if !selection.secret_fields.contains(name) {
+        if !selection.is_secret(name) {
             query.append_pair(name, value);
+        }
+    }
+    if !selection.authorized_keys.is_empty() {
+        let sealed = RetryKeys { keys: selection.authorized_keys.clone(), at: super::flow::now_secs() };
+        if let Some(token) = sealer.seal_token(RETRY_KEYS_PARAM, &sealed) {
+            query.append_pair(RETRY_KEYS_PARAM, &token);
         }
     }
     format!("/?{}", query.finish())

@@ -12,6 +12,8 @@ use crate::{model::LinodeRequest, selection::Selection};
 pub const GENERATED: &str = "<generated on the server>";
 /// Stands for the value of a password-type input.
 pub const HIDDEN: &str = "<hidden>";
+/// The root password in the `linode-cli` command: a shell variable the person sets first.
+const ROOT_PASS_VARIABLE: &str = "\"$ROOT_PASS\"";
 
 /// The request that creates the Linode for `selection`.
 pub fn create_instance(
@@ -39,17 +41,16 @@ pub fn create_instance(
 pub fn preview(settings: &DeploySettings, selection: &Selection) -> LinodeRequest {
     let label = selection.label.clone().unwrap_or_else(|| GENERATED.to_owned());
     let request = create_instance(settings, selection, label, SecretString::from(GENERATED));
-    described(&request, &selection.secret_fields)
+    described(&request, selection)
 }
 
-/// `request` as people read it, with the root password and the inputs named in `secret_fields`
-/// masked.
-pub fn described(request: &CreateInstance, secret_fields: &[String]) -> LinodeRequest {
+/// `request` as people read it, with the root password and `selection`'s secret inputs masked.
+pub fn described(request: &CreateInstance, selection: &Selection) -> LinodeRequest {
     let mut masked = request.clone();
     masked.root_pass = masked.root_pass.map(|_| SecretString::from(GENERATED));
     if let Some(data) = &mut masked.stackscript_data {
         for (name, value) in data.iter_mut() {
-            if secret_fields.contains(name) {
+            if selection.is_secret(name) {
                 *value = HIDDEN.to_owned();
             }
         }
@@ -61,11 +62,10 @@ pub fn described(request: &CreateInstance, secret_fields: &[String]) -> LinodeRe
 
 /// The same request as `linode-cli linodes create …`, one option per line.
 fn cli_command(request: &CreateInstance) -> String {
-    use secrecy::ExposeSecret;
-
     let mut options: Vec<(&str, String)> = vec![("type", request.type_id.clone()), ("region", request.region.clone())];
     options.extend(request.image.iter().map(|image| ("image", image.clone())));
-    options.extend(request.root_pass.iter().map(|pass| ("root_pass", pass.expose_secret().to_owned())));
+    // A command to run: with a password the person sets, never a placeholder anyone can read.
+    options.extend(request.root_pass.iter().map(|_| ("root_pass", ROOT_PASS_VARIABLE.to_owned())));
     options.extend(request.authorized_keys.iter().map(|key| ("authorized_keys", key.clone())));
     options.extend(request.stackscript_id.iter().map(|id| ("stackscript_id", id.to_string())));
     if let Some(data) = &request.stackscript_data {
@@ -76,7 +76,8 @@ fn cli_command(request: &CreateInstance) -> String {
     options.extend(request.booted.iter().map(|booted| ("booted", booted.to_string())));
     let mut command = "linode-cli linodes create".to_owned();
     for (name, value) in options {
-        command.push_str(&format!(" \\\n  --{name} {}", shell_quoted(&value)));
+        let word = if value == ROOT_PASS_VARIABLE { value } else { shell_quoted(&value) };
+        command.push_str(&format!(" \\\n  --{name} {word}"));
     }
     command
 }
@@ -150,7 +151,7 @@ mod tests {
     fn the_cli_command_quotes_what_a_shell_would_split() {
         let cli = preview(&settings(), &selection()).cli;
         assert!(cli.starts_with("linode-cli linodes create \\\n  --type g6-nanode-1"), "{cli}");
-        assert!(cli.contains("--root_pass '<generated on the server>'"), "{cli}");
+        assert!(cli.contains("--root_pass \"$ROOT_PASS\""), "{cli}");
         assert!(cli.contains("--authorized_keys 'ssh-ed25519 AAAAC3Nza me@laptop'"), "{cli}");
         assert!(cli.contains(r#"--stackscript_data '{"db_password":"<hidden>","hostname":"it'\''s-me"}'"#), "{cli}");
         assert!(cli.contains("--tags 'Demo App'") && cli.ends_with("--booted true"), "{cli}");

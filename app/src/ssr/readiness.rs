@@ -54,6 +54,8 @@ pub enum ReadyCheckError {
     Url(String),
     #[error("a user name or password does not belong in the check")]
     Credentials,
+    #[error("port 0 cannot be checked")]
+    Port,
 }
 
 impl ReadyCheck {
@@ -68,7 +70,8 @@ impl ReadyCheck {
             "tcp" => Scheme::Tcp,
             _ => return Err(ReadyCheckError::Scheme),
         };
-        if rest.contains('@') && rest.find('@') < rest.find('/') {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if authority.contains('@') {
             return Err(ReadyCheckError::Credentials);
         }
         let rest = rest.strip_prefix(PLACEHOLDER).ok_or(ReadyCheckError::Host)?;
@@ -83,15 +86,20 @@ impl ReadyCheck {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(ReadyCheckError::Credentials);
         }
-        let explicit_port = url.port();
+        // The port as written (`url` drops one equal to the scheme's default, which for `tcp://`
+        // read as http would lose `:80`).
+        let written_port = rest.strip_prefix(':').map(|after| after.split(['/', '?', '#']).next().unwrap_or_default());
         let port = url.port_or_known_default().ok_or(ReadyCheckError::Scheme)?;
+        if port == 0 {
+            return Err(ReadyCheckError::Port);
+        }
         let mut path = url.path().to_owned();
         if let Some(query) = url.query() {
             path = format!("{path}?{query}");
         }
         if scheme == Scheme::Tcp {
             let bare = rest.trim_end_matches('/');
-            if explicit_port.is_none() || bare.contains(['/', '?', '#']) {
+            if written_port.is_none_or(str::is_empty) || bare.contains(['/', '?', '#']) {
                 return Err(ReadyCheckError::Tcp);
             }
             return Ok(Self { scheme, port, path: String::new() });
@@ -260,7 +268,9 @@ impl std::fmt::Debug for Prober {
 }
 
 impl Prober {
-    pub fn new(check: ReadyCheck, network: Network, limits: ProbeLimits) -> Self {
+    /// Fails only when the HTTP client cannot be built (no TLS backend): no fallback to a client
+    /// that would follow redirects or use proxies.
+    pub fn new(check: ReadyCheck, network: Network, limits: ProbeLimits) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             // A redirect could point anywhere, this server's own network included.
             .redirect(reqwest::redirect::Policy::none())
@@ -270,9 +280,8 @@ impl Prober {
             .timeout(limits.attempt)
             .connect_timeout(limits.attempt)
             .user_agent(concat!("install-on-linode-ready-check/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
-        Self { check, network, limits, http, slots: Arc::new(Semaphore::new(limits.max_concurrent)) }
+            .build()?;
+        Ok(Self { check, network, limits, http, slots: Arc::new(Semaphore::new(limits.max_concurrent)) })
     }
 
     pub fn check(&self) -> &ReadyCheck {
@@ -318,8 +327,12 @@ impl Prober {
             Scheme::Http | Scheme::Https => {
                 let scheme = if self.check.scheme == Scheme::Https { "https" } else { "http" };
                 let url = format!("{scheme}://{target}{}", self.check.path);
-                // The application sees the Linode's own address as the host it was asked for.
-                let host = self.check.address(address);
+                // The application sees the Linode's own address as the host it was asked for,
+                // with the port only when it is not the scheme's own (as a browser sends it).
+                let host = self.check.link(address).and_then(|link| {
+                    link.split("://").nth(1).and_then(|rest| rest.split('/').next()).map(str::to_owned)
+                });
+                let host = host.unwrap_or_else(|| self.check.address(address));
                 let answer = self.http.get(url).header(http::header::HOST, host).send().await;
                 match answer {
                     Ok(response) if response.status().as_u16() < 500 => Ok(()),

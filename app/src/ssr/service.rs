@@ -203,7 +203,7 @@ impl DeployService {
             super::metrics::deploy_failed(failure.kind());
         }
         let mut view = failure.to_view(&self.texts());
-        view.retry = selection.map(super::failure::retry_link);
+        view.retry = selection.map(|selection| super::failure::retry_link(selection, &self.sealer));
         ResultRef::Shown(view)
     }
 
@@ -389,15 +389,22 @@ impl DeployService {
 
     /// A check of the application whose server stopped renewing it (that server stopped) is
     /// shown as such, rather than as installing for ever.
+    /// Works on a replica without a check of its own too (configured differently, or the check
+    /// switched off since), with the default pace.
     fn settle(&self, progress: &mut Progress) {
-        let (Some(prober), Readiness::Installing { checked_ms, .. }) = (&self.prober, &progress.app) else { return };
-        let abandoned = i64::try_from(readiness::abandoned_after(&prober.limits()).as_millis()).unwrap_or(i64::MAX);
+        let Readiness::Installing { checked_ms, .. } = &progress.app else { return };
+        let limits = self.prober.as_ref().map(|prober| prober.limits()).unwrap_or_default();
+        let abandoned = i64::try_from(readiness::abandoned_after(&limits).as_millis()).unwrap_or(i64::MAX);
         if super::store::now_ms() - checked_ms <= abandoned {
             return;
         }
-        let Some(ip) = progress.ipv4.as_deref().and_then(|ip| ip.parse().ok()) else { return };
-        let check = prober.check();
-        progress.app = Readiness::Unknown { address: check.address(ip), link: check.link(ip) };
+        let ip: Option<std::net::Ipv4Addr> = progress.ipv4.as_deref().and_then(|ip| ip.parse().ok());
+        progress.app = match (&self.prober, ip) {
+            (Some(prober), Some(ip)) => {
+                Readiness::Unknown { address: prober.check().address(ip), link: prober.check().link(ip) }
+            }
+            _ => Readiness::Unknown { address: progress.ipv4.clone().unwrap_or_default(), link: None },
+        };
     }
 
     /// Graceful shutdown: followers give their tokens up (revoked), and the flows, followers and

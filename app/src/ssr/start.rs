@@ -55,6 +55,19 @@ pub fn open_refusal(token: &str) -> Option<String> {
     (now_secs().saturating_sub(refusal.at) <= REFUSAL_TTL_SECS).then(|| refusal.error.to_string())
 }
 
+/// How long a retry link's sealed SSH keys are taken: a day, so the link still works from the
+/// browser's history the next morning.
+const RETRY_KEYS_TTL_SECS: u64 = 24 * 60 * 60;
+
+/// The SSH keys a retry link of this server carries, one per line, if `token` is one and still
+/// fresh.
+pub fn open_retry_keys(token: &str) -> Option<String> {
+    use super::failure::{RetryKeys, RETRY_KEYS_PARAM};
+    let deploy = context::deploy().ok()?;
+    let sealed: RetryKeys = deploy.sealer().open_token(RETRY_KEYS_PARAM, token)?;
+    (now_secs().saturating_sub(sealed.at) <= RETRY_KEYS_TTL_SECS).then(|| sealed.keys.join("\n"))
+}
+
 /// The page the form was posted from (its query keeps the shared-link choices), with the sealed
 /// refusal; the form at `/` when that page is not known or not this site's.
 async fn form_url(sealed: &str) -> String {

@@ -56,6 +56,8 @@ fn templates_are_read_with_their_scheme_port_and_path() {
     let ip = Ipv4Addr::new(45, 79, 1, 2);
     assert_eq!(check.link(ip).as_deref(), Some("https://45.79.1.2:8443/health?deep=1"));
     assert_eq!(ReadyCheck::parse("https://{ipv4}").unwrap().link(ip).as_deref(), Some("https://45.79.1.2/"));
+    assert_eq!(ReadyCheck::parse("tcp://{ipv4}:80").map(|check| check.port()), Ok(80), "a default port kept");
+    assert_eq!(ReadyCheck::parse("http://{ipv4}/#@x").map(|check| check.port()), Ok(80), "@ after the host");
     let check = ReadyCheck::parse("tcp://{ipv4}:22").unwrap();
     assert_eq!((check.scheme(), check.port(), check.link(ip)), (Scheme::Tcp, 22, None));
     assert_eq!(check.address(ip), "45.79.1.2:22");
@@ -72,6 +74,7 @@ fn templates_that_could_aim_elsewhere_are_refused() {
         ("http://user:pw@{ipv4}/", ReadyCheckError::Credentials),
         ("tcp://{ipv4}", ReadyCheckError::Tcp),
         ("tcp://{ipv4}:22/path", ReadyCheckError::Tcp),
+        ("http://{ipv4}:0/", ReadyCheckError::Port),
     ] {
         assert_eq!(ReadyCheck::parse(template), Err(error), "{template}");
     }
@@ -108,7 +111,7 @@ fn loopback_private_link_local_and_unroutable_addresses_are_never_checked() {
 
 #[test]
 fn on_the_internet_the_declared_port_of_the_linodes_address_is_the_only_target() {
-    let prober = Prober::new(ReadyCheck::parse("https://{ipv4}:8443/").unwrap(), Network::Internet, fast());
+    let prober = Prober::new(ReadyCheck::parse("https://{ipv4}:8443/").unwrap(), Network::Internet, fast()).unwrap();
     let target = prober.target(Ipv4Addr::new(45, 79, 1, 2)).unwrap();
     assert_eq!(target, Some("45.79.1.2:8443".parse().unwrap()));
     let refused = prober.target(Ipv4Addr::new(169, 254, 169, 254)).unwrap_err();
@@ -121,13 +124,14 @@ fn on_the_internet_the_declared_port_of_the_linodes_address_is_the_only_target()
 fn on_the_sandbox_only_its_addresses_go_through_its_route_and_only_to_loopback() {
     let asked = Arc::new(Mutex::new(Vec::new()));
     let check = ReadyCheck::parse("http://{ipv4}:8080/").unwrap();
-    let prober = Prober::new(check.clone(), route_to(Some("127.0.0.1:4444".parse().unwrap()), asked.clone()), fast());
+    let prober =
+        Prober::new(check.clone(), route_to(Some("127.0.0.1:4444".parse().unwrap()), asked.clone()), fast()).unwrap();
     assert_eq!(prober.target(Ipv4Addr::new(192, 0, 2, 7)).unwrap(), Some("127.0.0.1:4444".parse().unwrap()));
     assert_eq!(*asked.lock().unwrap(), vec!["192.0.2.7:8080".parse::<SocketAddr>().unwrap()], "the declared port");
     assert!(prober.target(Ipv4Addr::new(10, 0, 0, 1)).is_err(), "not a sandbox address");
     assert!(prober.target(Ipv4Addr::new(45, 79, 1, 2)).is_err(), "not a sandbox address");
 
-    let elsewhere = Prober::new(check, route_to(Some("10.0.0.5:80".parse().unwrap()), asked), fast());
+    let elsewhere = Prober::new(check, route_to(Some("10.0.0.5:80".parse().unwrap()), asked), fast()).unwrap();
     assert_eq!(elsewhere.target(Ipv4Addr::new(192, 0, 2, 7)).unwrap(), None, "a route off loopback is ignored");
 }
 
@@ -135,7 +139,7 @@ fn on_the_sandbox_only_its_addresses_go_through_its_route_and_only_to_loopback()
 async fn an_http_check_asks_the_declared_path_with_the_linodes_address_as_host() {
     let (app, heads) = http_app(404).await;
     let check = ReadyCheck::parse("http://{ipv4}:8080/health?x=1").unwrap();
-    let prober = Prober::new(check, route_to(Some(app), Arc::default()), fast());
+    let prober = Prober::new(check, route_to(Some(app), Arc::default()), fast()).unwrap();
     prober.attempt(Ipv4Addr::new(192, 0, 2, 7)).await.expect("any status below 500 counts");
     let head = heads.lock().unwrap()[0].to_ascii_lowercase();
     assert!(head.starts_with("get /health?x=1 http/1.1\r\n"), "{head}");
@@ -146,12 +150,14 @@ async fn an_http_check_asks_the_declared_path_with_the_linodes_address_as_host()
 async fn a_server_error_is_not_an_answer_and_redirects_are_not_followed() {
     let (failing, _) = http_app(503).await;
     let prober =
-        Prober::new(ReadyCheck::parse("http://{ipv4}/").unwrap(), route_to(Some(failing), Arc::default()), fast());
+        Prober::new(ReadyCheck::parse("http://{ipv4}/").unwrap(), route_to(Some(failing), Arc::default()), fast())
+            .unwrap();
     assert!(matches!(prober.attempt(Ipv4Addr::new(192, 0, 2, 7)).await, Err(AttemptFailed::ServerError(503))));
 
     let (redirecting, heads) = http_app(302).await;
     let prober =
-        Prober::new(ReadyCheck::parse("http://{ipv4}/").unwrap(), route_to(Some(redirecting), Arc::default()), fast());
+        Prober::new(ReadyCheck::parse("http://{ipv4}/").unwrap(), route_to(Some(redirecting), Arc::default()), fast())
+            .unwrap();
     prober.attempt(Ipv4Addr::new(192, 0, 2, 7)).await.expect("a redirect is an answer");
     assert_eq!(heads.lock().unwrap().len(), 1, "and is not followed");
 }
@@ -161,7 +167,8 @@ async fn a_tcp_check_counts_a_connection() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let open = listener.local_addr().unwrap();
     let prober =
-        Prober::new(ReadyCheck::parse("tcp://{ipv4}:22").unwrap(), route_to(Some(open), Arc::default()), fast());
+        Prober::new(ReadyCheck::parse("tcp://{ipv4}:22").unwrap(), route_to(Some(open), Arc::default()), fast())
+            .unwrap();
     prober.attempt(Ipv4Addr::new(198, 51, 100, 3)).await.expect("the port is open");
     drop(listener);
     assert!(matches!(prober.attempt(Ipv4Addr::new(198, 51, 100, 3)).await, Err(AttemptFailed::Connect(_))));
@@ -175,7 +182,7 @@ async fn attempts_are_bounded_and_reported_until_the_check_gives_up() {
         counted.fetch_add(1, Ordering::SeqCst);
         None
     }));
-    let prober = Prober::new(ReadyCheck::parse("http://{ipv4}/").unwrap(), network, fast());
+    let prober = Prober::new(ReadyCheck::parse("http://{ipv4}/").unwrap(), network, fast()).unwrap();
     let mut reports = Vec::new();
     let shutdown = CancellationToken::new();
     let outcome = prober
@@ -200,7 +207,7 @@ async fn the_timeout_bounds_checking_and_shutdown_stops_it() {
         None
     }));
     let limits = ProbeLimits { timeout: Duration::from_millis(60), max_attempts: 1000, ..fast() };
-    let prober = Prober::new(ReadyCheck::parse("tcp://{ipv4}:22").unwrap(), network.clone(), limits);
+    let prober = Prober::new(ReadyCheck::parse("tcp://{ipv4}:22").unwrap(), network.clone(), limits).unwrap();
     let shutdown = CancellationToken::new();
     let outcome = prober.until_ready(Ipv4Addr::new(192, 0, 2, 9), &shutdown, |_| std::future::ready(())).await;
     assert!(matches!(outcome, Some(Readiness::NotAnswering { .. })), "{outcome:?}");
@@ -211,7 +218,8 @@ async fn the_timeout_bounds_checking_and_shutdown_stops_it() {
         ReadyCheck::parse("tcp://{ipv4}:22").unwrap(),
         network,
         ProbeLimits { max_attempts: 1000, ..fast() },
-    );
+    )
+    .unwrap();
     shutdown.cancel();
     let stopped = long.until_ready(Ipv4Addr::new(192, 0, 2, 9), &shutdown, |_| std::future::ready(())).await;
     assert_eq!(stopped, None, "shutdown concludes nothing");
@@ -219,7 +227,7 @@ async fn the_timeout_bounds_checking_and_shutdown_stops_it() {
 
 #[tokio::test]
 async fn a_refused_address_is_not_tried_at_all() {
-    let prober = Prober::new(ReadyCheck::parse("http://{ipv4}/").unwrap(), Network::Internet, fast());
+    let prober = Prober::new(ReadyCheck::parse("http://{ipv4}/").unwrap(), Network::Internet, fast()).unwrap();
     let shutdown = CancellationToken::new();
     let outcome = prober.until_ready(Ipv4Addr::new(127, 0, 0, 1), &shutdown, |_| std::future::ready(())).await;
     assert_eq!(outcome, Some(Readiness::NotChecked));
@@ -227,7 +235,7 @@ async fn a_refused_address_is_not_tried_at_all() {
 
 #[test]
 fn the_number_of_deployments_checked_at_once_is_bounded() {
-    let prober = Prober::new(ReadyCheck::parse("http://{ipv4}/").unwrap(), Network::Internet, fast());
+    let prober = Prober::new(ReadyCheck::parse("http://{ipv4}/").unwrap(), Network::Internet, fast()).unwrap();
     let (first, second) = (prober.slot(), prober.slot());
     assert!(first.is_some() && second.is_some());
     assert!(prober.slot().is_none(), "max_concurrent is 2");
