@@ -29,6 +29,13 @@ if ! cargo leptos --version 2>/dev/null | grep -q " ${CARGO_LEPTOS_VERSION}\$"; 
   cargo install --locked "cargo-leptos@${CARGO_LEPTOS_VERSION}"
 fi
 
+# cargo-machete: the test command's check for unused dependencies (about a minute, once).
+CARGO_MACHETE_VERSION=0.9.2
+if ! cargo machete --version 2>/dev/null | grep -q "${CARGO_MACHETE_VERSION}"; then
+  step "installing cargo-machete ${CARGO_MACHETE_VERSION}"
+  cargo install --locked "cargo-machete@${CARGO_MACHETE_VERSION}"
+fi
+
 # wasm-bindgen CLI: must be exactly the wasm-bindgen version in Cargo.lock.
 if [[ ! -f Cargo.lock ]]; then
   cargo generate-lockfile

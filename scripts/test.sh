@@ -12,9 +12,10 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 run() { printf '\033[1m==> %s\033[0m\n' "$*"; "$@" 2>&1 | tee -a "$log"; }
 
-# Formatting and lints first: fast, so a slip fails early.
+# Formatting, lints and unused dependencies first: fast, so a slip fails early.
 run cargo fmt --all -- --check
 run cargo clippy --locked --workspace --all-targets -- -D warnings
+run cargo machete
 # SQLite (the default store) for every suite; the durability and replica suites start their own
 # PostgreSQL clusters.
 run cargo test --locked -p sandbox -p linode -p server
