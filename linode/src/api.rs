@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use backon::{ExponentialBuilder, Retryable};
 use reqwest::{header, Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -16,7 +17,7 @@ use crate::{
 /// The largest page Linode serves: the whole catalog in one or two requests.
 const PAGE_SIZE: u32 = 500;
 /// Reads are idempotent, so a failed one is tried again this many times in all.
-const READ_ATTEMPTS: u32 = 3;
+const READ_ATTEMPTS: usize = 3;
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// A `Retry-After` longer than this is not waited for: the caller gets the 429 instead.
 const LONGEST_WAIT: Duration = Duration::from_secs(5);
@@ -69,23 +70,12 @@ impl ApiClient {
     /// during its create call learns whether the Linode exists.
     pub async fn instances_labelled(&self, token: &AccessToken, label: &str) -> Result<Vec<Instance>, ApiError> {
         let filter = serde_json::json!({ "label": label }).to_string();
-        let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 1;
-        loop {
+        let attempt = || async {
             let builder = self.request(Method::GET, "linode/instances", Some(token)).header("X-Filter", &filter);
-            let result = match self.send("GET", "linode/instances", builder).await {
-                Ok(response) => decode::<Page<Instance>>(response).await.map(|page| page.data),
-                Err(error) => Err(error),
-            };
-            match &result {
-                Err(error) if error.is_retryable() && attempt < READ_ATTEMPTS => {
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                    attempt += 1;
-                }
-                _ => return result,
-            }
-        }
+            let response = self.send("GET", "linode/instances", builder).await?;
+            decode::<Page<Instance>>(response).await.map(|page| page.data)
+        };
+        attempt.retry(read_backoff()).when(ApiError::is_retryable).await
     }
 
     pub async fn profile(&self, token: &AccessToken) -> Result<Profile, ApiError> {
@@ -113,28 +103,24 @@ impl ApiClient {
         token: Option<&AccessToken>,
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
-        let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 1;
-        loop {
+        let attempt = || async {
             let builder = self.request(Method::GET, path, token).query(query);
-            let result = match self.send("GET", path, builder).await {
-                Ok(response) => decode(response).await,
-                Err(error) => Err(error),
-            };
-            let wait = match &result {
-                Err(ApiError::RateLimited { retry_after: Some(wait) }) if *wait <= LONGEST_WAIT => *wait,
-                Err(ApiError::RateLimited { retry_after: Some(_) }) => return result,
-                Err(error) if error.is_retryable() => backoff,
-                _ => return result,
-            };
-            if attempt >= READ_ATTEMPTS {
-                return result;
-            }
-            tracing::debug!(path, attempt, wait_ms = wait.as_millis() as u64, "retrying a Linode read");
-            tokio::time::sleep(wait).await;
-            backoff *= 2;
-            attempt += 1;
-        }
+            decode(self.send("GET", path, builder).await?).await
+        };
+        attempt
+            .retry(read_backoff())
+            .when(|error| match error {
+                // A short wait is worth it; a long one is the caller's to decide.
+                ApiError::RateLimited { retry_after: Some(wait) } => *wait <= LONGEST_WAIT,
+                other => other.is_retryable(),
+            })
+            // Linode said how long: wait that, within the same number of attempts.
+            .adjust(|error, planned| match error {
+                ApiError::RateLimited { retry_after: Some(wait) } => planned.map(|_| *wait),
+                _ => planned,
+            })
+            .notify(|error, wait| tracing::debug!(path, %error, wait_ms = wait.as_millis() as u64, "retrying a Linode read"))
+            .await
     }
 
     fn request(&self, method: Method, path: &str, token: Option<&AccessToken>) -> RequestBuilder {
@@ -176,6 +162,12 @@ impl ApiClient {
         let body = response.bytes().await.unwrap_or_default();
         Err(ApiError::from_status(status.as_u16(), &body, retry_after))
     }
+}
+
+/// Reads are tried `READ_ATTEMPTS` times, `FIRST_BACKOFF` apart and doubling, no jitter (a few
+/// calls per deployment do not stampede).
+fn read_backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default().with_min_delay(FIRST_BACKOFF).with_factor(2.0).with_max_times(READ_ATTEMPTS - 1)
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {

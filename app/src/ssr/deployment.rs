@@ -6,6 +6,7 @@
 
 use std::{net::Ipv4Addr, sync::Arc, time::Duration};
 
+use backon::{ExponentialBuilder, Retryable};
 use linode::{CreateInstance, Instance, ScopeLevel};
 use secrecy::SecretString;
 use tokio::sync::watch;
@@ -26,7 +27,7 @@ use crate::model::{DeployedLinode, InstanceStatus, Outcome, Progress, Readiness}
 
 /// Writing a new Linode's outcome is retried this many times: giving up loses the one-time view
 /// of its root password.
-const RECORD_ATTEMPTS: u32 = 4;
+const RECORD_ATTEMPTS: usize = 4;
 
 /// The first word of a check: installing, nothing answers yet.
 fn installing(prober: &Prober, elapsed_secs: u64) -> Readiness {
@@ -199,25 +200,23 @@ impl DeployService {
             app: Readiness::NotChecked,
         };
         let outcome = Outcome::Deployed(linode.clone());
-        let mut backoff = Duration::from_millis(250);
-        let mut last: Option<StoreError> = None;
-        for attempt in 1..=RECORD_ATTEMPTS {
-            match self
-                .store
-                .put_outcome(id, &outcome, Some(root_password), Some(&progress), self.settings.outcome_ttl)
-                .await
-            {
-                Ok(_) => return ResultRef::Stored(id.clone()),
-                Err(error) => {
-                    tracing::warn!(attempt, %error, "could not record the new Linode's outcome");
-                    last = Some(error);
-                }
+        let put =
+            || self.store.put_outcome(id, &outcome, Some(root_password), Some(&progress), self.settings.outcome_ttl);
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(250))
+            .with_factor(2.0)
+            .with_max_times(RECORD_ATTEMPTS - 1);
+        let recorded = put
+            .retry(backoff)
+            .notify(|error: &StoreError, _| tracing::warn!(%error, "could not record the new Linode's outcome"))
+            .await;
+        match recorded {
+            Ok(_) => ResultRef::Stored(id.clone()),
+            Err(error) => {
+                tracing::error!(%error, "gave up recording a new Linode's outcome");
+                self.shown(FlowFailure::NotRecorded { label: linode.label.clone() })
             }
-            tokio::time::sleep(backoff).await;
-            backoff *= 2;
         }
-        tracing::error!(error = ?last.map(|e| e.to_string()), "gave up recording a new Linode's outcome");
-        self.shown(FlowFailure::NotRecorded { label: linode.label.clone() })
     }
 
     /// Stores a failure, so a replay anywhere finds it; shown directly if the store is down.

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
 use linode::{AccessToken, LoginClient};
 use tokio_util::task::TaskTracker;
 
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use super::{ids::JournalId, store::Store};
 
-const ATTEMPTS: u32 = 4;
+const ATTEMPTS: usize = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// When every attempt failed: how long before the journal offers the token again.
 const RETRY_LATER: Duration = Duration::from_secs(60);
@@ -62,20 +63,20 @@ impl Revoker {
 }
 
 async fn revoke_with_retries(login: &LoginClient, token: &AccessToken) -> bool {
-    let mut backoff = FIRST_BACKOFF;
-    for attempt in 1..=ATTEMPTS {
-        match login.revoke(token).await {
-            Ok(()) => {
-                tracing::info!(attempt, "access token revoked");
-                return true;
-            }
-            Err(error) if attempt < ATTEMPTS => {
-                tracing::warn!(attempt, %error, "token revocation failed; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-            }
-            Err(error) => tracing::error!(attempt, %error, "token revocation failed; the journal keeps the token"),
+    let backoff =
+        ExponentialBuilder::default().with_min_delay(FIRST_BACKOFF).with_factor(2.0).with_max_times(ATTEMPTS - 1);
+    let revoked = (|| login.revoke(token))
+        .retry(backoff)
+        .notify(|error, wait| tracing::warn!(%error, wait_ms = wait.as_millis() as u64, "token revocation failed; retrying"))
+        .await;
+    match revoked {
+        Ok(()) => {
+            tracing::info!("access token revoked");
+            true
+        }
+        Err(error) => {
+            tracing::error!(%error, "token revocation failed; the journal keeps the token");
+            false
         }
     }
-    false
 }
