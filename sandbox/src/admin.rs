@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use crate::errors::ApiError;
-use crate::faults::{ActiveFault, FaultRule};
+use crate::fault_rules::{ActiveFault, FaultRule};
 use crate::inspect::Inspection;
 use crate::state::AppState;
 

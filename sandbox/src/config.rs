@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::faults::FaultRule;
+use crate::fault_rules::FaultRule;
 
 /// Client id registered by `Config::default()` (20 lowercase hex chars, like Linode's).
 pub const DEFAULT_CLIENT_ID: &str = "5a4db0c1e2f3a4b5c6d7";

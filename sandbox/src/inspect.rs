@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::instances::linode_time;
+use crate::records::{linode_time, RequestRecord};
 use crate::state::{AppState, Grant};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,15 +68,6 @@ pub struct InspectedCode {
     pub expired: bool,
     /// The token issued for it, once exchanged.
     pub token_id: Option<String>,
-}
-
-/// One request, as `METHOD /route/template` plus its status (`None` when the connection
-/// was dropped by a fault).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestRecord {
-    pub method: String,
-    pub route: String,
-    pub status: Option<u16>,
 }
 
 impl Inspection {

@@ -10,6 +10,7 @@ mod api;
 mod catalog;
 mod config;
 mod errors;
+mod fault_rules;
 mod faults;
 mod filter;
 mod inspect;
@@ -17,6 +18,8 @@ mod installed_app;
 mod oauth;
 mod pagination;
 mod rate_limit;
+mod records;
+mod secret_eq;
 mod state;
 
 use std::net::SocketAddr;
@@ -38,9 +41,10 @@ pub use config::{
     DEFAULT_REDIRECT_URI,
 };
 pub use errors::{INVALID_TOKEN, NOT_AUTHORIZED, NOT_FOUND};
-pub use faults::{FaultKind, FaultRule, ANY_ROUTE};
-pub use inspect::{InspectedCode, InspectedInstance, InspectedToken, Inspection, RequestRecord};
+pub use fault_rules::{FaultKind, FaultRule, ANY_ROUTE};
+pub use inspect::{InspectedCode, InspectedInstance, InspectedToken, Inspection};
 pub use installed_app::AppBehaviour;
+pub use records::RequestRecord;
 pub use state::token_id;
 
 use state::AppState;
@@ -139,7 +143,7 @@ impl Sandbox {
 
     /// Adds a fault rule after the existing ones.
     pub fn add_fault(&self, rule: FaultRule) {
-        self.state.store().faults.push(faults::ActiveFault::new(rule));
+        self.state.store().faults.push(fault_rules::ActiveFault::new(rule));
     }
 
     /// Removes every fault rule.

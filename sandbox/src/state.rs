@@ -11,9 +11,9 @@ use time::OffsetDateTime;
 
 use crate::catalog::Catalog;
 use crate::config::{ClientConfig, Config};
-use crate::faults::ActiveFault;
-use crate::inspect::RequestRecord;
+use crate::fault_rules::ActiveFault;
 use crate::rate_limit::Windows;
+use crate::records::RequestRecord;
 
 /// The short, stable fingerprint used in place of a secret (token or code) wherever it is
 /// shown: the first 12 hex chars of its SHA-256.
@@ -231,7 +231,9 @@ impl Store {
 
     /// The record for an access token, whether live or not.
     pub fn token(&self, access_token: &str) -> Option<&TokenRecord> {
-        self.tokens.get(&token_id(access_token)).filter(|t| crate::oauth::secrets_equal(&t.access_token, access_token))
+        self.tokens
+            .get(&token_id(access_token))
+            .filter(|t| crate::secret_eq::secrets_equal(&t.access_token, access_token))
     }
 
     /// The record a refresh token belongs to.
@@ -239,7 +241,7 @@ impl Store {
         let id = self.refresh_index.get(&token_id(refresh_token))?.clone();
         self.tokens
             .get_mut(&id)
-            .filter(|t| t.refresh_token.as_deref().is_some_and(|r| crate::oauth::secrets_equal(r, refresh_token)))
+            .filter(|t| t.refresh_token.as_deref().is_some_and(|r| crate::secret_eq::secrets_equal(r, refresh_token)))
     }
 
     /// Issues a new access token (and a refresh token unless the client is public).

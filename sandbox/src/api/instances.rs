@@ -12,7 +12,6 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use time::macros::format_description;
 use time::OffsetDateTime;
 
 use super::create::{parse_body, validate, ValidCreate};
@@ -21,14 +20,10 @@ use crate::config::Timings;
 use crate::errors::ApiError;
 use crate::pagination::list;
 use crate::rate_limit::Allowance;
+use crate::records::linode_time;
 use crate::state::{AppState, InstanceRecord, Store};
 
 const INSTANCE_FIELDS: &[&str] = &["id", "label", "group", "tags", "region", "type", "image", "status"];
-
-/// Linode's timestamp format: ISO 8601 in UTC without a zone.
-pub(crate) fn linode_time(at: OffsetDateTime) -> String {
-    at.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]")).unwrap_or_default()
-}
 
 impl InstanceRecord {
     pub(crate) fn status(&self, timings: &Timings, now: Instant) -> &'static str {

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{header, HeaderMap};
 use base64::Engine;
-use subtle::ConstantTimeEq;
 
 use crate::errors::OAuthError;
 
@@ -77,10 +76,7 @@ pub(crate) fn allows(granted: &[String], resource: &str, write: bool) -> bool {
     })
 }
 
-/// Compares secrets without leaking where they differ.
-pub(crate) fn secrets_equal(a: &str, b: &str) -> bool {
-    a.as_bytes().ct_eq(b.as_bytes()).into()
-}
+pub(crate) use crate::secret_eq::secrets_equal;
 
 /// Form fields from an `application/x-www-form-urlencoded` or `multipart/form-data` body
 /// (the login server takes both, never JSON). Repeated names are kept in order.
