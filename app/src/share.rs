@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     model::{DeployForm, FieldKind},
-    selection::{check_field, check_label, check_many},
+    selection::{check_field, check_label, check_many, DeployRequest},
 };
 
 /// What the form starts with.
@@ -24,6 +24,33 @@ pub struct Initial {
     pub fields: BTreeMap<String, String>,
     /// What the link asked for that could not be used, in words.
     pub notices: Vec<String>,
+}
+
+/// The query parameter that carries the SSH keys of a retry, sealed by this server (see
+/// `ssr::failure::retry_link`): a link anyone can write must never put a stranger's key on
+/// someone's new Linode.
+pub const RETRY_KEYS_PARAM: &str = "keys";
+
+impl Initial {
+    /// The form as it would be posted with these values (many-of values split again).
+    pub fn as_request(&self, form: &DeployForm) -> DeployRequest {
+        let mut request = DeployRequest {
+            plan: self.plan.clone(),
+            region: self.region.clone(),
+            image: self.image.clone(),
+            label: self.label.clone(),
+            ssh_keys: self.ssh_keys.clone(),
+            ..DeployRequest::default()
+        };
+        for (name, value) in &self.fields {
+            if matches!(form.field(name).map(|field| &field.kind), Some(FieldKind::ManyOf(_))) {
+                request.many.insert(name.clone(), value.split(',').map(str::to_owned).collect());
+            } else {
+                request.fields.insert(name.clone(), value.clone());
+            }
+        }
+        request
+    }
 }
 
 /// The region offered first when a link names none: Linode's oldest, busiest one.

@@ -164,10 +164,11 @@ impl ApiClient {
     }
 }
 
-/// Reads are tried `READ_ATTEMPTS` times, `FIRST_BACKOFF` apart and doubling, no jitter (a few
+/// Reads are tried `READ_ATTEMPTS` times, `FIRST_BACKOFF` apart and doubling (backon's default
+/// factor), no jitter (a few
 /// calls per deployment do not stampede).
 fn read_backoff() -> ExponentialBuilder {
-    ExponentialBuilder::default().with_min_delay(FIRST_BACKOFF).with_factor(2.0).with_max_times(READ_ATTEMPTS - 1)
+    ExponentialBuilder::default().with_min_delay(FIRST_BACKOFF).with_max_times(READ_ATTEMPTS - 1)
 }
 
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiError> {

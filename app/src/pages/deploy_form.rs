@@ -15,7 +15,7 @@ use crate::{
     },
     model::{DeployForm, FieldKind, FieldSpec, LinodeRequest, PlanGroup},
     selection::{slugify, MAX_SSH_KEYS},
-    share::{initial, Initial},
+    share::{initial, Initial, RETRY_KEYS_PARAM},
 };
 
 /// The catalog as the form shows it. Served from the server's cache: a page view never waits on
@@ -92,25 +92,7 @@ pub async fn preview_request(
 fn initial_preview(form: &DeployForm, initial: &Initial) -> LinodeRequest {
     #[cfg(feature = "ssr")]
     if let Ok(deploy) = crate::ssr::context::deploy() {
-        let (fields, many) =
-            initial.fields.iter().fold((BTreeMap::new(), BTreeMap::new()), |(mut fields, mut many), (name, value)| {
-                if matches!(form.field(name).map(|f| &f.kind), Some(FieldKind::ManyOf(_))) {
-                    many.insert(name.clone(), value.split(',').map(str::to_owned).collect::<Vec<_>>());
-                } else {
-                    fields.insert(name.clone(), value.clone());
-                }
-                (fields, many)
-            });
-        let request = crate::selection::DeployRequest {
-            plan: initial.plan.clone(),
-            region: initial.region.clone(),
-            image: initial.image.clone(),
-            label: initial.label.clone(),
-            ssh_keys: initial.ssh_keys.clone(),
-            fields,
-            many,
-        };
-        return deploy.preview(form, &request);
+        return deploy.preview(form, &initial.as_request(form));
     }
     let _ = (form, initial);
     LinodeRequest::default()
@@ -129,7 +111,7 @@ pub fn DeployPage() -> impl IntoView {
                 match form.await {
                     Ok(form) => {
                         let mut initial = query.with_untracked(|query| initial(&form, |key| query.get(key)));
-                        if let Some(keys) = query.with_untracked(|query| query.get("keys")).and_then(|token| retry_keys(&token)) {
+                        if let Some(keys) = query.with_untracked(|query| query.get(RETRY_KEYS_PARAM)).and_then(|token| retry_keys(&token)) {
                             initial.ssh_keys = keys;
                         }
                         // Only a refusal this server sealed into the URL is shown (see

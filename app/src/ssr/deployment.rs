@@ -18,9 +18,8 @@ use super::{
     ids::OutcomeId,
     linode_request,
     progress::Followed,
-    readiness::Prober,
     service::ResultRef,
-    store::{now_ms, HeldToken, NewJournalEntry, StoreError},
+    store::{HeldToken, NewJournalEntry, StoreError},
     DeployService,
 };
 use crate::model::{DeployedLinode, InstanceStatus, Outcome, Progress, Readiness};
@@ -28,11 +27,6 @@ use crate::model::{DeployedLinode, InstanceStatus, Outcome, Progress, Readiness}
 /// Writing a new Linode's outcome is retried this many times: giving up loses the one-time view
 /// of its root password.
 const RECORD_ATTEMPTS: usize = 4;
-
-/// The first word of a check: installing, nothing answers yet.
-fn installing(prober: &Prober, elapsed_secs: u64) -> Readiness {
-    Readiness::Installing { elapsed_secs, timeout_secs: prober.limits().timeout.as_secs(), checked_ms: now_ms() }
-}
 
 /// What the flow hands on: the browser's result, and the Linode to follow, if one was created.
 pub(super) struct Ran {
@@ -204,7 +198,6 @@ impl DeployService {
             || self.store.put_outcome(id, &outcome, Some(root_password), Some(&progress), self.settings.outcome_ttl);
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(250))
-            .with_factor(2.0)
             .with_max_times(RECORD_ATTEMPTS - 1);
         let recorded = put
             .retry(backoff)
@@ -268,7 +261,7 @@ impl DeployService {
                 (_, _, _, app) if *app != Readiness::NotChecked => app.clone(),
                 (Some(prober), Some(_), Some(_), _) => {
                     fresh = true;
-                    installing(prober, 0)
+                    prober.installing()
                 }
                 _ => Readiness::NotChecked,
             })

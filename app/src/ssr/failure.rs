@@ -5,14 +5,11 @@ use std::time::Duration;
 
 use linode::{ApiError, LoginError};
 
+pub use crate::share::RETRY_KEYS_PARAM;
 use crate::{
     model::{Failure, FailureKind},
     selection::Selection,
 };
-
-/// The query parameter that carries the SSH keys of a retry, sealed by this server: a link
-/// anyone can write must never put a stranger's key on someone's new Linode.
-pub const RETRY_KEYS_PARAM: &str = "keys";
 
 /// SSH keys as sealed into a retry link.
 #[derive(serde::Serialize, serde::Deserialize)]

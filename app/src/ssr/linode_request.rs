@@ -62,21 +62,22 @@ pub fn described(request: &CreateInstance, selection: &Selection) -> LinodeReque
 
 /// The same request as `linode-cli linodes create …`, one option per line.
 fn cli_command(request: &CreateInstance) -> String {
-    let mut options: Vec<(&str, String)> = vec![("type", request.type_id.clone()), ("region", request.region.clone())];
-    options.extend(request.image.iter().map(|image| ("image", image.clone())));
+    // Each option with its value already as one shell word.
+    let quoted = |name, value: &str| (name, shell_quoted(value));
+    let mut options: Vec<(&str, String)> = vec![quoted("type", &request.type_id), quoted("region", &request.region)];
+    options.extend(request.image.iter().map(|image| quoted("image", image)));
     // A command to run: with a password the person sets, never a placeholder anyone can read.
     options.extend(request.root_pass.iter().map(|_| ("root_pass", ROOT_PASS_VARIABLE.to_owned())));
-    options.extend(request.authorized_keys.iter().map(|key| ("authorized_keys", key.clone())));
-    options.extend(request.stackscript_id.iter().map(|id| ("stackscript_id", id.to_string())));
+    options.extend(request.authorized_keys.iter().map(|key| quoted("authorized_keys", key)));
+    options.extend(request.stackscript_id.iter().map(|id| quoted("stackscript_id", &id.to_string())));
     if let Some(data) = &request.stackscript_data {
-        options.push(("stackscript_data", serde_json::to_string(data).unwrap_or_default()));
+        options.push(quoted("stackscript_data", &serde_json::to_string(data).unwrap_or_default()));
     }
-    options.extend(request.label.iter().map(|label| ("label", label.clone())));
-    options.extend(request.tags.iter().map(|tag| ("tags", tag.clone())));
-    options.extend(request.booted.iter().map(|booted| ("booted", booted.to_string())));
+    options.extend(request.label.iter().map(|label| quoted("label", label)));
+    options.extend(request.tags.iter().map(|tag| quoted("tags", tag)));
+    options.extend(request.booted.iter().map(|booted| quoted("booted", &booted.to_string())));
     let mut command = "linode-cli linodes create".to_owned();
-    for (name, value) in options {
-        let word = if value == ROOT_PASS_VARIABLE { value } else { shell_quoted(&value) };
+    for (name, word) in options {
         command.push_str(&format!(" \\\n  --{name} {word}"));
     }
     command

@@ -18,7 +18,7 @@ use std::{
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::model::Readiness;
+use crate::model::{Progress, Readiness};
 
 /// Stands for the new Linode's address in `READY_CHECK`.
 pub const PLACEHOLDER: &str = "{ipv4}";
@@ -58,6 +58,17 @@ pub enum ReadyCheckError {
     Port,
 }
 
+impl Scheme {
+    /// The URL scheme and its default port, for the HTTP checks.
+    fn http(self) -> Option<(&'static str, u16)> {
+        match self {
+            Self::Http => Some(("http", 80)),
+            Self::Https => Some(("https", 443)),
+            Self::Tcp => None,
+        }
+    }
+}
+
 impl ReadyCheck {
     /// Reads a template such as `http://{ipv4}/`, `https://{ipv4}:8443/health` or
     /// `tcp://{ipv4}:22`.
@@ -77,7 +88,8 @@ impl ReadyCheck {
         let rest = rest.strip_prefix(PLACEHOLDER).ok_or(ReadyCheckError::Host)?;
         // Validate the rest as a URL around a stand-in address: port, path and query.
         let stand_in = Ipv4Addr::new(192, 0, 2, 1);
-        let parsed_scheme = if scheme == Scheme::Https { "https" } else { "http" };
+        // A `tcp://` template is read as an http URL: only its port matters.
+        let (parsed_scheme, _) = scheme.http().unwrap_or(("http", 80));
         let url = url::Url::parse(&format!("{parsed_scheme}://{stand_in}{rest}"))
             .map_err(|error| ReadyCheckError::Url(error.to_string()))?;
         if url.host_str() != Some(&stand_in.to_string()) {
@@ -122,13 +134,25 @@ impl ReadyCheck {
 
     /// The link to the application, for HTTP(S) checks: the check's URL on this address.
     pub fn link(&self, ip: Ipv4Addr) -> Option<String> {
-        let (scheme, default) = match self.scheme {
-            Scheme::Http => ("http", 80),
-            Scheme::Https => ("https", 443),
-            Scheme::Tcp => return None,
-        };
-        let host = if self.port == default { ip.to_string() } else { self.address(ip) };
-        Some(format!("{scheme}://{host}{}", self.path))
+        let (scheme, _) = self.scheme.http()?;
+        Some(format!("{scheme}://{}{}", self.host(ip), self.path))
+    }
+
+    /// The host as a browser names it: the address, with the port unless it is the scheme's own.
+    fn host(&self, ip: Ipv4Addr) -> String {
+        match self.scheme.http() {
+            Some((_, default)) if self.port == default => ip.to_string(),
+            _ => self.address(ip),
+        }
+    }
+
+    /// The first word of a check: installing, nothing answers yet.
+    fn installing(&self, elapsed_secs: u64, limits: &ProbeLimits) -> Readiness {
+        Readiness::Installing {
+            elapsed_secs,
+            timeout_secs: limits.timeout.as_secs(),
+            checked_ms: super::store::now_ms(),
+        }
     }
 }
 
@@ -292,6 +316,11 @@ impl Prober {
         self.limits
     }
 
+    /// The state a new check starts in.
+    pub fn installing(&self) -> Readiness {
+        self.check.installing(0, &self.limits)
+    }
+
     /// A place among the deployments being checked, if one is free.
     pub fn slot(&self) -> Option<OwnedSemaphorePermit> {
         self.slots.clone().try_acquire_owned().ok()
@@ -325,14 +354,10 @@ impl Prober {
                 }
             }
             Scheme::Http | Scheme::Https => {
-                let scheme = if self.check.scheme == Scheme::Https { "https" } else { "http" };
+                let (scheme, _) = self.check.scheme.http().unwrap_or(("http", 80));
                 let url = format!("{scheme}://{target}{}", self.check.path);
-                // The application sees the Linode's own address as the host it was asked for,
-                // with the port only when it is not the scheme's own (as a browser sends it).
-                let host = self.check.link(address).and_then(|link| {
-                    link.split("://").nth(1).and_then(|rest| rest.split('/').next()).map(str::to_owned)
-                });
-                let host = host.unwrap_or_else(|| self.check.address(address));
+                // The application sees the Linode's own address as the host it was asked for.
+                let host = self.check.host(address);
                 let answer = self.http.get(url).header(http::header::HOST, host).send().await;
                 match answer {
                     Ok(response) if response.status().as_u16() < 500 => Ok(()),
@@ -357,7 +382,6 @@ impl Prober {
         F: std::future::Future<Output = ()>,
     {
         let started = tokio::time::Instant::now();
-        let timeout_secs = self.limits.timeout.as_secs();
         let mut delay = self.limits.first_delay;
         for attempt in 1..=self.limits.max_attempts {
             match self.attempt(address).await {
@@ -378,12 +402,7 @@ impl Prober {
             if elapsed + delay >= self.limits.timeout || attempt == self.limits.max_attempts {
                 break;
             }
-            report(Readiness::Installing {
-                elapsed_secs: elapsed.as_secs(),
-                timeout_secs,
-                checked_ms: super::store::now_ms(),
-            })
-            .await;
+            report(self.check.installing(elapsed.as_secs(), &self.limits)).await;
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
                 () = shutdown.cancelled() => return None,
@@ -406,8 +425,27 @@ fn without_url(error: &reqwest::Error) -> String {
 
 /// A check whose server stopped renewing it for this long is taken as abandoned (the longest
 /// wait between attempts plus one attempt, with room to spare).
-pub fn abandoned_after(limits: &ProbeLimits) -> Duration {
+fn abandoned_after(limits: &ProbeLimits) -> Duration {
     limits.max_delay + limits.attempt * 2 + Duration::from_secs(15)
+}
+
+/// A check of the application whose server stopped renewing it (that server stopped) is shown
+/// as such, rather than as installing for ever. Works on a replica without a check of its own
+/// too (configured differently, or the check switched off since), with the default pace.
+pub fn settle(progress: &mut Progress, prober: Option<&Prober>) {
+    let Readiness::Installing { checked_ms, .. } = &progress.app else { return };
+    let limits = prober.map(Prober::limits).unwrap_or_default();
+    let abandoned = i64::try_from(abandoned_after(&limits).as_millis()).unwrap_or(i64::MAX);
+    if super::store::now_ms() - checked_ms <= abandoned {
+        return;
+    }
+    let ip: Option<Ipv4Addr> = progress.ipv4.as_deref().and_then(|ip| ip.parse().ok());
+    progress.app = match (prober, ip) {
+        (Some(prober), Some(ip)) => {
+            Readiness::Unknown { address: prober.check.address(ip), link: prober.check.link(ip) }
+        }
+        _ => Readiness::Unknown { address: progress.ipv4.clone().unwrap_or_default(), link: None },
+    };
 }
 
 #[cfg(test)]

@@ -63,8 +63,7 @@ impl Revoker {
 }
 
 async fn revoke_with_retries(login: &LoginClient, token: &AccessToken) -> bool {
-    let backoff =
-        ExponentialBuilder::default().with_min_delay(FIRST_BACKOFF).with_factor(2.0).with_max_times(ATTEMPTS - 1);
+    let backoff = ExponentialBuilder::default().with_min_delay(FIRST_BACKOFF).with_max_times(ATTEMPTS - 1);
     let revoked = (|| login.revoke(token))
         .retry(backoff)
         .notify(|error, wait| tracing::warn!(%error, wait_ms = wait.as_millis() as u64, "token revocation failed; retrying"))

@@ -26,7 +26,7 @@ use super::{
 };
 use crate::{
     error::AppError,
-    model::{DeployForm, Failure, LinodeRequest, Outcome, Progress, Readiness, SiteInfo},
+    model::{DeployForm, Failure, LinodeRequest, Outcome, Progress, SiteInfo},
 };
 
 /// How long a callback waits for the outcome of a flow (its own, or one another request runs).
@@ -350,7 +350,7 @@ impl DeployService {
                 linode.root_password = Some(password.expose_secret().to_owned());
             }
             if let Some(mut progress) = stored.progress {
-                self.settle(&mut progress);
+                readiness::settle(&mut progress, self.prober.as_deref());
                 linode.status = progress.status;
                 linode.ipv4 = progress.ipv4.or(linode.ipv4.take());
                 linode.app = progress.app;
@@ -377,7 +377,7 @@ impl DeployService {
         };
         let mut progress = self.store.progress(&id).await?;
         if let Some(progress) = &mut progress {
-            self.settle(progress);
+            readiness::settle(progress, self.prober.as_deref());
         }
         if progress.is_some() {
             if let Err(error) = self.store.touch(&id).await {
@@ -385,26 +385,6 @@ impl DeployService {
             }
         }
         Ok(progress)
-    }
-
-    /// A check of the application whose server stopped renewing it (that server stopped) is
-    /// shown as such, rather than as installing for ever.
-    /// Works on a replica without a check of its own too (configured differently, or the check
-    /// switched off since), with the default pace.
-    fn settle(&self, progress: &mut Progress) {
-        let Readiness::Installing { checked_ms, .. } = &progress.app else { return };
-        let limits = self.prober.as_ref().map(|prober| prober.limits()).unwrap_or_default();
-        let abandoned = i64::try_from(readiness::abandoned_after(&limits).as_millis()).unwrap_or(i64::MAX);
-        if super::store::now_ms() - checked_ms <= abandoned {
-            return;
-        }
-        let ip: Option<std::net::Ipv4Addr> = progress.ipv4.as_deref().and_then(|ip| ip.parse().ok());
-        progress.app = match (&self.prober, ip) {
-            (Some(prober), Some(ip)) => {
-                Readiness::Unknown { address: prober.check().address(ip), link: prober.check().link(ip) }
-            }
-            _ => Readiness::Unknown { address: progress.ipv4.clone().unwrap_or_default(), link: None },
-        };
     }
 
     /// Graceful shutdown: followers give their tokens up (revoked), and the flows, followers and

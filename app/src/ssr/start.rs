@@ -147,6 +147,7 @@ async fn accepts_html() -> bool {
 /// Body of the `preview_request` server function: what the form as it stands would send.
 pub async fn preview(request: &DeployRequest) -> Result<crate::model::LinodeRequest, AppError> {
     let deploy = context::deploy()?;
-    let form = deploy.deploy_form().await?;
-    Ok(deploy.preview(&form, request))
+    // The cached catalog itself: no copy of the form per keystroke.
+    let catalog = deploy.catalog().await?;
+    Ok(deploy.preview(&catalog.form, request))
 }
