@@ -1,6 +1,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, Page, test } from "@playwright/test";
 import { FIELDS_URL } from "../playwright.config";
+import { deployAndAuthorize } from "./helpers";
 
 /** WCAG 2.1 A and AA rules, as axe-core checks them. */
 async function expectNoViolations(page: Page) {
@@ -10,10 +11,7 @@ async function expectNoViolations(page: Page) {
 }
 
 async function deployToSuccess(page: Page) {
-  await page.getByRole("button", { name: "Deploy" }).click();
-  await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);
-  await page.getByRole("button", { name: "Authorize" }).click();
-  await page.waitForURL(/\/deployment$/);
+  await deployAndAuthorize(page);
   await expect(page.getByTestId("deployed")).toBeVisible();
 }
 

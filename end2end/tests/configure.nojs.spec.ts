@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { FIELDS_URL } from "../playwright.config";
-import { inspect } from "./helpers";
+import { deployAndAuthorize, inspect } from "./helpers";
 
 test.use({ baseURL: FIELDS_URL });
 
@@ -9,10 +9,7 @@ test("StackScript inputs deploy with JavaScript disabled", async ({ page, reques
   await page.goto("/?region=eu-west&hostname=nojs01");
   await page.getByLabel("Environment").selectOption("production");
   await page.getByLabel("Database password").fill("no-js-pass");
-  await page.getByRole("button", { name: "Deploy" }).click();
-  await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);
-  await page.getByRole("button", { name: "Authorize" }).click();
-  await page.waitForURL(/\/deployment$/);
+  await deployAndAuthorize(page);
   await expect(page.getByTestId("deployed")).toBeVisible();
   const created = (await inspect(request, FIELDS_URL)).instances.slice(before.instances.length);
   expect(created).toHaveLength(1);

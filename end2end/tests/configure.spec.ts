@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { FIELDS_URL } from "../playwright.config";
-import { expectAllTokensRevoked, inspect, openForm } from "./helpers";
+import { deployAndAuthorize, expectAllTokensRevoked, inspect, openForm } from "./helpers";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";
 
@@ -32,10 +32,7 @@ test.describe("a StackScript with inputs of every kind", () => {
     await settings.getByLabel("Database password").fill("s3cret pass");
     await settings.getByLabel("vim").check();
     await settings.getByLabel("curl").uncheck();
-    await page.getByRole("button", { name: "Deploy" }).click();
-    await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);
-    await page.getByRole("button", { name: "Authorize" }).click();
-    await page.waitForURL(/\/deployment$/);
+    await deployAndAuthorize(page);
     await expect(page.getByTestId("deployed")).toBeVisible();
 
     const created = (await inspect(request, FIELDS_URL)).instances.slice(before.instances.length);
@@ -122,10 +119,7 @@ test("label and SSH keys are checked as they are typed, then installed", async (
 test("the success view follows the Linode to running, then the token is revoked", async ({ page, request }) => {
   const before = await inspect(request);
   await openForm(page, "/");
-  await page.getByRole("button", { name: "Deploy" }).click();
-  await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);
-  await page.getByRole("button", { name: "Authorize" }).click();
-  await page.waitForURL(/\/deployment$/);
+  await deployAndAuthorize(page);
   await expect(page.getByTestId("status")).toHaveText("provisioning");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Your Linode is on its way");
   // The sandbox boots in 2 + 2 seconds; the page follows without a reload.

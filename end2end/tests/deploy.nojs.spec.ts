@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { expectAllTokensRevoked, inspect } from "./helpers";
+import { deployAndAuthorize, expectAllTokensRevoked, inspect } from "./helpers";
 
 // Runs in the "no-javascript" project: the form is a real HTML form, so deploying needs no WASM.
 test("deploys with JavaScript disabled", async ({ page, request }) => {
@@ -8,10 +8,7 @@ test("deploys with JavaScript disabled", async ({ page, request }) => {
   await page.getByLabel("Plan").selectOption("g6-standard-1");
   await page.getByLabel("Region").selectOption("eu-west");
   await page.getByLabel("Image").selectOption("linode/ubuntu24.04");
-  await page.getByRole("button", { name: "Deploy" }).click();
-  await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);
-  await page.getByRole("button", { name: "Authorize" }).click();
-  await page.waitForURL(/\/deployment$/);
+  await deployAndAuthorize(page);
   await expect(page.getByTestId("region")).toContainText("London");
   await expect(page.getByTestId("root-password")).toHaveText(/^.{32}$/);
   expect((await inspect(request)).instances.length).toBe(before.instances.length + 1);

@@ -52,6 +52,14 @@ export async function startDeploy(page: Page, choice = { plan: "g6-nanode-1", re
   await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);
 }
 
+/** Clicks Deploy, approves on the sandbox's consent page as asked, and waits for the result page. */
+export async function deployAndAuthorize(page: Page) {
+  await page.getByRole("button", { name: "Deploy" }).click();
+  await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);
+  await page.getByRole("button", { name: "Authorize" }).click();
+  await page.waitForURL(/\/deployment$/);
+}
+
 /** Every token the sandbox issued since `before` is revoked (revocation runs after the response). */
 export async function expectAllTokensRevoked(request: APIRequestContext, before: Inspection, base: string = BASE_URL) {
   const known = new Set(before.tokens.map((t) => t.token_id));

@@ -1,6 +1,6 @@
 import { expect, Page, test } from "@playwright/test";
 import { FIELDS_URL } from "../playwright.config";
-import { addFault, clearFaults, expectAllTokensRevoked, inspect, setAppReady } from "./helpers";
+import { addFault, clearFaults, deployAndAuthorize, expectAllTokensRevoked, inspect, setAppReady } from "./helpers";
 
 // The "no-javascript" project: the success view is rendered by the server from what its check
 // saw, so a reload shows where the install is; the form's preview is server-rendered.
@@ -29,10 +29,7 @@ async function deployFrom(page: Page, link: string, key?: string) {
   await page.goto(link);
   await page.getByLabel("Database password").fill("Typed-Pa55word");
   if (key) await page.getByLabel("SSH public keys").fill(key);
-  await page.getByRole("button", { name: "Deploy" }).click();
-  await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);
-  await page.getByRole("button", { name: "Authorize" }).click();
-  await page.waitForURL(/\/deployment$/);
+  await deployAndAuthorize(page);
 }
 
 test.describe("without JavaScript", () => {

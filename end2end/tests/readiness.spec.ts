@@ -1,6 +1,6 @@
 import { expect, Page, test } from "@playwright/test";
 import { FIELDS_URL } from "../playwright.config";
-import { addFault, clearFaults, expectAllTokensRevoked, inspect, openForm, setAppReady, startDeploy } from "./helpers";
+import { addFault, clearFaults, deployAndAuthorize, expectAllTokensRevoked, inspect, openForm, setAppReady, startDeploy } from "./helpers";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";
 const GENERATED = "<generated on the server>";
@@ -63,10 +63,7 @@ test.describe("a StackScript with inputs", () => {
     await expect(page.getByTestId("request-cli")).toContainText("linode-cli linodes create");
     await expect(page.getByTestId("request-cli")).toContainText("--label preview-01");
 
-    await page.getByRole("button", { name: "Deploy" }).click();
-    await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);
-    await page.getByRole("button", { name: "Authorize" }).click();
-    await page.waitForURL(/\/deployment$/);
+    await deployAndAuthorize(page);
     await expect(page.getByTestId("deployed")).toBeVisible();
 
     const created = (await inspect(request, FIELDS_URL)).instances.slice(before.instances.length);
@@ -83,10 +80,7 @@ test.describe("a StackScript with inputs", () => {
   test("an app that never answers is reported after the timeout, with what to check", async ({ page, request }) => {
     await setAppReady(request, null, FIELDS_URL);
     await fill(page, "never-01");
-    await page.getByRole("button", { name: "Deploy" }).click();
-    await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);
-    await page.getByRole("button", { name: "Authorize" }).click();
-    await page.waitForURL(/\/deployment$/);
+    await deployAndAuthorize(page);
     const status = page.getByTestId("app-status");
     await expect(status).toHaveAttribute("data-state", "installing", { timeout: 15_000 });
     await expect(status).toHaveAttribute("data-state", "not_answering", { timeout: 20_000 });
@@ -99,10 +93,7 @@ test.describe("a StackScript with inputs", () => {
   test("after a Linode error, try again with the same choices: everything but the password is back", async ({ page, request }) => {
     await addFault(request, { route: "POST /v4/linode/instances", kind: "status", status: 400, reason: "Region is at capacity", times: 1 }, FIELDS_URL);
     await fill(page, "retry-01");
-    await page.getByRole("button", { name: "Deploy" }).click();
-    await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);
-    await page.getByRole("button", { name: "Authorize" }).click();
-    await page.waitForURL(/\/deployment$/);
+    await deployAndAuthorize(page);
     await expect(page.getByTestId("failed")).toHaveAttribute("data-kind", "linode_error");
     await page.getByRole("link", { name: "Try again with the same choices" }).click();
     await page.waitForURL(/\/\?type=/);
