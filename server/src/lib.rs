@@ -4,10 +4,12 @@
 pub mod body_limit;
 pub mod config;
 pub mod metrics_export;
+pub mod page_cache;
 pub mod rate_limit;
 pub mod same_origin;
 pub mod security_headers;
 pub mod server_fn_status;
+pub mod site;
 pub mod startup;
 pub mod telemetry;
 

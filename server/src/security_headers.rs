@@ -3,8 +3,11 @@
 //! `/pkg` module it imports), so an injected inline script does not run.
 //!
 //! The nonce is made here, before the handler runs, and handed to Leptos through the request's
-//! extensions ([`provide_request_nonce`]): header and `<script nonce>` cannot disagree.
+//! extensions ([`provide_request_nonce`]): header and `<script nonce>` cannot disagree. A page
+//! served from the page cache carries no nonce: its response names the hashes of its inline
+//! scripts ([`CachedScripts`]), which the policy lists instead.
 
+use crate::page_cache::CachedScripts;
 use axum::{
     extract::{Request, State},
     middleware::Next,
@@ -34,12 +37,13 @@ pub struct SecurityPolicy {
 }
 
 impl SecurityPolicy {
-    fn app_csp(&self, nonce: &Nonce) -> String {
+    /// `scripts`: the CSP sources that admit this page's inline scripts (its nonce, or hashes).
+    fn app_csp(&self, scripts: &str) -> String {
         let reload = if self.live_reload { " ws: wss:" } else { "" };
         // No `form-action`: the deploy form's answer is a 302 to Linode's login host, and browsers
         // apply form-action to redirects after a form submission too.
         format!(
-            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+            "default-src 'self'; script-src 'self' {scripts} 'wasm-unsafe-eval'; style-src 'self'; \
              img-src 'self' data:; connect-src 'self'{reload}; object-src 'none'; base-uri 'none'; \
              frame-ancestors 'none'"
         )
@@ -52,8 +56,12 @@ pub async fn app(State(policy): State<SecurityPolicy>, mut request: Request, nex
     request.extensions_mut().insert(nonce.clone());
     let callback = request.uri().path().starts_with("/auth/");
     let mut response = next.run(request).await;
+    let scripts = match response.extensions().get::<CachedScripts>() {
+        Some(CachedScripts(hashes)) => hashes.to_string(),
+        None => format!("'nonce-{nonce}'"),
+    };
     let headers = response.headers_mut();
-    if let Ok(csp) = HeaderValue::from_str(&policy.app_csp(&nonce)) {
+    if let Ok(csp) = HeaderValue::from_str(&policy.app_csp(&scripts)) {
         headers.insert(CONTENT_SECURITY_POLICY, csp);
     }
     common(headers, policy);

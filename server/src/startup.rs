@@ -11,8 +11,10 @@ use app::{
 };
 use axum::{
     extract::Request,
-    http::{header, Extensions, HeaderMap, HeaderValue, StatusCode, Version},
-    middleware::{from_fn, from_fn_with_state, Next},
+    extract::State,
+    http::Uri,
+    http::{header, Extensions, HeaderMap, StatusCode, Version},
+    middleware::from_fn_with_state,
     response::Response,
     routing::get,
     Router,
@@ -27,7 +29,6 @@ use tower::ServiceBuilder;
 use tower_http::{
     compression::{predicate::DefaultPredicate, CompressionLayer, Predicate},
     request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
-    services::ServeDir,
     trace::TraceLayer,
     CompressionLevel,
 };
@@ -41,9 +42,11 @@ use app::ssr::{
 use crate::{
     config::{Config, HttpSettings, LinodeTarget, StoreConfig},
     metrics_export,
+    page_cache::{self, PageCache},
     rate_limit::RateLimits,
     same_origin::SiteOrigin,
     security_headers::{self, SecurityPolicy},
+    site::{EmbeddedSite, Site, SiteError},
     telemetry,
 };
 
@@ -57,12 +60,8 @@ const REVOKE_DRAIN: Duration = Duration::from_secs(20);
 pub enum StartupError {
     #[error("could not listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
-    #[error(
-        "the site in {0} was built without --split: its lazy islands would fail to load in every browser \
-         (\"Failed to resolve module specifier __wasm_split_placeholder__\"). Rebuild it with \
-         `cargo leptos build --release --precompress --split` (or `cargo leptos watch --split`)"
-    )]
-    UnsplitBuild(std::path::PathBuf),
+    #[error(transparent)]
+    Site(#[from] SiteError),
     #[error("the public base URL {0} cannot carry the callback path")]
     BadPublicBase(Url),
     #[error("could not build the READY_CHECK client: {0}")]
@@ -92,11 +91,13 @@ pub struct Application {
     installed_apps: Option<(TcpListener, Router)>,
     /// `/metrics`, when `METRICS_ADDR` is set.
     metrics: Option<(TcpListener, Router)>,
+    /// Kept for its lifetime: the compiled-in site's files that Leptos reads from disk.
+    _site: Site,
 }
 
 impl Application {
-    pub async fn build(config: Config, leptos_options: LeptosOptions) -> Result<Self, StartupError> {
-        refuse_unsplit_build(&leptos_options)?;
+    pub async fn build(config: Config, mut leptos_options: LeptosOptions) -> Result<Self, StartupError> {
+        let site = Site::choose(&mut leptos_options)?;
         // First, so the catalog's first load and everything after it is counted.
         let metrics = match config.metrics_addr {
             Some(addr) => Some(metrics_export::listen(addr).await.map_err(|e| StartupError::Metrics(addr, e))?),
@@ -213,8 +214,18 @@ impl Application {
             live_reload: std::env::var_os("LEPTOS_WATCH").is_some(),
         };
         let origin = SiteOrigin::new(&public_base, state.leptos_options.clone());
-        let router = router(state.clone(), sandbox.as_ref(), &config.http, policy, origin);
-        Ok(Self { listener, router, state, public_base, sandbox, sandbox_loopback, installed_apps, metrics })
+        let router = router(state.clone(), &site, sandbox.as_ref(), &config.http, policy, origin);
+        Ok(Self {
+            listener,
+            router,
+            state,
+            public_base,
+            sandbox,
+            sandbox_loopback,
+            installed_apps,
+            metrics,
+            _site: site,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -291,23 +302,6 @@ impl Application {
     }
 }
 
-/// The success view's islands are lazy: a WASM build without cargo-leptos' `--split` leaves the
-/// JS importing a placeholder module that no browser can resolve, so every page would fail at
-/// hydration. Such a site is refused at start-up, with what to run instead.
-fn refuse_unsplit_build(options: &LeptosOptions) -> Result<(), StartupError> {
-    let pkg = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    let Ok(entries) = std::fs::read_dir(&pkg) else { return Ok(()) };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|ext| ext == "js")
-            && std::fs::read_to_string(&path).is_ok_and(|js| js.contains("__wasm_split_placeholder__"))
-        {
-            return Err(StartupError::UnsplitBuild(pkg));
-        }
-    }
-    Ok(())
-}
-
 /// The store named by `DATABASE_URL`, or a SQLite file in `DATA_DIR` (created when missing).
 async fn open_store(config: &StoreConfig, session_key: &[u8]) -> Result<Store, StartupError> {
     let url = match &config.database_url {
@@ -339,6 +333,7 @@ fn redact_url(url: &str) -> String {
 
 fn router(
     state: AppState,
+    site: &Site,
     sandbox: Option<&sandbox::Sandbox>,
     http: &HttpSettings,
     policy: SecurityPolicy,
@@ -350,17 +345,16 @@ fn router(
     let mut router = Router::new()
         .route("/auth/callback", get(auth_callback))
         .route("/healthz", get(|| async { "ok" }))
-        .nest_service(&format!("/{}", options.site_pkg_dir), pkg_assets(&options))
+        .nest_service(&format!("/{}", options.site_pkg_dir), site.pkg_router(&options))
         .leptos_routes_with_context(&state, routes, security_headers::provide_request_nonce, move || {
             shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            security_headers::provide_request_nonce,
-            shell,
-        ))
-        .with_state(state)
-        // Innermost first: the cross-site check, the body limit, then the rate limits, then the
-        // headers, so refusals of any of them still carry the headers.
+        .fallback(fallback(site.embedded_files()))
+        .with_state(state.clone())
+        // Innermost first: the form page's cache (it sees the nonce the headers layer made), the
+        // cross-site check, the body limit, then the rate limits, then the headers, so refusals
+        // of any of them still carry the headers.
+        .layer(from_fn_with_state(PageCache::new(state.deploy.clone()), page_cache::serve))
         .layer(axum::middleware::from_fn(crate::server_fn_status::client_errors))
         .layer(from_fn_with_state(origin, crate::same_origin::require))
         .layer(axum::middleware::from_fn(crate::body_limit::limit))
@@ -420,40 +414,23 @@ fn route_list() -> Vec<AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-/// The WASM, JS and CSS under `/pkg`. A release build (`cargo leptos build --release -P`) writes a
-/// `.br` and a `.gz` next to each file, which are sent as they are to browsers that accept them.
-/// Names that carry a content hash (cargo-leptos `hash-files`) never change content, so browsers
-/// may keep them for a year; anything else is revalidated on every use.
-fn pkg_assets(options: &LeptosOptions) -> Router {
-    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    Router::new()
-        .fallback_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
-        .layer(from_fn(asset_cache_headers))
+/// Files at the site's root (the favicon) from the compiled-in site; anything else to Leptos,
+/// which serves a file from the site root on disk when there is one, else renders the 404 page.
+fn fallback(
+    embedded: Option<Arc<EmbeddedSite>>,
+) -> impl Fn(Uri, State<AppState>, Request) -> BoxFuture<Response> + Clone + Send + Sync + 'static {
+    let leptos =
+        leptos_axum::file_and_error_handler_with_context::<AppState, _>(security_headers::provide_request_nonce, shell);
+    move |uri, state, request| {
+        let answer = embedded.as_ref().and_then(|files| files.respond(request.method(), uri.path(), request.headers()));
+        match answer {
+            Some(response) => Box::pin(std::future::ready(response)),
+            None => leptos(uri, state, request),
+        }
+    }
 }
 
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-pub const REVALIDATE: &str = "no-cache";
-
-async fn asset_cache_headers(request: Request, next: Next) -> Response {
-    let hashed = has_content_hash(request.uri().path());
-    let mut response = next.run(request).await;
-    let cacheable = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
-    let policy = if hashed && cacheable { IMMUTABLE } else { REVALIDATE };
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
-    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    response
-}
-
-/// True for cargo-leptos' hashed names, `<name>.<22 base64url chars>.<ext>` (an MD5 digest).
-fn has_content_hash(path: &str) -> bool {
-    let file = path.rsplit('/').next().unwrap_or_default();
-    let parts: Vec<&str> = file.split('.').collect();
-    parts.len() >= 3
-        && parts[1..parts.len() - 1]
-            .iter()
-            .any(|part| part.len() == 22 && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-}
+type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
 fn join_prefix(base: &Url, prefix: &str) -> Url {
     let mut url = base.clone();
@@ -471,19 +448,4 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 fn random_session_key() -> SecretString {
     tracing::info!("SESSION_KEY is not set: using a random key, so sessions end when the server restarts");
     SecretString::from(hex::encode(random_bytes::<32>()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::has_content_hash;
-
-    #[test]
-    fn only_cargo_leptos_hashed_names_count_as_hashed() {
-        assert!(has_content_hash("/install-on-linode.Xq3pYh1b0a9Zr2m4Tt8uWw.wasm"));
-        assert!(has_content_hash("/install-on-linode.Xq3pYh1b0a9Zr2m4Tt8u-_.css"));
-        assert!(!has_content_hash("/install-on-linode.wasm"));
-        assert!(!has_content_hash("/install-on-linode_bg.wasm"));
-        assert!(!has_content_hash("/snippets/x.js"));
-        assert!(!has_content_hash("/a.Xq3pYh1b0a9Zr2m4Tt8u!!.js"));
-    }
 }

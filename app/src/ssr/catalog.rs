@@ -29,7 +29,16 @@ pub struct Catalog {
     pub form: DeployForm,
     /// True when the last refresh failed and this snapshot is older than it should be.
     pub stale: bool,
+    /// Different for every snapshot this process stores (a stale copy included), so a page
+    /// rendered from one can be cached under it.
+    pub version: u64,
     refresh_after: Instant,
+}
+
+/// The next snapshot's [`Catalog::version`].
+fn next_version() -> u64 {
+    static VERSIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    VERSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Catalog {
@@ -50,12 +59,17 @@ impl Catalog {
             fields: stackscript.user_defined_fields.iter().map(field_spec).collect(),
             stale: false,
         };
-        Self { form, stale: false, refresh_after: Instant::now() + ttl }
+        Self { form, stale: false, version: next_version(), refresh_after: Instant::now() + ttl }
     }
 
     /// The same data, marked as out of date after a failed refresh.
     fn as_stale(&self) -> Self {
-        Self { form: self.form.clone(), stale: true, refresh_after: Instant::now() + RETRY_AFTER_FAILURE }
+        Self {
+            form: self.form.clone(),
+            stale: true,
+            version: next_version(),
+            refresh_after: Instant::now() + RETRY_AFTER_FAILURE,
+        }
     }
 }
 

@@ -162,6 +162,12 @@ impl DeployService {
         Ok(form)
     }
 
+    /// Which catalog snapshot a page rendered now would show: what the rendered form page is
+    /// cached under. Like a page view, it refreshes the catalog in the background when due.
+    pub async fn catalog_version(&self) -> Option<u64> {
+        self.catalog.get().await.ok().map(|catalog| catalog.version)
+    }
+
     /// The create request `request` would send as it stands, masked (the form's preview).
     pub fn preview(&self, form: &DeployForm, request: &crate::selection::DeployRequest) -> LinodeRequest {
         let selection = crate::selection::Selection::as_typed(form, request);

@@ -1,0 +1,282 @@
+//! The site as a release build carries it: every file cargo-leptos wrote under `target/site` (the
+//! hashed WASM, JS and CSS with the `.br` and `.gz` it made of each, the split chunks, the
+//! favicon), served from memory. Each body is sent as it was built, so nothing is read from disk
+//! or compressed per request; each stored form has its own strong `ETag`.
+
+use std::collections::HashMap;
+
+use axum::{
+    body::{Body, Bytes},
+    response::{IntoResponse, Response},
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use http::{
+    header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY},
+    HeaderMap, HeaderValue, Method, StatusCode,
+};
+use sha2::{Digest, Sha256};
+
+use super::{
+    encoding::{negotiate, Encoding},
+    has_content_hash, IMMUTABLE, REVALIDATE,
+};
+
+/// `target/site` at the time the release server was compiled. cargo-leptos builds the site before
+/// the server whenever it hashes file names, so this is the site of the same build; the build
+/// script re-runs the compilation when the site changes.
+#[cfg(not(debug_assertions))]
+#[derive(rust_embed::Embed)]
+#[folder = "$CARGO_MANIFEST_DIR/../target/site"]
+#[allow_missing = true]
+struct BuiltSite;
+
+/// cargo-leptos' `hash.txt` of the same build (empty when it wrote none); see `build.rs`.
+#[cfg(not(debug_assertions))]
+const BUILT_HASHES: &str = include_str!(concat!(env!("OUT_DIR"), "/site-hashes.txt"));
+
+/// The files of one site build, by path without the leading slash (`pkg/app.<hash>.wasm`).
+pub struct EmbeddedSite {
+    files: HashMap<String, Asset>,
+    hashes: String,
+}
+
+/// One file and the compressed forms built next to it.
+struct Asset {
+    content_type: HeaderValue,
+    cache_control: HeaderValue,
+    identity: Stored,
+    brotli: Option<Stored>,
+    gzip: Option<Stored>,
+}
+
+struct Stored {
+    body: Bytes,
+    etag: HeaderValue,
+}
+
+impl Stored {
+    fn new(body: Bytes) -> Self {
+        let digest = Sha256::digest(&body);
+        let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..18]));
+        Self { body, etag: HeaderValue::from_str(&etag).expect("base64url is a valid header value") }
+    }
+}
+
+impl EmbeddedSite {
+    /// The site compiled into this binary: `None` in debug builds (which serve `target/site` from
+    /// disk, as `cargo leptos watch` rewrites it) and in a release binary built with no site.
+    pub fn built_in() -> Option<Self> {
+        #[cfg(not(debug_assertions))]
+        {
+            let files = BuiltSite::iter().filter_map(|path| {
+                let file = BuiltSite::get(&path)?;
+                let body = match file.data {
+                    // Compiled in: served without a copy.
+                    std::borrow::Cow::Borrowed(bytes) => Bytes::from_static(bytes),
+                    std::borrow::Cow::Owned(bytes) => Bytes::from(bytes),
+                };
+                Some((path.into_owned(), body))
+            });
+            let site = Self::from_files(files, BUILT_HASHES.to_owned());
+            (!site.files.is_empty()).then_some(site)
+        }
+        #[cfg(debug_assertions)]
+        None
+    }
+
+    /// Indexes a site's files. A `name.br` or `name.gz` next to `name` is a stored form of it,
+    /// not a file of its own; `hashes` is cargo-leptos' `hash.txt` for these files.
+    pub fn from_files(files: impl IntoIterator<Item = (String, Bytes)>, hashes: String) -> Self {
+        let mut plain = HashMap::new();
+        let mut compressed = Vec::new();
+        for (path, body) in files {
+            match (path.strip_suffix(".br"), path.strip_suffix(".gz")) {
+                (Some(base), _) => compressed.push((base.to_owned(), Encoding::Brotli, body)),
+                (_, Some(base)) => compressed.push((base.to_owned(), Encoding::Gzip, body)),
+                _ => {
+                    plain.insert(path, body);
+                }
+            }
+        }
+        let mut files: HashMap<String, Asset> = plain
+            .into_iter()
+            .map(|(path, body)| {
+                let content_type = mime_guess::from_path(&path).first_or_octet_stream();
+                let asset = Asset {
+                    content_type: HeaderValue::from_str(content_type.as_ref())
+                        .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                    cache_control: HeaderValue::from_static(if has_content_hash(&path) {
+                        IMMUTABLE
+                    } else {
+                        REVALIDATE
+                    }),
+                    identity: Stored::new(body),
+                    brotli: None,
+                    gzip: None,
+                };
+                (path, asset)
+            })
+            .collect();
+        for (base, encoding, body) in compressed {
+            if let Some(asset) = files.get_mut(&base) {
+                let slot = if encoding == Encoding::Brotli { &mut asset.brotli } else { &mut asset.gzip };
+                *slot = Some(Stored::new(body));
+            }
+        }
+        Self { files, hashes }
+    }
+
+    /// cargo-leptos' `hash.txt` of this build.
+    pub fn hashes(&self) -> &str {
+        &self.hashes
+    }
+
+    /// The content of `path` as built (not compressed).
+    pub fn file(&self, path: &str) -> Option<&Bytes> {
+        self.files.get(path).map(|asset| &asset.identity.body)
+    }
+
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
+    /// The answer to a GET or HEAD of `/path`, or `None` when this site has no such file.
+    pub fn respond(&self, method: &Method, path: &str, headers: &HeaderMap) -> Option<Response> {
+        let asset = self.files.get(path.trim_start_matches('/'))?;
+        if method != Method::GET && method != Method::HEAD {
+            return Some(StatusCode::METHOD_NOT_ALLOWED.into_response());
+        }
+        let mut offered = Vec::with_capacity(2);
+        if asset.brotli.is_some() {
+            offered.push(Encoding::Brotli);
+        }
+        if asset.gzip.is_some() {
+            offered.push(Encoding::Gzip);
+        }
+        let encoding = negotiate(headers, &offered);
+        let stored = match encoding {
+            Encoding::Brotli => asset.brotli.as_ref(),
+            Encoding::Gzip => asset.gzip.as_ref(),
+            Encoding::Identity => None,
+        }
+        .unwrap_or(&asset.identity);
+
+        let mut response = if matches_etag(headers, &stored.etag) {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            let mut response = Response::new(Body::from(stored.body.clone()));
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, asset.content_type.clone());
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(stored.body.len()));
+            if let Some(value) = encoding.header_value() {
+                headers.insert(CONTENT_ENCODING, HeaderValue::from_static(value));
+            }
+            response
+        };
+        let headers = response.headers_mut();
+        headers.insert(ETAG, stored.etag.clone());
+        headers.insert(CACHE_CONTROL, asset.cache_control.clone());
+        if !offered.is_empty() {
+            headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        Some(response)
+    }
+}
+
+/// `If-None-Match` names this ETag (or `*`). Weak comparison, as RFC 9110 §13.1.2 asks for GET.
+pub fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let etag = etag.as_bytes();
+    headers.get_all(IF_NONE_MATCH).iter().any(|value| {
+        value.as_bytes().split(|&b| b == b',').map(|tag| tag.trim_ascii()).any(|tag| {
+            let tag = tag.strip_prefix(b"W/").unwrap_or(tag);
+            tag == b"*" || tag == etag
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::site::{IMMUTABLE, REVALIDATE};
+    use http::header::{ACCEPT_ENCODING, IF_NONE_MATCH};
+
+    const WASM: &str = "pkg/app.Xq3pYh1b0a9Zr2m4Tt8uWw.wasm";
+
+    fn site() -> EmbeddedSite {
+        EmbeddedSite::from_files(
+            [
+                (WASM.to_owned(), Bytes::from_static(b"\0asm-identity")),
+                (format!("{WASM}.br"), Bytes::from_static(b"brotli-bytes")),
+                (format!("{WASM}.gz"), Bytes::from_static(b"gzip-bytes")),
+                ("favicon.svg".to_owned(), Bytes::from_static(b"<svg/>")),
+                ("orphan.js.br".to_owned(), Bytes::from_static(b"x")),
+            ],
+            String::new(),
+        )
+    }
+
+    fn request(accept: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT_ENCODING, HeaderValue::from_str(accept).unwrap());
+        headers
+    }
+
+    async fn body(response: Response) -> Vec<u8> {
+        axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec()
+    }
+
+    #[tokio::test]
+    async fn each_stored_form_is_sent_as_built_with_its_own_length_and_etag() {
+        let site = site();
+        let br = site.respond(&Method::GET, &format!("/{WASM}"), &request("gzip, br")).unwrap();
+        assert_eq!(br.headers()[CONTENT_ENCODING], "br");
+        assert_eq!(br.headers()[CONTENT_LENGTH], "12");
+        assert_eq!(br.headers()[CONTENT_TYPE], "application/wasm");
+        assert_eq!(br.headers()[CACHE_CONTROL], IMMUTABLE);
+        assert_eq!(br.headers()[VARY], "accept-encoding");
+        let br_etag = br.headers()[ETAG].clone();
+        assert_eq!(body(br).await, b"brotli-bytes");
+
+        let gzip = site.respond(&Method::GET, &format!("/{WASM}"), &request("gzip")).unwrap();
+        assert_eq!(gzip.headers()[CONTENT_ENCODING], "gzip");
+        assert_ne!(gzip.headers()[ETAG], br_etag);
+        assert_eq!(body(gzip).await, b"gzip-bytes");
+
+        let plain = site.respond(&Method::GET, &format!("/{WASM}"), &HeaderMap::new()).unwrap();
+        assert!(plain.headers().get(CONTENT_ENCODING).is_none());
+        assert_eq!(body(plain).await, b"\0asm-identity");
+    }
+
+    #[tokio::test]
+    async fn a_matching_if_none_match_gets_304_without_a_body() {
+        let site = site();
+        let first = site.respond(&Method::GET, &format!("/{WASM}"), &request("br")).unwrap();
+        let mut again = request("br");
+        again.insert(IF_NONE_MATCH, first.headers()[ETAG].clone());
+        let revalidated = site.respond(&Method::GET, &format!("/{WASM}"), &again).unwrap();
+        assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(revalidated.headers()[ETAG], first.headers()[ETAG]);
+        assert!(body(revalidated).await.is_empty());
+
+        // The gzip form's client holds another tag: it gets the body.
+        let mut other = request("gzip");
+        other.insert(IF_NONE_MATCH, first.headers()[ETAG].clone());
+        assert_eq!(site.respond(&Method::GET, &format!("/{WASM}"), &other).unwrap().status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn unhashed_names_are_revalidated_and_compressed_forms_are_not_files() {
+        let site = site();
+        let icon = site.respond(&Method::GET, "/favicon.svg", &request("br")).unwrap();
+        assert_eq!(icon.headers()[CACHE_CONTROL], REVALIDATE);
+        assert_eq!(icon.headers()[CONTENT_TYPE], "image/svg+xml");
+        assert!(icon.headers().get(VARY).is_none());
+        assert!(site.respond(&Method::GET, &format!("/{WASM}.br"), &request("br")).is_none());
+        assert!(site.respond(&Method::GET, "/orphan.js", &request("br")).is_none());
+        assert!(site.respond(&Method::GET, "/missing.js", &request("br")).is_none());
+        assert_eq!(
+            site.respond(&Method::POST, "/favicon.svg", &HeaderMap::new()).unwrap().status(),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+    }
+}
