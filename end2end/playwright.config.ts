@@ -15,6 +15,20 @@ export const SANDBOX_ADMIN: Record<string, string> = {
   [BASE_URL]: `http://127.0.0.1:${adminPort(PORT)}`,
   [FIELDS_URL]: `http://127.0.0.1:${adminPort(FIELDS_PORT)}`,
 };
+// The release server is copied alone into an empty directory and run from there: the binary
+// carries the whole site (issue 12). Made once per run; the workers inherit the variable.
+process.env.E2E_BINARY_DIR ??= aloneBinary();
+export const BINARY_DIR = process.env.E2E_BINARY_DIR;
+// Where the same build left the site on disk, to compare what the binary serves with.
+export const SITE_DIR = path.resolve(__dirname, "../target/site");
+
+function aloneBinary(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "iol-e2e-binary-"));
+  fs.copyFileSync(path.resolve(__dirname, "../target/release/server"), path.join(dir, "server"));
+  fs.chmodSync(path.join(dir, "server"), 0o755);
+  return dir;
+}
+
 // Known only to this test run, so a test can prove it never reaches the browser.
 export const CLIENT_SECRET = "e2e-client-secret-" + "9f1c".repeat(12);
 
@@ -47,10 +61,13 @@ export default defineConfig({
   webServer: [server(PORT, {}), server(FIELDS_PORT, { LINODE_STACKSCRIPT_ID: "320827", APP_NAME: "Web Stack" })],
 });
 
-/** The release server on its embedded sandbox; `extra` overrides its environment. */
+/** The release server, alone in its directory, on its embedded sandbox; `extra` overrides its
+ * environment. Nothing tells it where a site is: it serves the one compiled into it. */
 function server(port: number, extra: Record<string, string>) {
   return {
-    command: "../target/release/server",
+    // Without the LEPTOS_* variables scripts/env.sh exports for builds.
+    command: "env -u LEPTOS_OUTPUT_NAME -u LEPTOS_SITE_ROOT -u LEPTOS_SITE_PKG_DIR ./server",
+    cwd: BINARY_DIR,
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,
@@ -61,9 +78,6 @@ function server(port: number, extra: Record<string, string>) {
       SANDBOX_ADMIN_ADDR: `127.0.0.1:${adminPort(port)}`,
       // A fresh store per run (the default would be end2end/data).
       DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), `iol-e2e-${port}-`)),
-      LEPTOS_OUTPUT_NAME: "install-on-linode",
-      LEPTOS_SITE_ROOT: "../target/site",
-      LEPTOS_SITE_PKG_DIR: "pkg",
       LEPTOS_ENV: "PROD",
       APP_NAME: "Demo App",
       SANDBOX_CLIENT_SECRET: CLIENT_SECRET,

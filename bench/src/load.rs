@@ -1,4 +1,4 @@
-//! Concurrent load on one URL with wrk (Debian's `wrk`), sampling the server's memory meanwhile.
+//! Concurrent load on one URL with wrk, asking for brotli as browsers do, (Debian's `wrk`), sampling the server's memory meanwhile.
 
 use std::{process::Command, time::Duration};
 
@@ -28,6 +28,8 @@ pub async fn run(server: &ServerProcess, url: &str, settings: &LoadSettings) -> 
         .arg(format!("-c{}", settings.connections))
         .arg(format!("-d{}s", settings.duration.as_secs()))
         .arg("--latency")
+        // As a browser asks: the page and the assets are sent in their brotli form.
+        .args(["-H", "Accept-Encoding: br"])
         .arg(url);
     let run = tokio::task::spawn_blocking(move || wrk.output());
     let mut peak_rss_kib = 0;
