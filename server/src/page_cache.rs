@@ -18,15 +18,15 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use http::{
-    header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, SET_COOKIE, VARY},
+    header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE},
     HeaderMap, HeaderValue, Method, StatusCode,
 };
 use leptos::nonce::Nonce;
 use sha2::{Digest, Sha256};
 
 use crate::site::{
-    embedded::matches_etag,
-    encoding::{negotiate, Encoding},
+    stored::{Representations, Stored},
+    REVALIDATE,
 };
 
 /// Memory for cached pages, in bytes of the three stored forms together (a form page is ~60 KB).
@@ -54,18 +54,10 @@ struct PageKey {
     query: String,
 }
 
-/// One rendered page in each stored form.
+/// One rendered page in each stored form, and the CSP sources of its inline scripts.
 pub struct CachedPage {
-    content_type: HeaderValue,
-    identity: Stored,
-    brotli: Stored,
-    gzip: Stored,
+    page: Representations,
     scripts: CachedScripts,
-}
-
-struct Stored {
-    body: Bytes,
-    etag: HeaderValue,
 }
 
 /// On a response: its inline scripts, as CSP source expressions (`'sha256-…'`), stand in for a nonce.
@@ -139,54 +131,25 @@ impl CachedPage {
     fn new(content_type: HeaderValue, html: String) -> Self {
         let scripts = inline_script_hashes(&html).join(" ");
         let html = Bytes::from(html);
-        Self {
+        let page = Representations {
             content_type,
-            brotli: Stored::new(brotli(&html), "br"),
-            gzip: Stored::new(gzip(&html), "gz"),
-            identity: Stored::new(html, "id"),
-            scripts: CachedScripts(scripts.into()),
-        }
+            // Revalidated on each use (a 304 while it is the same): a new catalog changes the page.
+            cache_control: HeaderValue::from_static(REVALIDATE),
+            brotli: Some(Stored::new(brotli(&html))),
+            gzip: Some(Stored::new(gzip(&html))),
+            identity: Stored::new(html),
+        };
+        Self { page, scripts: CachedScripts(scripts.into()) }
     }
 
     fn weight(&self) -> u32 {
-        let bytes = self.identity.body.len() + self.brotli.body.len() + self.gzip.body.len();
-        u32::try_from(bytes).unwrap_or(u32::MAX)
+        u32::try_from(self.page.weight()).unwrap_or(u32::MAX)
     }
 
     fn respond(&self, headers: &HeaderMap) -> Response {
-        let encoding = negotiate(headers, &[Encoding::Brotli, Encoding::Gzip]);
-        let stored = match encoding {
-            Encoding::Brotli => &self.brotli,
-            Encoding::Gzip => &self.gzip,
-            Encoding::Identity => &self.identity,
-        };
-        let mut response = if matches_etag(headers, &stored.etag) {
-            StatusCode::NOT_MODIFIED.into_response()
-        } else {
-            let mut response = Response::new(Body::from(stored.body.clone()));
-            let out = response.headers_mut();
-            out.insert(CONTENT_TYPE, self.content_type.clone());
-            out.insert(CONTENT_LENGTH, HeaderValue::from(stored.body.len()));
-            if let Some(value) = encoding.header_value() {
-                out.insert(CONTENT_ENCODING, HeaderValue::from_static(value));
-            }
-            response
-        };
-        let out = response.headers_mut();
-        out.insert(ETAG, stored.etag.clone());
-        // Revalidated on each use: a new catalog snapshot changes the page.
-        out.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        out.insert(VARY, HeaderValue::from_static("accept-encoding"));
+        let mut response = self.page.respond(headers);
         response.extensions_mut().insert(self.scripts.clone());
         response
-    }
-}
-
-impl Stored {
-    fn new(body: Bytes, form: &str) -> Self {
-        let digest = Sha256::digest(&body);
-        let etag = format!("\"{}-{form}\"", hex::encode(&digest[..12]));
-        Self { etag: HeaderValue::from_str(&etag).expect("hex is a valid header value"), body }
     }
 }
 
@@ -284,13 +247,13 @@ mod tests {
 
     #[test]
     fn each_stored_form_decodes_to_the_page() {
-        let page = CachedPage::new(HeaderValue::from_static("text/html"), PAGE.to_owned());
+        let cached = CachedPage::new(HeaderValue::from_static("text/html"), PAGE.to_owned());
+        let (gzip, brotli) = (cached.page.gzip.as_ref().unwrap(), cached.page.brotli.as_ref().unwrap());
         let mut gunzipped = String::new();
-        flate2::read::GzDecoder::new(&page.gzip.body[..]).read_to_string(&mut gunzipped).unwrap();
+        flate2::read::GzDecoder::new(&gzip.body[..]).read_to_string(&mut gunzipped).unwrap();
         assert_eq!(gunzipped, PAGE);
         let mut unbrotlied = Vec::new();
-        brotli::BrotliDecompress(&mut &page.brotli.body[..], &mut unbrotlied).unwrap();
+        brotli::BrotliDecompress(&mut &brotli.body[..], &mut unbrotlied).unwrap();
         assert_eq!(unbrotlied, PAGE.as_bytes());
-        assert_ne!(page.brotli.etag, page.gzip.etag);
     }
 }

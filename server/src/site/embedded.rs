@@ -1,24 +1,21 @@
 //! The site as a release build carries it: every file cargo-leptos wrote under `target/site` (the
 //! hashed WASM, JS and CSS with the `.br` and `.gz` it made of each, the split chunks, the
-//! favicon), served from memory. Each body is sent as it was built, so nothing is read from disk
-//! or compressed per request; each stored form has its own strong `ETag`.
+//! favicon), served from memory. Each body is sent as it was built (see [`super::stored`]), so
+//! nothing is read from disk or compressed per request.
 
 use std::collections::HashMap;
 
 use axum::{
-    body::{Body, Bytes},
+    body::Bytes,
     response::{IntoResponse, Response},
 };
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use http::{
-    header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY},
-    HeaderMap, HeaderValue, Method, StatusCode,
-};
-use sha2::{Digest, Sha256};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 use super::{
-    encoding::{negotiate, Encoding},
-    has_content_hash, IMMUTABLE, REVALIDATE,
+    encoding::Encoding,
+    has_content_hash,
+    stored::{Representations, Stored},
+    IMMUTABLE, REVALIDATE,
 };
 
 /// `target/site` at the time the release server was compiled. cargo-leptos builds the site before
@@ -36,30 +33,8 @@ const BUILT_HASHES: &str = include_str!(concat!(env!("OUT_DIR"), "/site-hashes.t
 
 /// The files of one site build, by path without the leading slash (`pkg/app.<hash>.wasm`).
 pub struct EmbeddedSite {
-    files: HashMap<String, Asset>,
+    files: HashMap<String, Representations>,
     hashes: String,
-}
-
-/// One file and the compressed forms built next to it.
-struct Asset {
-    content_type: HeaderValue,
-    cache_control: HeaderValue,
-    identity: Stored,
-    brotli: Option<Stored>,
-    gzip: Option<Stored>,
-}
-
-struct Stored {
-    body: Bytes,
-    etag: HeaderValue,
-}
-
-impl Stored {
-    fn new(body: Bytes) -> Self {
-        let digest = Sha256::digest(&body);
-        let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..18]));
-        Self { body, etag: HeaderValue::from_str(&etag).expect("base64url is a valid header value") }
-    }
 }
 
 impl EmbeddedSite {
@@ -98,11 +73,11 @@ impl EmbeddedSite {
                 }
             }
         }
-        let mut files: HashMap<String, Asset> = plain
+        let mut files: HashMap<String, Representations> = plain
             .into_iter()
             .map(|(path, body)| {
                 let content_type = mime_guess::from_path(&path).first_or_octet_stream();
-                let asset = Asset {
+                let asset = Representations {
                     content_type: HeaderValue::from_str(content_type.as_ref())
                         .unwrap_or(HeaderValue::from_static("application/octet-stream")),
                     cache_control: HeaderValue::from_static(if has_content_hash(&path) {
@@ -146,59 +121,16 @@ impl EmbeddedSite {
         if method != Method::GET && method != Method::HEAD {
             return Some(StatusCode::METHOD_NOT_ALLOWED.into_response());
         }
-        let mut offered = Vec::with_capacity(2);
-        if asset.brotli.is_some() {
-            offered.push(Encoding::Brotli);
-        }
-        if asset.gzip.is_some() {
-            offered.push(Encoding::Gzip);
-        }
-        let encoding = negotiate(headers, &offered);
-        let stored = match encoding {
-            Encoding::Brotli => asset.brotli.as_ref(),
-            Encoding::Gzip => asset.gzip.as_ref(),
-            Encoding::Identity => None,
-        }
-        .unwrap_or(&asset.identity);
-
-        let mut response = if matches_etag(headers, &stored.etag) {
-            StatusCode::NOT_MODIFIED.into_response()
-        } else {
-            let mut response = Response::new(Body::from(stored.body.clone()));
-            let headers = response.headers_mut();
-            headers.insert(CONTENT_TYPE, asset.content_type.clone());
-            headers.insert(CONTENT_LENGTH, HeaderValue::from(stored.body.len()));
-            if let Some(value) = encoding.header_value() {
-                headers.insert(CONTENT_ENCODING, HeaderValue::from_static(value));
-            }
-            response
-        };
-        let headers = response.headers_mut();
-        headers.insert(ETAG, stored.etag.clone());
-        headers.insert(CACHE_CONTROL, asset.cache_control.clone());
-        if !offered.is_empty() {
-            headers.insert(VARY, HeaderValue::from_static("accept-encoding"));
-        }
-        Some(response)
+        Some(asset.respond(headers))
     }
-}
-
-/// `If-None-Match` names this ETag (or `*`). Weak comparison, as RFC 9110 §13.1.2 asks for GET.
-pub fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    let etag = etag.as_bytes();
-    headers.get_all(IF_NONE_MATCH).iter().any(|value| {
-        value.as_bytes().split(|&b| b == b',').map(|tag| tag.trim_ascii()).any(|tag| {
-            let tag = tag.strip_prefix(b"W/").unwrap_or(tag);
-            tag == b"*" || tag == etag
-        })
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::site::{IMMUTABLE, REVALIDATE};
-    use http::header::{ACCEPT_ENCODING, IF_NONE_MATCH};
+    use http::header::{
+        ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
+    };
 
     const WASM: &str = "pkg/app.Xq3pYh1b0a9Zr2m4Tt8uWw.wasm";
 

@@ -7,6 +7,7 @@
 
 pub mod embedded;
 pub mod encoding;
+pub mod stored;
 
 use std::{path::Path, sync::Arc};
 

@@ -1,0 +1,94 @@
+//! A body kept in memory in each form it is sent in (as it is, brotli, gzip), and the answer to a
+//! GET of it: the form the request accepts, its `Content-Length`, its own strong `ETag` and a
+//! `304` when the request already holds that form. Shared by the compiled-in assets and the
+//! cached form page, which differ only in how their bodies were made.
+
+use axum::{
+    body::{Body, Bytes},
+    response::{IntoResponse, Response},
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use http::{
+    header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY},
+    HeaderMap, HeaderValue, StatusCode,
+};
+use sha2::{Digest, Sha256};
+
+use super::encoding::{negotiate, Encoding};
+
+/// One form of a body and its entity tag (from its own bytes, so each form has its own).
+pub struct Stored {
+    pub body: Bytes,
+    etag: HeaderValue,
+}
+
+impl Stored {
+    pub fn new(body: Bytes) -> Self {
+        let digest = Sha256::digest(&body);
+        let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&digest[..18]));
+        Self { body, etag: HeaderValue::from_str(&etag).expect("base64url is a valid header value") }
+    }
+}
+
+/// A body in the forms it is kept in.
+pub struct Representations {
+    pub content_type: HeaderValue,
+    pub cache_control: HeaderValue,
+    pub identity: Stored,
+    pub brotli: Option<Stored>,
+    pub gzip: Option<Stored>,
+}
+
+impl Representations {
+    /// Bytes held, all forms together.
+    pub fn weight(&self) -> usize {
+        let compressed = [&self.brotli, &self.gzip].into_iter().flatten().map(|stored| stored.body.len());
+        self.identity.body.len() + compressed.sum::<usize>()
+    }
+
+    /// The answer to a GET or HEAD with these request headers.
+    pub fn respond(&self, headers: &HeaderMap) -> Response {
+        let offered: Vec<Encoding> = [(Encoding::Brotli, &self.brotli), (Encoding::Gzip, &self.gzip)]
+            .into_iter()
+            .filter_map(|(encoding, stored)| stored.as_ref().map(|_| encoding))
+            .collect();
+        let encoding = negotiate(headers, &offered);
+        let stored = match encoding {
+            Encoding::Brotli => self.brotli.as_ref(),
+            Encoding::Gzip => self.gzip.as_ref(),
+            Encoding::Identity => None,
+        }
+        .unwrap_or(&self.identity);
+
+        let mut response = if matches_etag(headers, &stored.etag) {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            let mut response = Response::new(Body::from(stored.body.clone()));
+            let out = response.headers_mut();
+            out.insert(CONTENT_TYPE, self.content_type.clone());
+            out.insert(CONTENT_LENGTH, HeaderValue::from(stored.body.len()));
+            if let Some(value) = encoding.header_value() {
+                out.insert(CONTENT_ENCODING, HeaderValue::from_static(value));
+            }
+            response
+        };
+        let out = response.headers_mut();
+        out.insert(ETAG, stored.etag.clone());
+        out.insert(CACHE_CONTROL, self.cache_control.clone());
+        if !offered.is_empty() {
+            out.insert(VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        response
+    }
+}
+
+/// `If-None-Match` names this ETag (or `*`). Weak comparison, as RFC 9110 §13.1.2 asks for GET.
+fn matches_etag(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let etag = etag.as_bytes();
+    headers.get_all(IF_NONE_MATCH).iter().any(|value| {
+        value.as_bytes().split(|&b| b == b',').map(|tag| tag.trim_ascii()).any(|tag| {
+            let tag = tag.strip_prefix(b"W/").unwrap_or(tag);
+            tag == b"*" || tag == etag
+        })
+    })
+}
