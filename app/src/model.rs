@@ -303,8 +303,18 @@ impl std::fmt::Debug for DeployedLinode {
 
 /// A Linode's status as Linode reports it; one this code does not know is kept as written.
 /// Carried as its plain name on the wire and in the store.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::Display,
+    serde_with::SerializeDisplay,
+    serde_with::DeserializeFromStr,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum InstanceStatus {
     Provisioning,
     Booting,
@@ -312,48 +322,18 @@ pub enum InstanceStatus {
     Offline,
     Stopped,
     Deleting,
+    #[strum(default, transparent)]
     Other(String),
 }
 
 impl InstanceStatus {
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Provisioning => "provisioning",
-            Self::Booting => "booting",
-            Self::Running => "running",
-            Self::Offline => "offline",
-            Self::Stopped => "stopped",
-            Self::Deleting => "deleting",
-            Self::Other(other) => other,
-        }
+        self.as_ref()
     }
 
     /// Statuses from which a new Linode will not come up by itself.
     pub fn is_not_coming_up(&self) -> bool {
         matches!(self, Self::Offline | Self::Stopped | Self::Deleting)
-    }
-}
-
-impl From<String> for InstanceStatus {
-    fn from(status: String) -> Self {
-        match status.as_str() {
-            "provisioning" => Self::Provisioning,
-            "booting" => Self::Booting,
-            "running" => Self::Running,
-            "offline" => Self::Offline,
-            "stopped" => Self::Stopped,
-            "deleting" => Self::Deleting,
-            _ => Self::Other(status),
-        }
-    }
-}
-
-impl From<InstanceStatus> for String {
-    fn from(status: InstanceStatus) -> Self {
-        match status {
-            InstanceStatus::Other(other) => other,
-            known => known.as_str().to_owned(),
-        }
     }
 }
 
@@ -477,6 +457,19 @@ impl std::fmt::Display for FailureKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn instance_statuses_round_trip_as_their_names_and_unknown_ones_are_kept() {
+        for (status, name) in [(InstanceStatus::Running, "running"), (InstanceStatus::Provisioning, "provisioning")] {
+            assert_eq!(serde_json::to_string(&status).unwrap(), format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<InstanceStatus>(&format!("\"{name}\"")).unwrap(), status);
+        }
+        let future = serde_json::from_str::<InstanceStatus>("\"resizing\"").unwrap();
+        assert_eq!(future, InstanceStatus::Other("resizing".into()));
+        assert_eq!(future.as_str(), "resizing");
+        assert_eq!(serde_json::to_string(&future).unwrap(), "\"resizing\"");
+    }
 
     #[cfg(feature = "ssr")]
     #[test]

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{DeployForm, FieldKind, FieldSpec};
 
-/// The form as submitted: every value a browser can send, unchecked.
+/// The form as submitted: every value a browser can send, unchecked. Every field has a default,
+/// so a forged post that leaves one out gets the same clear message as a wrong value.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DeployRequest {
     pub plan: String,
     pub region: String,

@@ -137,7 +137,7 @@ async fn the_public_catalog_reads_without_a_token() {
     let types = fixture.api.types().await.unwrap();
     for class in ["nanode", "standard", "dedicated", "premium", "highmem", "gpu"] {
         assert!(types.iter().any(|t| t.class.as_str() == class), "{class}");
-        assert!(!matches!(linode::PlanClass::from(class.to_owned()), linode::PlanClass::Other(_)), "{class} is known");
+        assert!(!matches!(linode::PlanClass::from(class), linode::PlanClass::Other(_)), "{class} is known");
     }
     assert!(types.iter().any(|t| !t.region_prices.is_empty()));
     let regions = fixture.api.regions().await.unwrap();

@@ -2,8 +2,6 @@
 //! see what it costs, then go to Linode to log in. A real HTML form: it deploys without WASM, and
 //! with WASM the price, summary and checks follow every change without a reload.
 
-use std::collections::BTreeMap;
-
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_query_map;
 
@@ -14,7 +12,7 @@ use crate::{
         PREVIEW_CLI_ID,
     },
     model::{DeployForm, FieldKind, FieldSpec, LinodeRequest, PlanGroup},
-    selection::{slugify, MAX_SSH_KEYS},
+    selection::{slugify, DeployRequest, MAX_SSH_KEYS},
     share::{initial, Initial, RETRY_KEYS_PARAM},
 };
 
@@ -56,35 +54,18 @@ fn refusal_text(token: &str) -> Option<String> {
 /// Validates the request against the catalog, remembers it with a fresh `state` in an encrypted
 /// cookie and answers with Linode's authorize URL. A plain HTML form post gets a 302 to it; the
 /// hydrated page gets the URL back and navigates itself, because the router would otherwise try to
-/// handle a same-origin URL (the embedded sandbox) as one of its own routes. Every argument has a
-/// default, so a forged post that leaves one out gets the same clear message as a wrong value.
+/// handle a same-origin URL (the embedded sandbox) as one of its own routes. The form's fields are
+/// [`DeployRequest`]'s, each with a default (a forged post that leaves one out gets the same clear
+/// message as a wrong value).
 #[server(endpoint = "start_deploy")]
-pub async fn start_deploy(
-    #[server(default)] plan: String,
-    #[server(default)] region: String,
-    #[server(default)] image: String,
-    #[server(default)] label: String,
-    #[server(default)] ssh_keys: String,
-    #[server(default)] fields: BTreeMap<String, String>,
-    #[server(default)] many: BTreeMap<String, Vec<String>>,
-) -> Result<String, AppError> {
-    let request = crate::selection::DeployRequest { plan, region, image, label, ssh_keys, fields, many };
+pub async fn start_deploy(#[server(flatten)] request: DeployRequest) -> Result<String, AppError> {
     crate::ssr::start::start_deploy(request).await
 }
 
 /// The create request the form's current values would send, masked: what the form's preview
 /// shows after each change, as [`LinodeRequest::to_wire`]. Calls nothing at Linode.
 #[server(endpoint = "preview_request")]
-pub async fn preview_request(
-    #[server(default)] plan: String,
-    #[server(default)] region: String,
-    #[server(default)] image: String,
-    #[server(default)] label: String,
-    #[server(default)] ssh_keys: String,
-    #[server(default)] fields: BTreeMap<String, String>,
-    #[server(default)] many: BTreeMap<String, Vec<String>>,
-) -> Result<String, AppError> {
-    let request = crate::selection::DeployRequest { plan, region, image, label, ssh_keys, fields, many };
+pub async fn preview_request(#[server(flatten)] request: DeployRequest) -> Result<String, AppError> {
     crate::ssr::start::preview(&request).await.map(|preview| preview.to_wire())
 }
 

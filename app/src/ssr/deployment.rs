@@ -169,7 +169,7 @@ impl DeployService {
             region: region.unwrap_or_else(|| instance.region.clone()),
             image,
             ipv4: instance.public_ipv4().map(str::to_owned),
-            status: instance.status.clone().into(),
+            status: InstanceStatus::from(instance.status.as_str()),
             root_password: None,
             ssh_keys,
             extra_grant: Vec::new(),

@@ -71,7 +71,7 @@ impl Followed {
             }
             match api.instance(&self.token, self.linode_id).await {
                 Ok(instance) => {
-                    let status = InstanceStatus::from(instance.status.clone());
+                    let status = InstanceStatus::from(instance.status.as_str());
                     let ipv4 = instance.public_ipv4().map(str::to_owned).or(last.as_ref().and_then(|p| p.ipv4.clone()));
                     let progress = Progress { status: status.clone(), ipv4, following: true, app: Default::default() };
                     if last.as_ref() != Some(&progress) {

@@ -1,8 +1,10 @@
 use serde::{Deserialize, Serialize};
+use serde_with::{DeserializeFromStr, SerializeDisplay};
+use strum::{AsRefStr, Display, EnumString};
 
 /// A plan's class, as Linode names it; one this code does not know is kept as written.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EnumString, AsRefStr, Display, SerializeDisplay, DeserializeFromStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum PlanClass {
     Nanode,
     Standard,
@@ -11,55 +13,24 @@ pub enum PlanClass {
     HighMem,
     Gpu,
     Accelerated,
+    #[strum(default, transparent)]
     Other(String),
 }
 
 impl PlanClass {
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::Nanode => "nanode",
-            Self::Standard => "standard",
-            Self::Dedicated => "dedicated",
-            Self::Premium => "premium",
-            Self::HighMem => "highmem",
-            Self::Gpu => "gpu",
-            Self::Accelerated => "accelerated",
-            Self::Other(other) => other,
-        }
-    }
-}
-
-impl From<String> for PlanClass {
-    fn from(class: String) -> Self {
-        match class.as_str() {
-            "nanode" => Self::Nanode,
-            "standard" => Self::Standard,
-            "dedicated" => Self::Dedicated,
-            "premium" => Self::Premium,
-            "highmem" => Self::HighMem,
-            "gpu" => Self::Gpu,
-            "accelerated" => Self::Accelerated,
-            _ => Self::Other(class),
-        }
-    }
-}
-
-impl From<PlanClass> for String {
-    fn from(class: PlanClass) -> Self {
-        match class {
-            PlanClass::Other(other) => other,
-            known => known.as_str().to_owned(),
-        }
+        self.as_ref()
     }
 }
 
 /// A region's status: `ok`, `outage`, or one this code does not know, kept as written.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "String", into = "String")]
+#[derive(Clone, Debug, Default, PartialEq, Eq, EnumString, AsRefStr, Display, SerializeDisplay, DeserializeFromStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum RegionStatus {
     #[default]
     Ok,
     Outage,
+    #[strum(default, transparent)]
     Other(String),
 }
 
@@ -67,26 +38,6 @@ impl RegionStatus {
     /// Only `ok` takes new Linodes: an outage, or a status this code does not know, does not.
     pub fn is_ok(&self) -> bool {
         *self == Self::Ok
-    }
-}
-
-impl From<String> for RegionStatus {
-    fn from(status: String) -> Self {
-        match status.as_str() {
-            "ok" => Self::Ok,
-            "outage" => Self::Outage,
-            _ => Self::Other(status),
-        }
-    }
-}
-
-impl From<RegionStatus> for String {
-    fn from(status: RegionStatus) -> Self {
-        match status {
-            RegionStatus::Ok => "ok".to_owned(),
-            RegionStatus::Outage => "outage".to_owned(),
-            RegionStatus::Other(other) => other,
-        }
     }
 }
 
