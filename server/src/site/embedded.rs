@@ -23,7 +23,8 @@ use super::{
 /// script re-runs the compilation when the site changes.
 #[cfg(not(debug_assertions))]
 #[derive(rust_embed::Embed)]
-#[folder = "$CARGO_MANIFEST_DIR/../target/site"]
+// Relative to this crate's Cargo.toml: the workspace's site-root.
+#[folder = "../target/site"]
 #[allow_missing = true]
 struct BuiltSite;
 
