@@ -79,7 +79,7 @@ impl PageCache {
 /// miss. Concurrent misses each render (a few renders once per catalog snapshot) rather than
 /// queue behind one.
 pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
-    let method = request.method();
+    let method = request.method().clone();
     if (method != Method::GET && method != Method::HEAD) || request.uri().path() != "/" {
         return next.run(request).await;
     }

@@ -100,6 +100,22 @@ async fn the_form_page_is_rendered_once_and_its_csp_names_exactly_its_inline_scr
 }
 
 #[tokio::test]
+async fn a_head_before_any_get_does_not_leave_an_empty_page_in_the_cache() {
+    // The body of a HEAD is dropped on the way out, after the cache has kept the rendered page.
+    let app = spawn_app(&[]).await;
+    let client = raw();
+    let head = client.head(app.url("/?plan=g6-nanode-1")).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    let page = get(&client, &app.url("/?plan=g6-nanode-1"), "identity", None).await;
+    assert!(html(&page).contains("deploy-heading"), "the GET after a HEAD got {} bytes", page.body.len());
+    // Once cached, a HEAD is answered from the cache: the same length and ETag as the GET.
+    let head =
+        client.head(app.url("/?plan=g6-nanode-1")).header(header::ACCEPT_ENCODING, "identity").send().await.unwrap();
+    assert_eq!(head.headers()[header::ETAG].to_str().unwrap(), page.etag.as_deref().unwrap());
+    assert_eq!(head.headers()[header::CONTENT_LENGTH].to_str().unwrap(), page.body.len().to_string());
+}
+
+#[tokio::test]
 async fn the_page_is_sent_precompressed_in_the_form_the_browser_accepts() {
     let app = spawn_app(&[]).await;
     let client = raw();
