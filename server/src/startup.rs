@@ -350,11 +350,16 @@ fn router(
             shell(options.clone())
         })
         .fallback(fallback(site.embedded_files()))
-        .with_state(state.clone())
+        .with_state(state.clone());
+    // Not under `cargo leptos watch`: it rewrites the stylesheet under a new hashed name without
+    // restarting the server, so a kept page would name a file that is gone.
+    if !policy.live_reload {
+        router = router.layer(from_fn_with_state(PageCache::new(state.deploy.clone()), page_cache::serve));
+    }
+    let mut router = router
         // Innermost first: the form page's cache (it sees the nonce the headers layer made), the
         // cross-site check, the body limit, then the rate limits, then the headers, so refusals
         // of any of them still carry the headers.
-        .layer(from_fn_with_state(PageCache::new(state.deploy.clone()), page_cache::serve))
         .layer(axum::middleware::from_fn(crate::server_fn_status::client_errors))
         .layer(from_fn_with_state(origin, crate::same_origin::require))
         .layer(axum::middleware::from_fn(crate::body_limit::limit))

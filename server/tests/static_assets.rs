@@ -1,5 +1,7 @@
-//! The `/pkg` assets: precompressed files are sent as they are to browsers that accept them, hashed
-//! names are cacheable for a year, anything else is revalidated.
+//! The `/pkg` assets as a debug build (and `cargo leptos watch`) serves them, from `target/site` on
+//! disk: precompressed files are sent as they are to browsers that accept them, hashed names are
+//! cacheable for a year, anything else is revalidated. The release binary's compiled-in site is
+//! tested in `src/site/` and, as built, by end2end/tests/binary.spec.ts.
 
 use std::{collections::HashMap, path::PathBuf};
 
@@ -102,4 +104,5 @@ async fn a_site_built_without_split_is_refused_at_start_up_saying_what_to_run() 
     let Err(error) = Application::build(config, options).await else { panic!("an unsplit site must not start") };
     let message = error.to_string();
     assert!(message.contains("--split") && message.contains("cargo leptos build"), "{message}");
+    let _ = std::fs::remove_dir_all(root);
 }
