@@ -22,8 +22,31 @@ pub struct LoadResult {
     pub peak_rss_kib: u64,
 }
 
-pub async fn run(server: &ServerProcess, url: &str, settings: &LoadSettings) -> Result<LoadResult> {
+/// What each request of a load asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Requests {
+    /// The URL as given, every time.
+    Same,
+    /// The URL with a query no request asked before (`?label=…`): for `/`, a page the page cache
+    /// does not hold, rendered and compressed on the spot — what anyone can make the server do.
+    NewQueryEach,
+}
+
+/// Makes wrk ask for a new `label` on every request (each thread numbers its own).
+const NEW_QUERY_EACH: &str = r#"
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("id", threads) end
+local n = 0
+function request() n = n + 1; return wrk.format(nil, wrk.path .. "?label=load-" .. id .. "-" .. n) end
+"#;
+
+pub async fn run(server: &ServerProcess, url: &str, requests: Requests, settings: &LoadSettings) -> Result<LoadResult> {
+    let script = std::env::temp_dir().join(format!("iol-bench-{}.lua", std::process::id()));
     let mut wrk = Command::new("wrk");
+    if requests == Requests::NewQueryEach {
+        std::fs::write(&script, NEW_QUERY_EACH)?;
+        wrk.arg("-s").arg(&script);
+    }
     wrk.arg(format!("-t{}", settings.threads))
         .arg(format!("-c{}", settings.connections))
         .arg(format!("-d{}s", settings.duration.as_secs()))

@@ -2,9 +2,9 @@
 //! query and kept compressed, so a page view is a lookup rather than a render and a compression.
 //!
 //! A cached page cannot carry a per-request nonce, so its inline scripts are allowed by their
-//! SHA-256 instead: the render's nonce is taken out of the bytes, the scripts are hashed, and
-//! [`CachedScripts`] tells the security headers to list the hashes. The CSP stays as strict: only
-//! these exact scripts run. Pages that are one person's (a refusal or sealed keys in the query,
+//! SHA-256 instead: the scripts the render marked with its nonce are hashed, the nonce is taken out
+//! of the bytes, and [`CachedScripts`] tells the security headers to list the hashes. The CSP stays
+//! as strict: exactly the scripts that would have run under the nonce run, and no other. Pages that are one person's (a refusal or sealed keys in the query,
 //! the success view) are rendered per request as before.
 
 use std::{sync::Arc, time::Duration};
@@ -25,6 +25,7 @@ use leptos::nonce::Nonce;
 use sha2::{Digest, Sha256};
 
 use crate::site::{
+    encoding::{negotiate, Encoding},
     stored::{Representations, Stored},
     REVALIDATE,
 };
@@ -34,9 +35,11 @@ const CAPACITY_BYTES: u64 = 8 * 1024 * 1024;
 /// A page nobody asked for this long is dropped (a new catalog snapshot drops it sooner: it is
 /// no longer asked for).
 const IDLE: Duration = Duration::from_secs(600);
-/// Brotli quality: 9 gets within a few percent of 11 on these pages at a fraction of the time,
-/// which matters because anyone can make the server render a new query.
-const BROTLI_QUALITY: u32 = 9;
+/// Brotli quality 5 and gzip's default level: anyone can make the server render and compress a
+/// new query, so a miss must stay about as cheap as the per-request render it replaced (quality 9
+/// with gzip's best level, both made on every miss, cost ~20 ms a miss on the bench machine); the
+/// higher levels would save a few hundred bytes of a ~6 KB page.
+const BROTLI_QUALITY: i32 = 5;
 /// The largest page read back from a render (the form page is ~40 KB; this is a fault).
 const MAX_PAGE: usize = 4 * 1024 * 1024;
 /// Query parameters that make a page one person's: never cached.
@@ -90,18 +93,25 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     // No snapshot means the page shows Linode's error: rendered each time, never kept.
     let Some(catalog) = cache.deploy.catalog_version().await else { return next.run(request).await };
     let key = PageKey { catalog, query };
-    if let Some(page) = cache.pages.get(&key).await {
-        return page.respond(request.headers());
-    }
     let headers = request.headers().clone();
-    match render(request, next).await {
-        Ok(page) => {
-            let page = Arc::new(page);
-            cache.pages.insert(key, page.clone()).await;
-            page.respond(&headers)
+    let page = match cache.pages.get(&key).await {
+        Some(page) => page,
+        None => match render(request, next).await {
+            Ok(page) => Arc::new(page),
+            Err(response) => return response,
+        },
+    };
+    // Each compressed form is made the first time a request asks for it, so a miss costs one
+    // render and one compression, as the per-request page did.
+    let page = match page.with_form_for(&headers) {
+        Some(completed) => {
+            let completed = Arc::new(completed);
+            cache.pages.insert(key, completed.clone()).await;
+            completed
         }
-        Err(response) => response,
-    }
+        None => page,
+    };
+    page.respond(&headers)
 }
 
 /// The page as rendered for this request, ready to keep; or the response as it is when it cannot
@@ -118,28 +128,39 @@ async fn render(request: Request, next: Next) -> Result<CachedPage, Response> {
         && !parts.headers.contains_key(SET_COOKIE)
         && parts.headers.get(CACHE_CONTROL).is_none_or(|value| !value.as_bytes().starts_with(b"no-store"));
     let sealed = match (keepable, nonce, std::str::from_utf8(&bytes)) {
-        (true, Some(nonce), Ok(html)) => without_nonce(html, &nonce),
+        (true, Some(nonce), Ok(html)) => seal(html, &nonce),
         _ => None,
     };
-    let Some(html) = sealed else { return Err(Response::from_parts(parts, Body::from(bytes))) };
+    let Some((html, scripts)) = sealed else { return Err(Response::from_parts(parts, Body::from(bytes))) };
     let content_type =
         parts.headers.get(CONTENT_TYPE).cloned().unwrap_or(HeaderValue::from_static("text/html; charset=utf-8"));
-    Ok(CachedPage::new(content_type, html))
+    Ok(CachedPage::new(content_type, html, &scripts))
 }
 
 impl CachedPage {
-    fn new(content_type: HeaderValue, html: String) -> Self {
-        let scripts = inline_script_hashes(&html).join(" ");
-        let html = Bytes::from(html);
+    /// The page as it is; its compressed forms come with [`Self::with_form_for`].
+    fn new(content_type: HeaderValue, html: String, scripts: &[String]) -> Self {
         let page = Representations {
             content_type,
             // Revalidated on each use (a 304 while it is the same): a new catalog changes the page.
             cache_control: HeaderValue::from_static(REVALIDATE),
-            brotli: Some(Stored::new(brotli(&html))),
-            gzip: Some(Stored::new(gzip(&html))),
-            identity: Stored::new(html),
+            identity: Stored::new(Bytes::from(html)),
+            brotli: None,
+            gzip: None,
         };
-        Self { page, scripts: CachedScripts(scripts.into()) }
+        Self { page, scripts: CachedScripts(scripts.join(" ").into()) }
+    }
+
+    /// This page with the form these request headers prefer added, if it lacks it.
+    fn with_form_for(&self, headers: &HeaderMap) -> Option<Self> {
+        let plain = &self.page.identity.body;
+        let mut page = self.page.clone();
+        match negotiate(headers, &[Encoding::Brotli, Encoding::Gzip]) {
+            Encoding::Brotli if page.brotli.is_none() => page.brotli = Some(Stored::new(brotli(plain))),
+            Encoding::Gzip if page.gzip.is_none() => page.gzip = Some(Stored::new(gzip(plain))),
+            _ => return None,
+        }
+        Some(Self { page, scripts: self.scripts.clone() })
     }
 
     fn weight(&self) -> u32 {
@@ -160,18 +181,14 @@ fn is_personal(query: &str) -> bool {
     })
 }
 
-/// The page without the render's nonce: Leptos writes it as `nonce="…"` on its scripts and as
-/// the `crossorigin` value of its preload links. `None` if it appears anywhere else, where it
-/// would be page content that cannot be shared.
-fn without_nonce(html: &str, nonce: &str) -> Option<String> {
-    let html = html
-        .replace(&format!(" nonce=\"{nonce}\""), "")
-        .replace(&format!("crossorigin=\"{nonce}\""), "crossorigin=\"\"");
-    (!html.contains(nonce)).then_some(html)
-}
-
-/// `'sha256-<base64>'` of the text of each `<script>` without a `src` (CSP Level 2 hash sources).
-fn inline_script_hashes(html: &str) -> Vec<String> {
+/// The page without the render's nonce, and the `'sha256-<base64>'` (CSP Level 2 hash sources)
+/// of each inline script that carried it. Only those: a script Leptos did not mark with this
+/// render's nonce — one smuggled into the page through some injection — would not have run under
+/// the nonce, and gets no hash now. `None` if the nonce appears anywhere but as Leptos writes it
+/// (`nonce="…"` on its scripts, the `crossorigin` value of its preload links): it would then be
+/// page content that cannot be shared.
+fn seal(html: &str, nonce: &str) -> Option<(String, Vec<String>)> {
+    let marked = format!(" nonce=\"{nonce}\"");
     let mut hashes = Vec::new();
     let mut rest = html;
     while let Some(start) = rest.find("<script") {
@@ -180,7 +197,7 @@ fn inline_script_hashes(html: &str) -> Vec<String> {
         let attributes = &after[..tag_end];
         let body = &after[tag_end + 1..];
         let Some(close) = body.find("</script>") else { break };
-        if !attributes.contains(" src=") {
+        if attributes.contains(&marked) && !attributes.contains(" src=") {
             let digest = Sha256::digest(&body.as_bytes()[..close]);
             hashes.push(format!("'sha256-{}'", STANDARD.encode(digest)));
         }
@@ -188,12 +205,13 @@ fn inline_script_hashes(html: &str) -> Vec<String> {
     }
     hashes.sort();
     hashes.dedup();
-    hashes
+    let html = html.replace(&marked, "").replace(&format!("crossorigin=\"{nonce}\""), "crossorigin=\"\"");
+    (!html.contains(nonce)).then_some((html, hashes))
 }
 
 fn brotli(body: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(body.len() / 4);
-    let params = brotli::enc::BrotliEncoderParams { quality: BROTLI_QUALITY as i32, ..Default::default() };
+    let params = brotli::enc::BrotliEncoderParams { quality: BROTLI_QUALITY, ..Default::default() };
     // Writing into a Vec cannot fail.
     let _ = brotli::BrotliCompress(&mut &body[..], &mut out, &params);
     Bytes::from(out)
@@ -201,7 +219,7 @@ fn brotli(body: &[u8]) -> Bytes {
 
 fn gzip(body: &[u8]) -> Bytes {
     use std::io::Write as _;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 3), flate2::Compression::best());
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 3), flate2::Compression::default());
     let _ = encoder.write_all(body);
     Bytes::from(encoder.finish().unwrap_or_default())
 }
@@ -219,21 +237,32 @@ mod tests {
         "<body><script nonce=\"N0nce\">window.x=1</script></body></html>"
     );
 
+    fn hash(text: &str) -> String {
+        format!("'sha256-{}'", STANDARD.encode(Sha256::digest(text.as_bytes())))
+    }
+
     #[test]
-    fn the_nonce_leaves_the_page_and_each_inline_script_is_hashed() {
-        let html = without_nonce(PAGE, "N0nce").unwrap();
+    fn the_nonce_leaves_the_page_and_each_inline_script_it_marked_is_hashed() {
+        let (html, hashes) = seal(PAGE, "N0nce").unwrap();
         assert!(!html.contains("N0nce"));
         assert!(html.contains("crossorigin=\"\""));
-        let hashes = inline_script_hashes(&html);
-        let expected = |text: &str| format!("'sha256-{}'", STANDARD.encode(Sha256::digest(text.as_bytes())));
-        let mut want = vec![expected("import('/pkg/a.js')"), expected("window.x=1")];
+        let mut want = vec![hash("import('/pkg/a.js')"), hash("window.x=1")];
         want.sort();
         assert_eq!(hashes, want);
     }
 
     #[test]
+    fn an_inline_script_without_the_nonce_is_not_allowed_by_a_hash() {
+        let injected = PAGE.replace("<body>", "<body><p><script>alert(1)</script></p>");
+        let (html, hashes) = seal(&injected, "N0nce").unwrap();
+        assert!(html.contains("alert(1)"), "the page is kept as rendered");
+        assert!(!hashes.contains(&hash("alert(1)")), "a script the render did not mark must stay blocked");
+        assert_eq!(hashes.len(), 2);
+    }
+
+    #[test]
     fn a_nonce_in_the_page_content_keeps_the_page_out_of_the_cache() {
-        assert!(without_nonce(&format!("{PAGE}<p>N0nce</p>"), "N0nce").is_none());
+        assert!(seal(&format!("{PAGE}<p>N0nce</p>"), "N0nce").is_none());
     }
 
     #[test]
@@ -247,7 +276,13 @@ mod tests {
 
     #[test]
     fn each_stored_form_decodes_to_the_page() {
-        let cached = CachedPage::new(HeaderValue::from_static("text/html"), PAGE.to_owned());
+        let cached = CachedPage::new(HeaderValue::from_static("text/html"), PAGE.to_owned(), &[]);
+        assert!(cached.page.brotli.is_none() && cached.page.gzip.is_none(), "compressed when first asked for");
+        let accepting =
+            |value| HeaderMap::from_iter([(http::header::ACCEPT_ENCODING, HeaderValue::from_static(value))]);
+        let cached = cached.with_form_for(&accepting("br")).unwrap();
+        let cached = cached.with_form_for(&accepting("gzip")).unwrap();
+        assert!(cached.with_form_for(&accepting("gzip, br")).is_none(), "nothing left to add");
         let (gzip, brotli) = (cached.page.gzip.as_ref().unwrap(), cached.page.brotli.as_ref().unwrap());
         let mut gunzipped = String::new();
         flate2::read::GzDecoder::new(&gzip.body[..]).read_to_string(&mut gunzipped).unwrap();

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::encoding::{negotiate, Encoding};
 
 /// One form of a body and its entity tag (from its own bytes, so each form has its own).
+#[derive(Clone)]
 pub struct Stored {
     pub body: Bytes,
     etag: HeaderValue,
@@ -30,7 +31,8 @@ impl Stored {
     }
 }
 
-/// A body in the forms it is kept in.
+/// A body in the forms it is kept in (cloned cheaply: the bodies are shared).
+#[derive(Clone)]
 pub struct Representations {
     pub content_type: HeaderValue,
     pub cache_control: HeaderValue,
