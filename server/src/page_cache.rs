@@ -42,6 +42,9 @@ const IDLE: Duration = Duration::from_secs(600);
 const BROTLI_QUALITY: i32 = 5;
 /// The largest page read back from a render (the form page is ~40 KB; this is a fault).
 const MAX_PAGE: usize = 4 * 1024 * 1024;
+/// A longer query is rendered but not kept: real shared links are a few hundred bytes, and the key
+/// is memory too.
+const MAX_QUERY: usize = 2048;
 /// Query parameters that make a page one person's: never cached.
 const PERSONAL: &[&str] = &["refused", "__err", RETRY_KEYS_PARAM];
 
@@ -67,11 +70,17 @@ pub struct CachedPage {
 #[derive(Clone, Debug)]
 pub struct CachedScripts(pub Arc<str>);
 
+impl PageKey {
+    fn weight(&self) -> u32 {
+        u32::try_from(self.query.len() + std::mem::size_of::<Self>()).unwrap_or(u32::MAX)
+    }
+}
+
 impl PageCache {
     pub fn new(deploy: Arc<DeployService>) -> Self {
         let pages = moka::future::Cache::builder()
             .max_capacity(CAPACITY_BYTES)
-            .weigher(|_: &PageKey, page: &Arc<CachedPage>| page.weight())
+            .weigher(|key: &PageKey, page: &Arc<CachedPage>| page.weight().saturating_add(key.weight()))
             .time_to_idle(IDLE)
             .build();
         Self { pages, deploy }
@@ -87,30 +96,28 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
         return next.run(request).await;
     }
     let query = request.uri().query().unwrap_or_default().to_owned();
-    if is_personal(&query) {
+    if query.len() > MAX_QUERY || is_personal(&query) {
         return next.run(request).await;
     }
     // No snapshot means the page shows Linode's error: rendered each time, never kept.
     let Some(catalog) = cache.deploy.catalog_version().await else { return next.run(request).await };
     let key = PageKey { catalog, query };
     let headers = request.headers().clone();
-    let page = match cache.pages.get(&key).await {
-        Some(page) => page,
+    let (page, rendered) = match cache.pages.get(&key).await {
+        Some(page) => (page, false),
         None => match render(request, next).await {
-            Ok(page) => Arc::new(page),
+            Ok(page) => (Arc::new(page), true),
             Err(response) => return response,
         },
     };
     // Each compressed form is made the first time a request asks for it, so a miss costs one
     // render and one compression, as the per-request page did.
     let page = match page.with_form_for(&headers) {
-        Some(completed) => {
-            let completed = Arc::new(completed);
-            cache.pages.insert(key, completed.clone()).await;
-            completed
-        }
-        None => page,
+        Some(completed) => Arc::new(completed),
+        None if rendered => page,
+        None => return page.respond(&headers),
     };
+    cache.pages.insert(key, page.clone()).await;
     page.respond(&headers)
 }
 
@@ -174,11 +181,9 @@ impl CachedPage {
     }
 }
 
+/// Names are compared as Leptos reads them, percent-decoded: `%72efused` is `refused`.
 fn is_personal(query: &str) -> bool {
-    query.split('&').any(|pair| {
-        let name = pair.split('=').next().unwrap_or_default();
-        PERSONAL.contains(&name)
-    })
+    url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| PERSONAL.contains(&name.as_ref()))
 }
 
 /// The page without the render's nonce, and the `'sha256-<base64>'` (CSP Level 2 hash sources)
@@ -270,6 +275,9 @@ mod tests {
         assert!(is_personal("refused=abc"));
         assert!(is_personal("plan=g6&__err=x"));
         assert!(is_personal(&format!("{RETRY_KEYS_PARAM}=sealed")));
+        assert!(is_personal("%72efused=abc"), "percent-encoded names are the same names");
+        assert!(is_personal("plan=g6&%6Beys=sealed"));
+        assert!(is_personal("%5F%5Ferr=x"));
         assert!(!is_personal("plan=g6-nanode-1&region=us-east"));
         assert!(!is_personal(""));
     }

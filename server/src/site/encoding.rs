@@ -21,48 +21,47 @@ impl Encoding {
             Self::Identity => None,
         }
     }
-
-    fn token(self) -> &'static str {
-        self.header_value().unwrap_or("identity")
-    }
 }
 
 /// The best of `offered` (in the server's order of preference) that the request accepts with the
 /// highest weight; the body as it is when it accepts none of them. Weights follow the header's
-/// `q` values (a missing one is 1, `q=0` refuses) and `*` stands for any encoding not named.
+/// `q` values (a missing one is 1, `q=0` refuses) and `*` stands for any encoding not named; a
+/// request with several `Accept-Encoding` headers is read as their one combined list. One pass
+/// over the header, however long it is.
 pub fn negotiate(headers: &HeaderMap, offered: &[Encoding]) -> Encoding {
+    let mut named: [Option<u16>; 2] = [None, None];
+    let mut wildcard = None;
+    let items =
+        headers.get_all(ACCEPT_ENCODING).iter().filter_map(|value| value.to_str().ok()).flat_map(|v| v.split(','));
+    for item in items {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or_default().trim();
+        let weight = parts.find_map(|param| parse_q(param.trim())).unwrap_or(1000);
+        let slot = if name.eq_ignore_ascii_case("br") {
+            &mut named[0]
+        } else if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            &mut named[1]
+        } else if name == "*" {
+            &mut wildcard
+        } else {
+            continue;
+        };
+        // Named twice: the higher weight counts.
+        *slot = Some(slot.map_or(weight, |seen| seen.max(weight)));
+    }
     let mut best = (Encoding::Identity, 0u16);
     for &encoding in offered {
-        let weight = headers
-            .get_all(ACCEPT_ENCODING)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .fold(None, |found, value| found.or_else(|| weight_in(value, encoding)))
-            .unwrap_or(0);
+        let weight = match encoding {
+            Encoding::Brotli => named[0].or(wildcard),
+            Encoding::Gzip => named[1].or(wildcard),
+            Encoding::Identity => None,
+        }
+        .unwrap_or(0);
         if weight > best.1 {
             best = (encoding, weight);
         }
     }
     best.0
-}
-
-/// The weight, in thousandths, `header` gives `encoding`: named, else through `*`, else none.
-fn weight_in(header: &str, encoding: Encoding) -> Option<u16> {
-    let mut wildcard = None;
-    for item in header.split(',') {
-        let mut parts = item.split(';');
-        let name = parts.next().unwrap_or_default().trim();
-        let weight = parts.find_map(|param| parse_q(param.trim())).unwrap_or(1000);
-        if name.eq_ignore_ascii_case(encoding.token())
-            || (encoding == Encoding::Gzip && name.eq_ignore_ascii_case("x-gzip"))
-        {
-            return Some(weight);
-        }
-        if name == "*" {
-            wildcard = Some(weight);
-        }
-    }
-    wildcard
 }
 
 /// `q=0.8` → 800; anything malformed counts as no weight at all.
@@ -110,6 +109,20 @@ mod tests {
     fn the_wildcard_covers_what_is_not_named() {
         assert_eq!(negotiate(&accepting("*"), BOTH), Brotli);
         assert_eq!(negotiate(&accepting("br;q=0, *;q=0.1"), BOTH), Gzip);
+    }
+
+    #[test]
+    fn several_headers_are_one_list_and_a_named_refusal_beats_the_wildcard() {
+        let mut headers = HeaderMap::new();
+        headers.append(ACCEPT_ENCODING, HeaderValue::from_static("*"));
+        headers.append(ACCEPT_ENCODING, HeaderValue::from_static("br;q=0"));
+        assert_eq!(negotiate(&headers, BOTH), Gzip);
+    }
+
+    #[test]
+    fn a_huge_header_is_read_once() {
+        let junk = "a;q=0.5,".repeat(7000) + "gzip";
+        assert_eq!(negotiate(&accepting(&junk), BOTH), Gzip);
     }
 
     #[test]
