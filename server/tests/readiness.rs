@@ -239,8 +239,35 @@ async fn a_failure_offers_to_try_again_with_the_same_choices_but_no_password() {
     assert!(!form.contains("Typed-Pa55word"));
     assert!(!form.contains("data-testid=\"link-notice\""), "nothing in the link was refused: {form}");
 
+    // The same link followed by another browser (handed to someone, say, by the person who made
+    // it fail with their own key): the choices, never the keys.
+    let stranger = support::browser();
+    let form = stranger.get(app.url(&retry)).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains("value=\"g6-standard-1\" selected") && form.contains("value=\"retry-me\""));
+    assert!(!form.contains("AAAAC3NzaC1lZDI1NTE5AAAAIHJl"), "another browser's retry link pre-filled its keys");
+
     // A link anyone can write cannot put a key on someone's Linode: neither in clear nor forged.
     let planted = format!("/?type=g6-standard-1&ssh_keys={}&keys=forged", ED25519.replace(' ', "%20"));
     let form = app.browser.get(app.url(&planted)).send().await.unwrap().text().await.unwrap();
     assert!(!form.contains("AAAAC3NzaC1lZDI1NTE5AAAAIHJl"), "a key from a link was pre-filled");
+}
+
+#[tokio::test]
+async fn a_denied_login_offers_the_keys_back_to_its_own_browser_only() {
+    let app = spawn_app(&[]).await;
+    let response = app
+        .submit(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12"), ("ssh_keys", ED25519)])
+        .await;
+    let callback = app.consent(&support::location(&response), "deny", &["linodes:read_write"]).await;
+    let page = app.finish(&callback).await;
+    assert_eq!(failure_kind(&page), Some("access_denied"), "{page}");
+    let start =
+        page.find("data-testid=\"retry\" href=\"").expect("a retry link") + "data-testid=\"retry\" href=\"".len();
+    let retry = page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&");
+    assert!(retry.contains("&keys="), "{retry}");
+    let own = app.browser.get(app.url(&retry)).send().await.unwrap().text().await.unwrap();
+    assert!(own.contains(ED25519), "the browser that was refused gets its key back");
+    let stranger = support::browser();
+    let other = stranger.get(app.url(&retry)).send().await.unwrap().text().await.unwrap();
+    assert!(!other.contains("AAAAC3NzaC1lZDI1NTE5AAAAIHJl"), "another browser got the keys");
 }

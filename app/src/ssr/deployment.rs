@@ -223,7 +223,7 @@ impl DeployService {
         tracing::info!(kind = %failure.kind(), %failure, "deployment did not happen");
         super::metrics::deploy_failed(failure.kind());
         let mut view = failure.to_view(&self.texts());
-        view.retry = retry.map(|selection| retry_link(selection, &self.sealer));
+        view.retry = retry.map(|selection| retry_link(selection, &self.sealer, Some(id)));
         let result = match self
             .store
             .put_outcome(id, &Outcome::Failed(view.clone()), None, None, self.settings.outcome_ttl)

@@ -11,18 +11,28 @@ use crate::{
     selection::Selection,
 };
 
-/// SSH keys as sealed into a retry link.
+/// SSH keys as sealed into a retry link. They are put back in the form only for the browser whose
+/// deployment failed (see `start::open_retry_keys`): a sealed token proves this server made it,
+/// not for whom, and anyone can make one with their own key by failing a deployment of their own.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct RetryKeys {
     pub keys: Vec<String>,
     /// Seconds since the epoch.
     pub at: u64,
+    /// The failed deployment's outcome, when it was stored: the browser's outcome cookie must
+    /// name it. A failure shown without the store carries this link in that cookie itself.
+    #[serde(default)]
+    pub outcome: Option<super::ids::OutcomeId>,
 }
 
 /// The form again with the same choices, as a shareable link pre-selects them: plan, region,
 /// image, label, every input that is not secret, and the SSH keys sealed (see
 /// [`RETRY_KEYS_PARAM`]).
-pub fn retry_link(selection: &Selection, sealer: &super::session::Sealer) -> String {
+pub fn retry_link(
+    selection: &Selection,
+    sealer: &super::session::Sealer,
+    outcome: Option<&super::ids::OutcomeId>,
+) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("type", &selection.plan);
     query.append_pair("region", &selection.region);
@@ -36,7 +46,11 @@ pub fn retry_link(selection: &Selection, sealer: &super::session::Sealer) -> Str
         }
     }
     if !selection.authorized_keys.is_empty() {
-        let sealed = RetryKeys { keys: selection.authorized_keys.clone(), at: super::flow::now_secs() };
+        let sealed = RetryKeys {
+            keys: selection.authorized_keys.clone(),
+            at: super::flow::now_secs(),
+            outcome: outcome.cloned(),
+        };
         if let Some(token) = sealer.seal_token(RETRY_KEYS_PARAM, &sealed) {
             query.append_pair(RETRY_KEYS_PARAM, &token);
         }

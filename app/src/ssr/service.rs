@@ -209,7 +209,7 @@ impl DeployService {
             super::metrics::deploy_failed(failure.kind());
         }
         let mut view = failure.to_view(&self.texts());
-        view.retry = selection.map(|selection| super::failure::retry_link(selection, &self.sealer));
+        view.retry = selection.map(|selection| super::failure::retry_link(selection, &self.sealer, None));
         ResultRef::Shown(view)
     }
 

@@ -5,7 +5,11 @@ use http::HeaderValue;
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
-use super::{context, session::FLOW_COOKIE};
+use super::{
+    context,
+    service::ResultRef,
+    session::{FLOW_COOKIE, OUTCOME_COOKIE},
+};
 use crate::{
     error::AppError,
     selection::{DeployRequest, Selection},
@@ -59,13 +63,30 @@ pub fn open_refusal(token: &str) -> Option<String> {
 /// browser's history the next morning.
 const RETRY_KEYS_TTL_SECS: u64 = 24 * 60 * 60;
 
-/// The SSH keys a retry link of this server carries, one per line, if `token` is one and still
-/// fresh.
+/// The SSH keys a retry link of this server carries, one per line, if `token` is one, still fresh,
+/// and made for this browser: its outcome cookie names the failed deployment the link came from
+/// (or, for a failure shown without the store, holds this very link). Anyone else who follows the
+/// link gets its other choices, not its keys.
 pub fn open_retry_keys(token: &str) -> Option<String> {
     use super::failure::{RetryKeys, RETRY_KEYS_PARAM};
     let deploy = context::deploy().ok()?;
     let sealed: RetryKeys = deploy.sealer().open_token(RETRY_KEYS_PARAM, token)?;
-    (now_secs().saturating_sub(sealed.at) <= RETRY_KEYS_TTL_SECS).then(|| sealed.keys.join("\n"))
+    let parts = use_context::<http::request::Parts>()?;
+    let own: Option<ResultRef> = deploy.sealer().open(&parts.headers, OUTCOME_COOKIE);
+    let for_this_browser = match (own, &sealed.outcome) {
+        (Some(ResultRef::Stored(id)), Some(failed)) => id == *failed,
+        (Some(ResultRef::Shown(failure)), None) => failure.retry.as_deref().is_some_and(|link| carries(link, token)),
+        _ => false,
+    };
+    let fresh = now_secs().saturating_sub(sealed.at) <= RETRY_KEYS_TTL_SECS;
+    (for_this_browser && fresh).then(|| sealed.keys.join("\n"))
+}
+
+/// `link`'s query holds `token` as its sealed keys.
+fn carries(link: &str, token: &str) -> bool {
+    let query = link.split_once('?').map(|(_, query)| query).unwrap_or_default();
+    url::form_urlencoded::parse(query.as_bytes())
+        .any(|(name, value)| name == super::failure::RETRY_KEYS_PARAM && value == token)
 }
 
 /// The page the form was posted from (its query keeps the shared-link choices), with the sealed
