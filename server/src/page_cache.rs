@@ -52,6 +52,9 @@ const PERSONAL: &[&str] = &["refused", "__err", RETRY_KEYS_PARAM];
 pub struct PageCache {
     pages: moka::future::Cache<PageKey, Arc<CachedPage>>,
     deploy: Arc<DeployService>,
+    /// Renders of pages not yet cached, at most one per core at a time: anyone can ask for new
+    /// queries, and more renders at once than cores only add memory and latency.
+    renders: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -83,7 +86,8 @@ impl PageCache {
             .weigher(|key: &PageKey, page: &Arc<CachedPage>| page.weight().saturating_add(key.weight()))
             .time_to_idle(IDLE)
             .build();
-        Self { pages, deploy }
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Self { pages, deploy, renders: Arc::new(tokio::sync::Semaphore::new(cores)) }
     }
 }
 
@@ -105,10 +109,18 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     let headers = request.headers().clone();
     let (page, rendered) = match cache.pages.get(&key).await {
         Some(page) => (page, false),
-        None => match render(request, next).await {
-            Ok(page) => (Arc::new(page), true),
-            Err(response) => return response,
-        },
+        None => {
+            // Never closed, so acquiring only waits.
+            let _turn = cache.renders.acquire().await;
+            // Someone may have rendered it while this request waited.
+            match cache.pages.get(&key).await {
+                Some(page) => (page, false),
+                None => match render(request, next).await {
+                    Ok(page) => (Arc::new(page), true),
+                    Err(response) => return response,
+                },
+            }
+        }
     };
     // Each compressed form is made the first time a request asks for it, so a miss costs one
     // render and one compression, as the per-request page did.
