@@ -38,12 +38,29 @@ const P99_TARGET_MS: f64 = 5.0;
 const RSS_TARGET_KIB: u64 = 40 * 1024;
 
 /// The share of `/healthz`'s throughput `path` should reach under the same load.
-fn load_target(path: &str) -> Option<f64> {
-    match path {
-        "/" => Some(0.30),
-        pkg if pkg.starts_with("/pkg/") => Some(0.40),
+fn load_target(load: &Load) -> Option<f64> {
+    match (load.path.as_str(), load.requests) {
+        ("/", Requests::Same) => Some(0.30),
+        (pkg, Requests::Same) if pkg.starts_with("/pkg/") => Some(0.40),
         // The reference, and the cache misses anyone can cause (measured, no target).
         _ => None,
+    }
+}
+
+/// One URL under load and what it measured.
+struct Load {
+    path: String,
+    requests: Requests,
+    result: load::LoadResult,
+}
+
+impl Load {
+    /// The URL as the report names it.
+    fn shown(&self) -> String {
+        match self.requests {
+            Requests::Same => self.path.clone(),
+            Requests::NewQueryEach => format!("{}?label=<new on every request>", self.path),
+        }
     }
 }
 
@@ -273,11 +290,7 @@ async fn run(args: &Args) -> Result<PathBuf> {
     for (path, requests) in targets {
         eprintln!("load on {path} for {} s…", args.seconds);
         let result = load::run(&server, &server.url(&path), requests, &settings).await?;
-        let shown = match requests {
-            Requests::Same => path,
-            Requests::NewQueryEach => format!("{path}?label={NEW_QUERY}"),
-        };
-        report.loads.push((shown, result));
+        report.loads.push(Load { path, requests, result });
     }
     report.load_calls = calls(&sandbox).len() - from;
     report.after_load_memory = server.memory_kib();
@@ -332,7 +345,7 @@ struct Report {
     /// The same deployments with the store on PostgreSQL.
     deploy_postgres: Option<Stats>,
     /// Each URL under load, `/healthz` first, and the Linode calls made meanwhile.
-    loads: Vec<(String, load::LoadResult)>,
+    loads: Vec<Load>,
     load_calls: usize,
     idle_memory: Option<(u64, u64)>,
     after_load_memory: Option<(u64, u64)>,
@@ -378,13 +391,10 @@ fn tally(routes: &[String]) -> String {
         .join(", ")
 }
 
-/// How the report names the query of the load that asks for a new page on every request.
-const NEW_QUERY: &str = "<new on every request>";
-
 impl Report {
     /// The loads a visitor's traffic makes (every load but the one of pages never asked before).
-    fn steady_loads(&self) -> impl Iterator<Item = &(String, load::LoadResult)> {
-        self.loads.iter().filter(|(path, _)| !path.contains(NEW_QUERY))
+    fn steady_loads(&self) -> impl Iterator<Item = &Load> {
+        self.loads.iter().filter(|load| load.requests == Requests::Same)
     }
 
     fn render(&self, args: &Args, latency: u64, load: &LoadSettings) -> String {
@@ -465,7 +475,7 @@ impl Report {
         if let Some((rss, _)) = self.idle_memory {
             let _ = writeln!(w, "| server memory, idle (warm catalog) | RSS {} | |", mib(rss));
         }
-        let peak = self.steady_loads().map(|(_, result)| result.peak_rss_kib).max();
+        let peak = self.steady_loads().map(|load| load.result.peak_rss_kib).max();
         if let (Some(peak), Some((rss, hwm))) = (peak, self.after_load_memory) {
             let _ = writeln!(
                 w,
@@ -476,7 +486,7 @@ impl Report {
             );
         }
 
-        if let Some((_, healthz)) = self.loads.first() {
+        if let Some(Load { result: healthz, .. }) = self.loads.first() {
             let _ = writeln!(
                 w,
                 "\n## Under load\n\nwrk, {} connections, {} threads, {} s per URL, `Accept-Encoding: br`; wrk shares the cores with the server. \
@@ -488,9 +498,10 @@ impl Report {
             );
             let _ = writeln!(w, "| URL | requests/s | requests | p50 | p90 | p99 | of `/healthz` | target | |");
             let _ = writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---|---|");
-            for (path, result) in &self.loads {
+            for load in &self.loads {
+                let (path, result) = (load.shown(), &load.result);
                 let share = result.requests_per_sec / healthz.requests_per_sec;
-                let (target, met) = match load_target(path) {
+                let (target, met) = match load_target(load) {
                     Some(min) => (
                         format!("≥ {:.0} %, p99 ≤ {P99_TARGET_MS} ms", min * 100.0),
                         verdict(share >= min && result.p99_ms <= P99_TARGET_MS && result.errors == 0),
@@ -593,12 +604,12 @@ impl Report {
             verdict(immutable)
         );
         if !self.loads.is_empty() {
-            let errors: u64 = self.loads.iter().map(|(_, result)| result.errors).sum();
+            let errors: u64 = self.loads.iter().map(|load| load.result.errors).sum();
             let _ = writeln!(w, "| no errors under load | {errors} | {} |", verdict(errors == 0));
             let _ =
                 writeln!(w, "| no Linode call under load | {} | {} |", self.load_calls, verdict(self.load_calls == 0));
         }
-        let peak = self.steady_loads().map(|(_, result)| result.peak_rss_kib).max().unwrap_or(0);
+        let peak = self.steady_loads().map(|load| load.result.peak_rss_kib).max().unwrap_or(0);
         if peak > 0 {
             let _ = writeln!(
                 w,
@@ -607,7 +618,8 @@ impl Report {
                 verdict(peak < RSS_TARGET_KIB)
             );
         }
-        for (path, result) in self.loads.iter().filter(|(path, _)| path.contains(NEW_QUERY)) {
+        for load in self.loads.iter().filter(|load| load.requests == Requests::NewQueryEach) {
+            let (path, result) = (load.shown(), &load.result);
             let _ = writeln!(
                 w,
                 "| RSS while every request asks for a page not cached (`{path}`; pages capped at 8 MiB) | {} | measured |",

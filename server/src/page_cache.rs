@@ -4,8 +4,9 @@
 //! A cached page cannot carry a per-request nonce, so its inline scripts are allowed by their
 //! SHA-256 instead: the scripts the render marked with its nonce are hashed, the nonce is taken out
 //! of the bytes, and [`CachedScripts`] tells the security headers to list the hashes. The CSP stays
-//! as strict: exactly the scripts that would have run under the nonce run, and no other. Pages that are one person's (a refusal or sealed keys in the query,
-//! the success view) are rendered per request as before.
+//! as strict: exactly the scripts that would have run under the nonce run, and no other. Pages
+//! that are one person's (a refusal or sealed keys in the query, the success view) are rendered
+//! per request as before.
 
 use std::{sync::Arc, time::Duration};
 
@@ -30,7 +31,8 @@ use crate::site::{
     REVALIDATE,
 };
 
-/// Memory for cached pages, in bytes of the three stored forms together (a form page is ~60 KB).
+/// Memory for cached pages: each page's stored forms and its key, in bytes (a form page is ~40 KB
+/// as it is, ~7 KB in brotli).
 const CAPACITY_BYTES: u64 = 8 * 1024 * 1024;
 /// A page nobody asked for this long is dropped (a new catalog snapshot drops it sooner: it is
 /// no longer asked for).
@@ -73,27 +75,24 @@ pub struct CachedPage {
 #[derive(Clone, Debug)]
 pub struct CachedScripts(pub Arc<str>);
 
-impl PageKey {
-    fn weight(&self) -> u32 {
-        u32::try_from(self.query.len() + std::mem::size_of::<Self>()).unwrap_or(u32::MAX)
-    }
-}
-
 impl PageCache {
     pub fn new(deploy: Arc<DeployService>) -> Self {
-        let pages = moka::future::Cache::builder()
-            .max_capacity(CAPACITY_BYTES)
-            .weigher(|key: &PageKey, page: &Arc<CachedPage>| page.weight().saturating_add(key.weight()))
-            .time_to_idle(IDLE)
-            .build();
+        let pages =
+            moka::future::Cache::builder().max_capacity(CAPACITY_BYTES).weigher(weigh).time_to_idle(IDLE).build();
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Self { pages, deploy, renders: Arc::new(tokio::sync::Semaphore::new(cores)) }
     }
 }
 
+/// What an entry costs in [`CAPACITY_BYTES`].
+fn weigh(key: &PageKey, page: &Arc<CachedPage>) -> u32 {
+    let bytes = page.page.weight() + key.query.len() + std::mem::size_of::<PageKey>();
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
 /// Middleware: answers GET and HEAD of `/` from the cache, rendering and keeping the page on a
-/// miss. Concurrent misses each render (a few renders once per catalog snapshot) rather than
-/// queue behind one.
+/// miss. Misses take turns (one render per core at a time), and one that finds its page rendered
+/// while it waited uses it.
 pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
     if (method != Method::GET && method != Method::HEAD) || request.uri().path() != "/" {
@@ -106,31 +105,36 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     // No snapshot means the page shows Linode's error: rendered each time, never kept.
     let Some(catalog) = cache.deploy.catalog_version().await else { return next.run(request).await };
     let key = PageKey { catalog, query };
+    if let Some(page) = cache.pages.get(&key).await {
+        return cache.answer(key, page, false, request.headers()).await;
+    }
+    // Never closed, so acquiring only waits.
+    let _turn = cache.renders.acquire().await;
+    if let Some(page) = cache.pages.get(&key).await {
+        return cache.answer(key, page, false, request.headers()).await;
+    }
+    // The render takes the request; the answer still needs what it accepts.
     let headers = request.headers().clone();
-    let (page, rendered) = match cache.pages.get(&key).await {
-        Some(page) => (page, false),
-        None => {
-            // Never closed, so acquiring only waits.
-            let _turn = cache.renders.acquire().await;
-            // Someone may have rendered it while this request waited.
-            match cache.pages.get(&key).await {
-                Some(page) => (page, false),
-                None => match render(request, next).await {
-                    Ok(page) => (Arc::new(page), true),
-                    Err(response) => return response,
-                },
-            }
-        }
-    };
-    // Each compressed form is made the first time a request asks for it, so a miss costs one
-    // render and one compression, as the per-request page did.
-    let page = match page.with_form_for(&headers) {
-        Some(completed) => Arc::new(completed),
-        None if rendered => page,
-        None => return page.respond(&headers),
-    };
-    cache.pages.insert(key, page.clone()).await;
-    page.respond(&headers)
+    match render(request, next).await {
+        Ok(page) => cache.answer(key, Arc::new(page), true, &headers).await,
+        Err(response) => response,
+    }
+}
+
+impl PageCache {
+    /// Answers with `page` in the form `headers` prefer, making that form the first time it is
+    /// asked for (so a miss costs one render and one compression, as the per-request page did),
+    /// and keeps the page when it is new or gained a form.
+    async fn answer(&self, key: PageKey, page: Arc<CachedPage>, rendered: bool, headers: &HeaderMap) -> Response {
+        let wanted = negotiate(headers, &[Encoding::Brotli, Encoding::Gzip]);
+        let page = match page.with_form(wanted) {
+            Some(completed) => Arc::new(completed),
+            None if rendered => page,
+            None => return page.respond(wanted, headers),
+        };
+        self.pages.insert(key, page.clone()).await;
+        page.respond(wanted, headers)
+    }
 }
 
 /// The page as rendered for this request, ready to keep; or the response as it is when it cannot
@@ -157,7 +161,7 @@ async fn render(request: Request, next: Next) -> Result<CachedPage, Response> {
 }
 
 impl CachedPage {
-    /// The page as it is; its compressed forms come with [`Self::with_form_for`].
+    /// The page as it is; its compressed forms come with [`Self::with_form`].
     fn new(content_type: HeaderValue, html: String, scripts: &[String]) -> Self {
         let page = Representations {
             content_type,
@@ -170,24 +174,22 @@ impl CachedPage {
         Self { page, scripts: CachedScripts(scripts.join(" ").into()) }
     }
 
-    /// This page with the form these request headers prefer added, if it lacks it.
-    fn with_form_for(&self, headers: &HeaderMap) -> Option<Self> {
+    /// This page with the `encoding` form added, if it lacks it.
+    fn with_form(&self, encoding: Encoding) -> Option<Self> {
         let plain = &self.page.identity.body;
-        let mut page = self.page.clone();
-        match negotiate(headers, &[Encoding::Brotli, Encoding::Gzip]) {
-            Encoding::Brotli if page.brotli.is_none() => page.brotli = Some(Stored::new(brotli(plain))),
-            Encoding::Gzip if page.gzip.is_none() => page.gzip = Some(Stored::new(gzip(plain))),
+        let form = match encoding {
+            Encoding::Brotli if self.page.brotli.is_none() => brotli(plain),
+            Encoding::Gzip if self.page.gzip.is_none() => gzip(plain),
             _ => return None,
-        }
+        };
+        let mut page = self.page.clone();
+        let slot = if encoding == Encoding::Brotli { &mut page.brotli } else { &mut page.gzip };
+        *slot = Some(Stored::new(form));
         Some(Self { page, scripts: self.scripts.clone() })
     }
 
-    fn weight(&self) -> u32 {
-        u32::try_from(self.page.weight()).unwrap_or(u32::MAX)
-    }
-
-    fn respond(&self, headers: &HeaderMap) -> Response {
-        let mut response = self.page.respond(headers);
+    fn respond(&self, encoding: Encoding, headers: &HeaderMap) -> Response {
+        let mut response = self.page.respond_as(encoding, headers);
         response.extensions_mut().insert(self.scripts.clone());
         response
     }
@@ -298,11 +300,10 @@ mod tests {
     fn each_stored_form_decodes_to_the_page() {
         let cached = CachedPage::new(HeaderValue::from_static("text/html"), PAGE.to_owned(), &[]);
         assert!(cached.page.brotli.is_none() && cached.page.gzip.is_none(), "compressed when first asked for");
-        let accepting =
-            |value| HeaderMap::from_iter([(http::header::ACCEPT_ENCODING, HeaderValue::from_static(value))]);
-        let cached = cached.with_form_for(&accepting("br")).unwrap();
-        let cached = cached.with_form_for(&accepting("gzip")).unwrap();
-        assert!(cached.with_form_for(&accepting("gzip, br")).is_none(), "nothing left to add");
+        let cached = cached.with_form(Encoding::Brotli).unwrap();
+        let cached = cached.with_form(Encoding::Gzip).unwrap();
+        assert!(cached.with_form(Encoding::Brotli).is_none(), "nothing left to add");
+        assert!(cached.with_form(Encoding::Identity).is_none());
         let (gzip, brotli) = (cached.page.gzip.as_ref().unwrap(), cached.page.brotli.as_ref().unwrap());
         let mut gunzipped = String::new();
         flate2::read::GzDecoder::new(&gzip.body[..]).read_to_string(&mut gunzipped).unwrap();

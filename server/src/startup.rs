@@ -97,7 +97,10 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config, mut leptos_options: LeptosOptions) -> Result<Self, StartupError> {
-        let site = Site::choose(&mut leptos_options)?;
+        // `cargo leptos watch` rebuilds the site under a running server: it is then read from disk
+        // and the live-reload socket is allowed.
+        let watching = std::env::var_os("LEPTOS_WATCH").is_some();
+        let site = Site::choose(&mut leptos_options, watching)?;
         // First, so the catalog's first load and everything after it is counted.
         let metrics = match config.metrics_addr {
             Some(addr) => Some(metrics_export::listen(addr).await.map_err(|e| StartupError::Metrics(addr, e))?),
@@ -209,10 +212,7 @@ impl Application {
         }
         let deploy = Arc::new(deploy);
         let state = AppState { leptos_options, deploy };
-        let policy = SecurityPolicy {
-            hsts: public_base.scheme() == "https",
-            live_reload: std::env::var_os("LEPTOS_WATCH").is_some(),
-        };
+        let policy = SecurityPolicy { hsts: public_base.scheme() == "https", live_reload: watching };
         let origin = SiteOrigin::new(&public_base, state.leptos_options.clone());
         let router = router(state.clone(), &site, sandbox.as_ref(), &config.http, policy, origin);
         Ok(Self {

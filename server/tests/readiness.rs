@@ -218,9 +218,7 @@ async fn a_failure_offers_to_try_again_with_the_same_choices_but_no_password() {
     let callback = app.consent(&support::location(&response), "approve", &["linodes:read_write"]).await;
     let page = app.finish(&callback).await;
     assert_eq!(failure_kind(&page), Some("linode_error"), "{page}");
-    let start =
-        page.find("data-testid=\"retry\" href=\"").expect("a retry link") + "data-testid=\"retry\" href=\"".len();
-    let retry = page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&");
+    let retry = retry_link(&page);
     assert!(
         retry.starts_with("/?type=g6-standard-1&region=eu-west&image=linode%2Fubuntu24.04&label=retry-me"),
         "{retry}"
@@ -261,13 +259,18 @@ async fn a_denied_login_offers_the_keys_back_to_its_own_browser_only() {
     let callback = app.consent(&support::location(&response), "deny", &["linodes:read_write"]).await;
     let page = app.finish(&callback).await;
     assert_eq!(failure_kind(&page), Some("access_denied"), "{page}");
-    let start =
-        page.find("data-testid=\"retry\" href=\"").expect("a retry link") + "data-testid=\"retry\" href=\"".len();
-    let retry = page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&");
+    let retry = retry_link(&page);
     assert!(retry.contains("&keys="), "{retry}");
     let own = app.browser.get(app.url(&retry)).send().await.unwrap().text().await.unwrap();
     assert!(own.contains(ED25519), "the browser that was refused gets its key back");
     let stranger = support::browser();
     let other = stranger.get(app.url(&retry)).send().await.unwrap().text().await.unwrap();
     assert!(!other.contains("AAAAC3NzaC1lZDI1NTE5AAAAIHJl"), "another browser got the keys");
+}
+
+/// The failure page's "try again" link, as the browser follows it.
+fn retry_link(page: &str) -> String {
+    let start =
+        page.find("data-testid=\"retry\" href=\"").expect("a retry link") + "data-testid=\"retry\" href=\"".len();
+    page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
 }

@@ -71,7 +71,9 @@ fn parse_q(param: &str) -> Option<u16> {
     if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return Some(0);
     }
-    let thousandths = format!("{fraction:0<3}").parse::<u16>().unwrap_or(0);
+    // `5` is 500 thousandths, `25` 250, `125` 125.
+    let digits = fraction.bytes().fold(0u16, |sum, digit| sum * 10 + u16::from(digit - b'0'));
+    let thousandths = digits * 10u16.pow(3 - fraction.len() as u32);
     match whole {
         "0" => Some(thousandths),
         "1" if thousandths == 0 => Some(1000),
@@ -100,6 +102,8 @@ mod tests {
     #[test]
     fn weights_decide_and_zero_refuses() {
         assert_eq!(negotiate(&accepting("br;q=0.5, gzip;q=0.9"), BOTH), Gzip);
+        assert_eq!(negotiate(&accepting("br;q=0.25, gzip;q=0.125"), BOTH), Brotli);
+        assert_eq!(negotiate(&accepting("br;q=0.001, gzip;q=0"), BOTH), Brotli);
         assert_eq!(negotiate(&accepting("br;q=0, gzip"), BOTH), Gzip);
         assert_eq!(negotiate(&accepting("br;q=0, gzip;q=0"), BOTH), Identity);
         assert_eq!(negotiate(&accepting("x-gzip"), BOTH), Gzip);

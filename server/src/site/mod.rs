@@ -62,9 +62,8 @@ pub enum Site {
 
 impl Site {
     /// The compiled-in site, unless there is none or `cargo leptos watch` is serving files it
-    /// keeps rewriting; else the one on disk. Either is refused when it cannot hydrate.
-    pub fn choose(options: &mut LeptosOptions) -> Result<Self, SiteError> {
-        let watching = std::env::var_os("LEPTOS_WATCH").is_some();
+    /// keeps rewriting (`watching`); else the one on disk. Either is refused when it cannot hydrate.
+    pub fn choose(options: &mut LeptosOptions, watching: bool) -> Result<Self, SiteError> {
         match EmbeddedSite::built_in().filter(|_| !watching) {
             Some(files) => Self::embedded(files, options),
             None => {

@@ -50,17 +50,29 @@ impl Representations {
 
     /// The answer to a GET or HEAD with these request headers.
     pub fn respond(&self, headers: &HeaderMap) -> Response {
-        let offered: Vec<Encoding> = [(Encoding::Brotli, &self.brotli), (Encoding::Gzip, &self.gzip)]
-            .into_iter()
-            .filter_map(|(encoding, stored)| stored.as_ref().map(|_| encoding))
-            .collect();
-        let encoding = negotiate(headers, &offered);
-        let stored = match encoding {
-            Encoding::Brotli => self.brotli.as_ref(),
-            Encoding::Gzip => self.gzip.as_ref(),
+        self.respond_as(self.preferred(headers), headers)
+    }
+
+    /// The stored form these request headers prefer.
+    pub fn preferred(&self, headers: &HeaderMap) -> Encoding {
+        const BOTH: [Encoding; 2] = [Encoding::Brotli, Encoding::Gzip];
+        let offered: &[Encoding] = match (self.brotli.is_some(), self.gzip.is_some()) {
+            (true, true) => &BOTH,
+            (true, false) => &BOTH[..1],
+            (false, true) => &BOTH[1..],
+            (false, false) => &[],
+        };
+        negotiate(headers, offered)
+    }
+
+    /// The answer in `encoding` (the body as it is when that form is not held).
+    pub fn respond_as(&self, encoding: Encoding, headers: &HeaderMap) -> Response {
+        let (encoding, stored) = match encoding {
+            Encoding::Brotli => self.brotli.as_ref().map(|stored| (encoding, stored)),
+            Encoding::Gzip => self.gzip.as_ref().map(|stored| (encoding, stored)),
             Encoding::Identity => None,
         }
-        .unwrap_or(&self.identity);
+        .unwrap_or((Encoding::Identity, &self.identity));
 
         let mut response = if matches_etag(headers, &stored.etag) {
             StatusCode::NOT_MODIFIED.into_response()
@@ -77,7 +89,7 @@ impl Representations {
         let out = response.headers_mut();
         out.insert(ETAG, stored.etag.clone());
         out.insert(CACHE_CONTROL, self.cache_control.clone());
-        if !offered.is_empty() {
+        if self.brotli.is_some() || self.gzip.is_some() {
             out.insert(VARY, HeaderValue::from_static("accept-encoding"));
         }
         response
