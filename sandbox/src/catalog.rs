@@ -47,11 +47,18 @@ pub struct Region {
 }
 
 impl Region {
+    pub fn has(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
+    }
+
     /// Whether a plan of `class` can be created here. The rule (documented in the README):
     /// every class needs the `Linodes` capability, `gpu` also needs `GPU Linodes` and
-    /// `premium` also needs `Premium Plans`.
+    /// `premium` also needs `Premium Plans`; a distributed site offers dedicated plans only.
     pub fn offers(&self, class: &str) -> bool {
         let has = |cap: &str| self.capabilities.iter().any(|c| c == cap);
+        if self.json["site_type"] == "distributed" {
+            return has("Linodes") && class == "dedicated";
+        }
         has("Linodes")
             && match class {
                 "gpu" => has("GPU Linodes"),
@@ -65,7 +72,14 @@ impl Region {
 #[derive(Clone, Debug)]
 pub struct Image {
     pub id: String,
+    pub capabilities: Vec<String>,
     pub json: Value,
+}
+
+impl Image {
+    pub fn has(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
+    }
 }
 
 /// A StackScript user-defined field. Production emits lowercase `oneof`/`manyof`; the spec
@@ -155,6 +169,8 @@ impl Catalog {
         #[derive(Deserialize)]
         struct ImageKeys {
             id: String,
+            #[serde(default)]
+            capabilities: Vec<String>,
         }
 
         let types = parse_list::<TypeKeys>("types.json", types)?
@@ -167,7 +183,7 @@ impl Catalog {
             .collect();
         let images = parse_list::<ImageKeys>("images.json", images)?
             .into_iter()
-            .map(|(keys, json)| Image { id: keys.id, json })
+            .map(|(keys, json)| Image { id: keys.id, capabilities: keys.capabilities, json })
             .collect();
         let stackscripts = serde_json::from_str(stackscripts)
             .map_err(|source| CatalogError::Invalid { file: "stackscripts.json", source })?;

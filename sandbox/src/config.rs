@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::account::AccountPreset;
 use crate::fault_rules::FaultRule;
+use crate::rate_limit::RateLimits;
 
 /// Client id registered by `Config::default()` (20 lowercase hex chars, like Linode's).
 pub const DEFAULT_CLIENT_ID: &str = "5a4db0c1e2f3a4b5c6d7";
@@ -25,8 +27,11 @@ pub struct Config {
     pub timings: Timings,
     /// Faults active from start-up; more can be added at run time.
     pub faults: Vec<FaultRule>,
-    /// Limit on `POST /v4/linode/instances` per token.
-    pub create_rate_limit: RateLimit,
+    /// Linode's rate limits of 2026, each switchable off (`RateLimits::off()` for load tests).
+    pub rate_limits: RateLimits,
+    /// Which account the sandbox plays at start and after a reset; its settings can then be
+    /// changed through Linode's own `PUT /account/settings` and `PUT /networking/firewalls/settings`.
+    pub account: AccountPreset,
     /// When true, an unknown Bearer token on a public route gets 401 `Invalid Token`, as
     /// production appears to do (docs/LINODE.md, API v4). A request with no Authorization header is
     /// always allowed on public routes.
@@ -39,7 +44,8 @@ impl Default for Config {
             clients: vec![ClientConfig::default()],
             timings: Timings::default(),
             faults: Vec::new(),
-            create_rate_limit: RateLimit::default(),
+            rate_limits: RateLimits::default(),
+            account: AccountPreset::default(),
             invalid_token_on_public: true,
         }
     }
@@ -114,15 +120,8 @@ impl Default for Timings {
 }
 
 /// A fixed-window request limit.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateLimit {
     pub requests: u32,
     pub window: Duration,
-}
-
-impl Default for RateLimit {
-    /// Linode's documented limit on creating Linodes: 10 requests per 30 seconds.
-    fn default() -> Self {
-        Self { requests: 10, window: Duration::from_secs(30) }
-    }
 }

@@ -13,6 +13,9 @@ pub const INVALID_TOKEN: &str = "Invalid Token";
 pub const NOT_AUTHORIZED: &str = "Your OAuth token is not authorized to use this endpoint.";
 /// Linode's 404 reason.
 pub const NOT_FOUND: &str = "Not found";
+/// Linode's 403 reason for a user without the grant or IAM permission an operation needs
+/// (the status is the spec's; the text is what production answers, [undocumented]).
+pub const FORBIDDEN: &str = "Unauthorized";
 
 /// One entry of Linode's `errors` array.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -37,6 +40,9 @@ pub enum ApiError {
     NotAuthorized { accepted: &'static str, granted: String },
     #[error("not found")]
     NotFound,
+    /// A restricted IAM user without the permission the operation needs.
+    #[error("forbidden")]
+    Forbidden,
     #[error("bad request: {0:?}")]
     BadRequest(Vec<FieldError>),
     #[error("rate limited")]
@@ -74,6 +80,7 @@ impl IntoResponse for ApiError {
                 (StatusCode::UNAUTHORIZED, headers, linode_error_body(reason(NOT_AUTHORIZED))).into_response()
             }
             Self::NotFound => (StatusCode::NOT_FOUND, linode_error_body(reason(NOT_FOUND))).into_response(),
+            Self::Forbidden => (StatusCode::FORBIDDEN, linode_error_body(reason(FORBIDDEN))).into_response(),
             Self::BadRequest(errors) => (StatusCode::BAD_REQUEST, linode_error_body(errors)).into_response(),
             Self::RateLimited { limit, reset_epoch, retry_after_secs } => {
                 let mut headers = HeaderMap::new();

@@ -12,6 +12,9 @@ use crate::state::{AppState, Grant};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inspection {
     pub instances: Vec<InspectedInstance>,
+    /// Every firewall of the account, the default ones included.
+    #[serde(default)]
+    pub firewalls: Vec<InspectedFirewall>,
     pub tokens: Vec<InspectedToken>,
     pub codes: Vec<InspectedCode>,
     pub requests: Vec<RequestRecord>,
@@ -37,8 +40,33 @@ pub struct InspectedInstance {
     pub created: String,
     /// The create request's body as received, `root_pass` redacted.
     pub request_body: Option<String>,
-    /// Whether its application answers on its public address now.
+    /// Whether its application answers on its public address now (port 80, through its
+    /// firewall).
     pub app_answering: bool,
+    /// Its public IPv4 addresses (none for a Linode-Interfaces Linode without a public interface).
+    #[serde(default)]
+    pub ipv4: Vec<String>,
+    /// `legacy_config` or `linode`.
+    #[serde(default)]
+    pub interface_generation: String,
+    /// The firewalls protecting it or one of its interfaces.
+    #[serde(default)]
+    pub firewall_ids: Vec<u64>,
+    #[serde(default)]
+    pub has_user_data: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InspectedFirewall {
+    pub id: u64,
+    pub label: String,
+    /// `enabled` or `disabled`.
+    pub status: String,
+    pub tags: Vec<String>,
+    /// The Linodes it protects, directly or through one of their interfaces.
+    pub linode_ids: Vec<u64>,
+    /// The rules as `GET /networking/firewalls/{id}/rules` serves them.
+    pub rules: serde_json::Value,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,7 +122,27 @@ impl Inspection {
                 token_id: i.token_id.clone(),
                 created: linode_time(i.created),
                 request_body: i.request_body.clone(),
-                app_answering: crate::installed_app::answers(i, timings, store.app_ready, now),
+                app_answering: crate::installed_app::answers(i, timings, store.app_ready, now)
+                    && crate::installed_app::reachable(&store, i, 80),
+                ipv4: i.ipv4.clone(),
+                interface_generation: i.interface_generation.as_str().to_owned(),
+                firewall_ids: store.firewalls_of(i.id).map(|f| f.id).collect(),
+                has_user_data: i.has_user_data,
+            })
+            .collect();
+        let firewalls = store
+            .firewalls
+            .iter()
+            .map(|f| InspectedFirewall {
+                id: f.id,
+                label: f.label.clone(),
+                status: serde_json::to_value(f.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                tags: f.tags.clone(),
+                linode_ids: f.devices.iter().map(|d| d.entity.linode_id()).collect(),
+                rules: f.rules.to_json(),
             })
             .collect();
         let mut tokens: Vec<_> = store.tokens.values().collect();
@@ -133,7 +181,7 @@ impl Inspection {
                 token_id: c.token_id.clone(),
             })
             .collect();
-        Self { instances, tokens, codes, requests: store.requests.clone() }
+        Self { instances, firewalls, tokens, codes, requests: store.requests.clone() }
     }
 
     /// The token record for a secret token, by fingerprint.

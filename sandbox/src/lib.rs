@@ -5,6 +5,7 @@
 //! prefix. [`spawn`] serves it on an ephemeral port for tests. See the README for what is
 //! emulated and what is not.
 
+mod account;
 mod admin;
 mod api;
 mod catalog;
@@ -13,6 +14,7 @@ mod errors;
 mod fault_rules;
 mod faults;
 mod filter;
+mod firewall;
 mod inspect;
 mod installed_app;
 mod oauth;
@@ -32,6 +34,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use account::{
+    AccountPreset, AccountSettings, DefaultFirewalls, InterfaceGeneration, InterfacesForNewLinodes, User,
+    DEFAULT_FIREWALL_LABEL, RESTRICTED_USER, UNRESTRICTED_USER,
+};
 pub use catalog::{
     Catalog, CatalogError, StackScript, UserDefinedField, ANY_IMAGE, STACKSCRIPT_ANY_IMAGE, STACKSCRIPT_NO_INPUT,
     STACKSCRIPT_WITH_FIELDS,
@@ -40,10 +46,11 @@ pub use config::{
     ClientConfig, Config, RateLimit, Timings, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_LABEL, DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
 };
-pub use errors::{INVALID_TOKEN, NOT_AUTHORIZED, NOT_FOUND};
+pub use errors::{FORBIDDEN, INVALID_TOKEN, NOT_AUTHORIZED, NOT_FOUND};
 pub use fault_rules::{FaultKind, FaultRule, ANY_ROUTE};
-pub use inspect::{InspectedCode, InspectedInstance, InspectedToken, Inspection};
+pub use inspect::{InspectedCode, InspectedFirewall, InspectedInstance, InspectedToken, Inspection};
 pub use installed_app::AppBehaviour;
+pub use rate_limit::{LimitClass, RateLimits};
 pub use records::RequestRecord;
 pub use state::token_id;
 
@@ -106,8 +113,40 @@ impl Sandbox {
             .route("/v4/linode/stackscripts", get(api::catalog::list_stackscripts))
             .route("/v4/linode/stackscripts/{id}", get(api::catalog::get_stackscript))
             .route("/v4/linode/instances", get(api::instances::list_instances).post(api::instances::create))
-            .route("/v4/linode/instances/{id}", get(api::instances::get_instance))
+            .route(
+                "/v4/linode/instances/{id}",
+                get(api::instances::get_instance).delete(api::instances::delete_instance),
+            )
+            .route(
+                "/v4/linode/instances/{id}/firewalls",
+                get(api::firewalls::of_linode).put(api::firewalls::set_of_linode),
+            )
+            .route("/v4/linode/instances/{id}/interfaces", get(api::instances::list_interfaces))
+            .route("/v4/networking/firewalls", get(api::firewalls::list_firewalls).post(api::firewalls::create))
+            .route(
+                "/v4/networking/firewalls/settings",
+                get(api::account::get_firewall_settings).put(api::account::put_firewall_settings),
+            )
+            .route(
+                "/v4/networking/firewalls/{id}",
+                get(api::firewalls::get_firewall)
+                    .put(api::firewalls::update_firewall)
+                    .delete(api::firewalls::delete_firewall),
+            )
+            .route("/v4/networking/firewalls/{id}/rules", get(api::firewalls::get_rules).put(api::firewalls::put_rules))
+            .route(
+                "/v4/networking/firewalls/{id}/devices",
+                get(api::firewalls::list_devices).post(api::firewalls::add_device),
+            )
+            .route(
+                "/v4/networking/firewalls/{id}/devices/{device_id}",
+                get(api::firewalls::get_device).delete(api::firewalls::remove_device),
+            )
+            .route("/v4/account/settings", get(api::account::get_settings).put(api::account::put_settings))
             .route("/v4/profile", get(api::profile::profile))
+            .route("/v4/profile/grants", get(api::account::grants))
+            .route("/v4/{*rest}", axum::routing::any(api::not_found))
+            .route_layer(from_fn_with_state(self.state.clone(), api::rate_limits))
             .layer(from_fn(api::common_headers));
         let login = Router::new()
             .route("/login/oauth/authorize", get(oauth::authorize::show).post(oauth::authorize::decide))
@@ -126,9 +165,16 @@ impl Sandbox {
         Router::new().fallback(installed_app::serve).with_state(self.state.clone())
     }
 
-    /// Whether the application of the instance whose public IPv4 is `ip` answers now.
+    /// Whether the application of the instance whose public IPv4 is `ip` answers on port 80
+    /// now, from outside (its firewall must accept the port).
     pub fn app_answers(&self, ip: std::net::Ipv4Addr) -> bool {
-        installed_app::answering(&self.state, ip).is_some()
+        self.app_answers_on(std::net::SocketAddr::from((ip, 80)))
+    }
+
+    /// Whether the application of the instance whose public address is `address` answers on
+    /// that port now, from outside (its firewall must accept the port).
+    pub fn app_answers_on(&self, address: std::net::SocketAddr) -> bool {
+        installed_app::answering(&self.state, address).is_some()
     }
 
     /// Changes how long after `running` the instances' apps answer (`None`: never).

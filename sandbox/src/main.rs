@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use sandbox::{ClientConfig, Config, FaultRule, Sandbox};
+use sandbox::{AccountPreset, ClientConfig, Config, FaultRule, RateLimits, Sandbox};
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
@@ -40,6 +40,14 @@ struct Args {
     /// Let unknown Bearer tokens through on public routes instead of answering 401.
     #[arg(long)]
     allow_invalid_token_on_public: bool,
+    /// Which account to play: `legacy-2024` (legacy interfaces, no default firewall) or
+    /// `new-2026` (Linode Interfaces by default, a default firewall accepting only SSH).
+    /// Change it afterwards through `PUT /v4/account/settings` and `/v4/networking/firewalls/settings`.
+    #[arg(long, value_enum, default_value_t = AccountPreset::default(), env = "SANDBOX_ACCOUNT")]
+    account: AccountPreset,
+    /// Switch off Linode's 2026 rate limits (for load tests).
+    #[arg(long)]
+    no_rate_limits: bool,
 }
 
 fn parse_fault(text: &str) -> Result<FaultRule, String> {
@@ -70,6 +78,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }],
         faults: args.faults,
         invalid_token_on_public: !args.allow_invalid_token_on_public,
+        account: args.account,
+        rate_limits: if args.no_rate_limits { RateLimits::off() } else { RateLimits::default() },
         ..Config::default()
     };
     config.timings.provisioning = seconds(args.provisioning_secs, "provisioning-secs")?;

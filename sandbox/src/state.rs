@@ -9,10 +9,12 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+use crate::account::{AccountSettings, DefaultFirewalls, InterfaceGeneration, MaintenancePolicy, User};
 use crate::catalog::Catalog;
 use crate::config::{ClientConfig, Config};
 use crate::fault_rules::ActiveFault;
-use crate::rate_limit::Windows;
+use crate::firewall::FirewallRecord;
+use crate::rate_limit::Limiter;
 use crate::records::RequestRecord;
 
 /// The short, stable fingerprint used in place of a secret (token or code) wherever it is
@@ -130,9 +132,19 @@ pub(crate) struct InstanceRecord {
     pub authorized_keys: Vec<String>,
     pub booted: bool,
     pub backups_enabled: bool,
+    /// The public IPv4 addresses, empty when a Linode-Interfaces Linode has no public interface.
     pub ipv4: Vec<String>,
-    pub ipv6: String,
+    /// The private IPv4, if one was asked for (legacy interfaces).
+    pub private_ipv4: Option<String>,
+    pub ipv6: Option<String>,
     pub specs: serde_json::Value,
+    pub interface_generation: InterfaceGeneration,
+    /// Linode Interfaces (for `interface_generation: linode`). Legacy configuration interfaces
+    /// live in configuration profiles, which the sandbox does not model.
+    pub interfaces: Vec<InterfaceRecord>,
+    pub has_user_data: bool,
+    pub disk_encryption: &'static str,
+    pub maintenance_policy: MaintenancePolicy,
     pub created: OffsetDateTime,
     pub created_at: Instant,
     pub client_id: String,
@@ -141,6 +153,21 @@ pub(crate) struct InstanceRecord {
     /// `<redacted>` (`None` if it could not be found to redact), for tests that compare what a
     /// client says it sends with what arrived.
     pub request_body: Option<String>,
+}
+
+/// One Linode Interface of a Linode.
+pub(crate) struct InterfaceRecord {
+    pub id: u64,
+    pub kind: InterfaceKind,
+    pub default_route_ipv4: bool,
+    pub default_route_ipv6: bool,
+    pub created: OffsetDateTime,
+}
+
+pub(crate) enum InterfaceKind {
+    Public,
+    Vpc { subnet_id: u64 },
+    Vlan { vlan_label: String, ipam_address: Option<String> },
 }
 
 /// Everything that changes while the sandbox runs.
@@ -156,7 +183,14 @@ pub(crate) struct Store {
     pub instances: Vec<InstanceRecord>,
     pub next_instance_id: u64,
     pub next_seq: u64,
-    pub create_windows: Windows,
+    /// Rate-limit windows of every class of request (2026 limits).
+    pub limits: Limiter,
+    pub account: AccountSettings,
+    pub default_firewalls: DefaultFirewalls,
+    pub firewalls: Vec<FirewallRecord>,
+    pub users: Vec<User>,
+    /// One counter for firewall, device and interface ids (they never collide that way).
+    pub next_object_id: u64,
     pub faults: Vec<ActiveFault>,
     pub requests: Vec<RequestRecord>,
     /// How long after `running` the instances' application answers (`None`: never).
@@ -194,10 +228,13 @@ pub(crate) fn cap<K: Clone + Eq + std::hash::Hash, V, A: Ord>(
 
 /// First id handed to a created Linode; real ids are eight digits these days.
 const FIRST_INSTANCE_ID: u64 = 80_000_001;
+/// Ids of firewalls, their devices and Linode Interfaces start after this (seven digits, as
+/// production's firewall ids are).
+const FIRST_OBJECT_ID: u64 = 3_000_000;
 
 impl Store {
     pub fn new(config: &Config) -> Self {
-        Self {
+        let mut store = Self {
             clients: config.clients.clone(),
             pending: HashMap::new(),
             codes: HashMap::new(),
@@ -206,11 +243,75 @@ impl Store {
             instances: Vec::new(),
             next_instance_id: FIRST_INSTANCE_ID,
             next_seq: 0,
-            create_windows: Windows::default(),
+            limits: Limiter::new(config.rate_limits.clone()),
+            account: config.account.settings(),
+            default_firewalls: DefaultFirewalls::default(),
+            firewalls: Vec::new(),
+            users: User::builtin(),
+            next_object_id: FIRST_OBJECT_ID,
             faults: config.faults.iter().cloned().map(ActiveFault::new).collect(),
             requests: Vec::new(),
             app_ready: config.timings.app_ready,
+        };
+        if config.account == crate::account::AccountPreset::New2026 {
+            store.install_default_ssh_firewall();
         }
+        store
+    }
+
+    /// A fresh id for a firewall, device or interface.
+    pub fn next_id(&mut self) -> u64 {
+        self.next_object_id += 1;
+        self.next_object_id
+    }
+
+    /// The default firewall of a new 2026 account: inbound TCP 22 from anywhere, everything
+    /// else dropped; the account's default for Linodes and for public and VPC interfaces.
+    fn install_default_ssh_firewall(&mut self) {
+        use crate::firewall::{Action, Addresses, Protocol, Rule, Rules, ANY_IPV4, ANY_IPV6};
+        let id = self.next_id();
+        let now = OffsetDateTime::now_utc();
+        let ssh = Rule {
+            action: Action::Accept,
+            protocol: Protocol::Tcp,
+            ports: Some("22".to_owned()),
+            addresses: Addresses { ipv4: Some(vec![ANY_IPV4.to_owned()]), ipv6: Some(vec![ANY_IPV6.to_owned()]) },
+            label: Some("accept-ssh".to_owned()),
+            description: None,
+        };
+        self.firewalls.push(FirewallRecord {
+            id,
+            label: crate::account::DEFAULT_FIREWALL_LABEL.to_owned(),
+            status: crate::firewall::FirewallStatus::Enabled,
+            tags: Vec::new(),
+            rules: Rules {
+                inbound: vec![ssh],
+                inbound_policy: Action::Drop,
+                outbound: Vec::new(),
+                outbound_policy: Action::Accept,
+                version: 1,
+            },
+            devices: Vec::new(),
+            created: now,
+            updated: now,
+        });
+        self.default_firewalls = DefaultFirewalls {
+            linode: Some(id),
+            nodebalancer: None,
+            public_interface: Some(id),
+            vpc_interface: Some(id),
+        };
+    }
+
+    /// The account user a token acts for: a known user, or any other name as an unrestricted
+    /// user (the consent page accepts any name).
+    pub fn user(&self, username: &str) -> User {
+        self.users.iter().find(|u| u.username == username).cloned().unwrap_or_else(|| User::unrestricted(username))
+    }
+
+    /// The enabled firewalls protecting Linode `linode_id` or one of its interfaces.
+    pub fn firewalls_of(&self, linode_id: u64) -> impl Iterator<Item = &FirewallRecord> {
+        self.firewalls.iter().filter(move |f| f.devices.iter().any(|d| d.entity.linode_id() == linode_id))
     }
 
     /// Forgets everything that happened, keeping the registered clients.

@@ -71,7 +71,7 @@ async fn public_catalog_needs_no_token() {
     assert_eq!(get_json(format!("{api}/linode/stackscripts")).await["results"], 3);
 
     let response = get(format!("{api}/linode/types")).await;
-    assert_eq!(response.headers()["x-spec-version"], "4.189.0");
+    assert_eq!(response.headers()["x-spec-version"], "4.234.0");
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
     assert!(response.headers()["access-control-allow-headers"].to_str().expect("ascii").contains("X-Filter"));
 }
@@ -140,7 +140,7 @@ async fn filters() {
 
     let or = page(filtered(&sb, "/linode/types", r#"{"+or":[{"class":"nanode"},{"class":"gpu"}]}"#).await).await;
     assert!(or["data"].as_array().expect("data").iter().all(|t| t["class"] == "nanode" || t["class"] == "gpu"));
-    assert_eq!(or["results"], 6);
+    assert_eq!(or["results"], 7);
 
     let and = page(
         filtered(
@@ -256,8 +256,9 @@ async fn create_returns_the_linode_and_status_progresses() {
     let token = token(&sb, "linodes:read_write").await;
     let response = create(&sb, &token, &create_body()).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["x-ratelimit-limit"], "10");
-    assert_eq!(response.headers()["x-ratelimit-remaining"], "9");
+    // Linode's 2026 limit on creates: 20 per 15 s.
+    assert_eq!(response.headers()["x-ratelimit-limit"], "20");
+    assert_eq!(response.headers()["x-ratelimit-remaining"], "19");
     assert!(response.headers().contains_key("x-ratelimit-reset"));
     let linode: Value = response.json().await.expect("json");
     assert_eq!(linode["status"], "provisioning");
@@ -337,7 +338,7 @@ fn ssh_key() -> String {
 async fn create_validation_errors() {
     // Every attempt counts against the create limit; this test makes more than ten.
     let mut config = fast_config();
-    config.create_rate_limit.requests = 100;
+    config.rate_limits.create_linode = None;
     let sb = start_with(config).await;
     let token = token(&sb, "linodes:read_write").await;
     let check = |patch: Value, expected: Vec<(&'static str, &'static str)>| {
@@ -447,22 +448,22 @@ async fn stackscript_data_any_image_and_unique_labels() {
 async fn creates_are_rate_limited_per_token() {
     let sb = start().await;
     let token = token(&sb, "linodes:read_write").await;
-    for n in 0..10 {
+    for n in 0..20 {
         let mut body = create_body();
         body["label"] = json!(format!("rl-{n}"));
         let response = create(&sb, &token, &body).await;
         assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()["x-ratelimit-remaining"], (9 - n).to_string().as_str());
+        assert_eq!(response.headers()["x-ratelimit-remaining"], (19 - n).to_string().as_str());
     }
     let response = create(&sb, &token, &create_body()).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = response.headers()["retry-after"].to_str().expect("ascii").parse().expect("secs");
-    assert!((1..=30).contains(&retry));
-    assert_eq!(response.headers()["x-ratelimit-limit"], "10");
+    assert!((1..=15).contains(&retry));
+    assert_eq!(response.headers()["x-ratelimit-limit"], "20");
     assert_eq!(response.headers()["x-ratelimit-remaining"], "0");
     let reset: i64 = response.headers()["x-ratelimit-reset"].to_str().expect("ascii").parse().expect("epoch");
     assert!(reset > 1_700_000_000);
-    assert_eq!(sb.sandbox.inspect().instances.len(), 10);
+    assert_eq!(sb.sandbox.inspect().instances.len(), 20);
 
     // Another token has its own window.
     let other = common::token(&sb, "linodes:read_write").await;
@@ -472,7 +473,7 @@ async fn creates_are_rate_limited_per_token() {
 #[tokio::test]
 async fn rate_limit_window_resets() {
     let mut config = fast_config();
-    config.create_rate_limit = sandbox::RateLimit { requests: 2, window: Duration::from_millis(300) };
+    config.rate_limits.create_linode = Some(sandbox::RateLimit { requests: 2, window: Duration::from_millis(300) });
     let sb = start_with(config).await;
     let token = token(&sb, "linodes:read_write").await;
     let mut statuses = Vec::new();
@@ -489,7 +490,7 @@ async fn rate_limit_window_resets() {
 #[tokio::test]
 async fn concurrent_creates_get_distinct_ids() {
     let mut config = fast_config();
-    config.create_rate_limit.requests = 100;
+    config.rate_limits.create_linode = None;
     let sb = start_with(config).await;
     let token = token(&sb, "linodes:read_write").await;
     let tasks: Vec<_> = (0..50)

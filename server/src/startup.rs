@@ -199,7 +199,7 @@ impl Application {
                     installed_apps = Some((listener, sandbox.installed_app_router()));
                     let sandbox = sandbox.clone();
                     Network::Sandbox(Arc::new(move |declared: SocketAddr| match declared.ip() {
-                        std::net::IpAddr::V4(ip) if sandbox.app_answers(ip) => Some(apps),
+                        std::net::IpAddr::V4(_) if sandbox.app_answers_on(declared) => Some(apps),
                         _ => None,
                     }))
                 }

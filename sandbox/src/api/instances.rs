@@ -8,20 +8,21 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::create::{parse_body, validate, ValidCreate};
-use super::{require, with_scope_headers, Caller, LINODES_READ, LINODES_WRITE};
+use super::create::{parse_body, validate, Account, ValidCreate};
+use super::{require, require_permission, with_scope_headers, Caller, LINODES_READ, LINODES_WRITE};
+use crate::account::{InterfaceGeneration, Permission};
 use crate::config::Timings;
 use crate::errors::ApiError;
+use crate::firewall::{Device, DeviceEntity};
 use crate::pagination::list;
-use crate::rate_limit::Allowance;
 use crate::records::linode_time;
-use crate::state::{AppState, InstanceRecord, Store};
+use crate::state::{AppState, InstanceRecord, InterfaceKind, InterfaceRecord, Store};
 
 const INSTANCE_FIELDS: &[&str] = &["id", "label", "group", "tags", "region", "type", "image", "status"];
 
@@ -44,8 +45,10 @@ impl InstanceRecord {
         self.booted.then(|| self.created_at + timings.provisioning + timings.booting)
     }
 
-    fn to_json(&self, timings: &Timings, now: Instant) -> Value {
+    pub(crate) fn to_json(&self, timings: &Timings, now: Instant) -> Value {
         let created = linode_time(self.created);
+        let mut ipv4 = self.ipv4.clone();
+        ipv4.extend(self.private_ipv4.clone());
         json!({
             "id": self.id,
             "label": self.label,
@@ -55,7 +58,7 @@ impl InstanceRecord {
             "type": self.plan,
             "region": self.region,
             "image": self.image,
-            "ipv4": self.ipv4,
+            "ipv4": ipv4,
             "ipv6": self.ipv6,
             "hypervisor": "kvm",
             "created": created,
@@ -77,16 +80,76 @@ impl InstanceRecord {
             "watchdog_enabled": true,
             // 40 hex digits, as production sends (a SHA-1-sized id).
             "host_uuid": host_uuid(self.id),
-            "has_user_data": false,
+            "has_user_data": self.has_user_data,
             "lke_cluster_id": null,
             "placement_group": null,
             "capabilities": [],
-            "disk_encryption": "disabled",
-            "interface_generation": "legacy_config",
-            "maintenance_policy": "linode/migrate",
-            "locks": []
+            "disk_encryption": self.disk_encryption,
+            "interface_generation": self.interface_generation.as_str(),
+            "maintenance_policy": self.maintenance_policy.as_str()
+            // No `locks`: production sends it on /v4beta only.
         })
     }
+
+    /// `GET /linode/instances/{id}/interfaces` entry of each Linode Interface.
+    fn interfaces_json(&self) -> Vec<Value> {
+        self.interfaces
+            .iter()
+            .map(|interface| {
+                let created = linode_time(interface.created);
+                let mut value = json!({
+                    "id": interface.id,
+                    "mac_address": mac_address(interface.id),
+                    "created": created,
+                    "updated": created,
+                    "version": 1,
+                    "default_route": null,
+                    "public": null,
+                    "vpc": null,
+                    "vlan": null,
+                });
+                match &interface.kind {
+                    InterfaceKind::Public => {
+                        value["default_route"] =
+                            json!({ "ipv4": interface.default_route_ipv4, "ipv6": interface.default_route_ipv6 });
+                        let slaac = self.ipv6.as_deref().map(|v6| v6.trim_end_matches("/128").to_owned());
+                        value["public"] = json!({
+                            "ipv4": {
+                                "addresses": self.ipv4.iter().enumerate()
+                                    .map(|(n, address)| json!({ "address": address, "primary": n == 0 }))
+                                    .collect::<Vec<_>>(),
+                                "shared": []
+                            },
+                            "ipv6": {
+                                "ranges": [],
+                                "shared": [],
+                                "slaac": slaac.map(|address| vec![json!({ "address": address, "prefix": 64 })])
+                                    .unwrap_or_default()
+                            }
+                        });
+                    }
+                    InterfaceKind::Vpc { subnet_id } => {
+                        value["default_route"] = json!({ "ipv4": interface.default_route_ipv4 });
+                        value["vpc"] = json!({
+                            "vpc_id": subnet_id / 10,
+                            "subnet_id": subnet_id,
+                            "ipv4": { "addresses": [], "ranges": [] }
+                        });
+                    }
+                    InterfaceKind::Vlan { vlan_label, ipam_address } => {
+                        value["vlan"] = json!({ "vlan_label": vlan_label, "ipam_address": ipam_address });
+                    }
+                }
+                value
+            })
+            .collect()
+    }
+}
+
+/// A locally administered MAC address derived from the interface id.
+fn mac_address(id: u64) -> String {
+    let bytes = id.to_be_bytes();
+    format!("f2:3c:{:02x}:{:02x}:{:02x}:{:02x}", bytes[4], bytes[5], bytes[6], bytes[7])
 }
 
 /// Addresses from the documentation ranges (RFC 5737 / RFC 3849), so nothing real is named.
@@ -102,6 +165,13 @@ fn addresses(index: u64, private_ip: bool) -> (Vec<String>, String) {
     (ipv4, ipv6)
 }
 
+/// Whether the new Linode has a public address: always with legacy interfaces, only through a
+/// public interface with Linode Interfaces.
+fn has_public_interface(valid: &ValidCreate<'_>) -> bool {
+    valid.generation == InterfaceGeneration::LegacyConfig
+        || valid.interfaces.iter().any(|i| matches!(i.kind, InterfaceKind::Public))
+}
+
 fn store_instance(
     store: &mut Store,
     valid: ValidCreate<'_>,
@@ -115,7 +185,34 @@ fn store_instance(
     }
     let id = store.next_instance_id;
     store.next_instance_id += 1;
-    let (ipv4, ipv6) = addresses(store.instances.len() as u64, valid.private_ip);
+    let (mut ipv4, ipv6) = addresses(store.instances.len() as u64, valid.private_ip);
+    let private_ipv4 = (ipv4.len() > 1).then(|| ipv4.remove(1));
+    let public = has_public_interface(&valid);
+    let now = OffsetDateTime::now_utc();
+    let mut interfaces = Vec::new();
+    let mut devices = Vec::new();
+    for planned in valid.interfaces {
+        let interface_id = store.next_id();
+        if let Some(firewall) = planned.firewall_id {
+            devices.push((firewall, DeviceEntity::LinodeInterface { interface_id, linode_id: id }));
+        }
+        interfaces.push(InterfaceRecord {
+            id: interface_id,
+            kind: planned.kind,
+            default_route_ipv4: planned.default_route_ipv4,
+            default_route_ipv6: planned.default_route_ipv6,
+            created: now,
+        });
+    }
+    if let Some(firewall) = valid.legacy_firewall {
+        devices.push((firewall, DeviceEntity::Linode { linode_id: id }));
+    }
+    for (firewall_id, entity) in devices {
+        let device_id = store.next_id();
+        if let Some(firewall) = store.firewalls.iter_mut().find(|f| f.id == firewall_id) {
+            firewall.devices.push(Device { id: device_id, entity, created: now });
+        }
+    }
     let plan = &valid.plan.json;
     store.instances.push(InstanceRecord {
         id,
@@ -130,8 +227,9 @@ fn store_instance(
         authorized_keys: valid.authorized_keys,
         booted: valid.booted,
         backups_enabled: valid.backups_enabled,
-        ipv4,
-        ipv6,
+        ipv4: if public { ipv4 } else { Vec::new() },
+        private_ipv4,
+        ipv6: public.then_some(ipv6),
         specs: json!({
             "disk": plan["disk"],
             "memory": plan["memory"],
@@ -139,7 +237,12 @@ fn store_instance(
             "gpus": plan["gpus"],
             "transfer": plan["transfer"]
         }),
-        created: OffsetDateTime::now_utc(),
+        interface_generation: valid.generation,
+        interfaces,
+        has_user_data: valid.has_user_data,
+        disk_encryption: valid.disk_encryption,
+        maintenance_policy: valid.maintenance_policy,
+        created: now,
         created_at: Instant::now(),
         client_id: caller.client_id.clone(),
         token_id: caller.token_id.clone(),
@@ -162,41 +265,78 @@ fn redacted_body(body: &[u8]) -> Option<String> {
     Some(format!("{}\"<redacted>\"{}", &text[..start], &text[start + written.len()..]))
 }
 
-fn with_rate_headers(mut response: Response, allowance: Allowance) -> Response {
-    let headers = response.headers_mut();
-    headers.insert("x-ratelimit-limit", HeaderValue::from(allowance.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(allowance.remaining));
-    headers.insert("x-ratelimit-reset", HeaderValue::from(allowance.reset_epoch));
-    response
-}
-
 pub(crate) async fn create(
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let caller = require(&app, &headers, Some(LINODES_WRITE))?;
-    let allowance = app.store().create_windows.hit(&caller.token_id, app.config.create_rate_limit)?;
-    // Every create attempt counts against the limit, and every reply carries its headers.
-    let result = parse_body(&body)
-        .map_err(|e| ApiError::BadRequest(vec![e]))
-        .and_then(|body| validate(&app.catalog, body).map_err(ApiError::BadRequest))
-        .and_then(|valid| {
-            let received = redacted_body(&body);
-            let mut store = app.store();
-            let id = store_instance(&mut store, valid, &caller, received)?;
-            store
-                .instances
-                .iter()
-                .find(|i| i.id == id)
-                .map(|i| i.to_json(&app.config.timings, Instant::now()))
-                .ok_or(ApiError::NotFound)
-        });
+    // IAM: the scope is not enough; the user needs `create_linode` too.
+    require_permission(&app, &caller, Permission::CreateLinode)?;
+    let result = parse_body(&body).map_err(|e| ApiError::BadRequest(vec![e])).and_then(|parsed| {
+        let received = redacted_body(&body);
+        let mut store = app.store();
+        let settings = store.account.clone();
+        let account = Account {
+            settings: &settings,
+            defaults: store.default_firewalls,
+            firewalls: store.firewalls.iter().map(|f| f.id).collect(),
+        };
+        let valid = validate(&app.catalog, &account, parsed).map_err(ApiError::BadRequest)?;
+        let id = store_instance(&mut store, valid, &caller, received)?;
+        store
+            .instances
+            .iter()
+            .find(|i| i.id == id)
+            .map(|i| i.to_json(&app.config.timings, Instant::now()))
+            .ok_or(ApiError::NotFound)
+    });
     let response = match result {
         Ok(linode) => Json(linode).into_response(),
         Err(error) => error.into_response(),
     };
-    Ok(with_rate_headers(with_scope_headers(response, Some(&caller), Some(LINODES_WRITE)), allowance))
+    Ok(with_scope_headers(response, Some(&caller), Some(LINODES_WRITE)))
+}
+
+/// `DELETE /linode/instances/{id}`: the Linode goes, and with it its firewall devices.
+pub(crate) async fn delete_instance(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let caller = require(&app, &headers, Some(LINODES_WRITE))?;
+    let id = id.parse::<u64>().map_err(|_| ApiError::NotFound)?;
+    let mut store = app.store();
+    let before = store.instances.len();
+    store.instances.retain(|i| i.id != id);
+    if store.instances.len() == before {
+        return Err(ApiError::NotFound);
+    }
+    for firewall in &mut store.firewalls {
+        firewall.devices.retain(|d| d.entity.linode_id() != id);
+    }
+    Ok(with_scope_headers(Json(json!({})).into_response(), Some(&caller), Some(LINODES_WRITE)))
+}
+
+/// `GET /linode/instances/{id}/interfaces`: a Linode-Interfaces Linode's interfaces. The spec
+/// names `linodes:read_write` for it, and so does the sandbox.
+pub(crate) async fn list_interfaces(
+    State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let caller = require(&app, &headers, Some(LINODES_WRITE))?;
+    let id = id.parse::<u64>().map_err(|_| ApiError::NotFound)?;
+    let store = app.store();
+    let linode = store.instances.iter().find(|i| i.id == id).ok_or(ApiError::NotFound)?;
+    if linode.interface_generation != InterfaceGeneration::Linode {
+        return Err(ApiError::field(
+            "interface_generation",
+            "This Linode uses legacy configuration interfaces; they are listed in its configuration profiles",
+        ));
+    }
+    let reply = json!({ "interfaces": linode.interfaces_json() });
+    Ok(with_scope_headers(Json(reply).into_response(), Some(&caller), Some(LINODES_WRITE)))
 }
 
 pub(crate) async fn list_instances(

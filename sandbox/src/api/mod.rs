@@ -1,13 +1,18 @@
-//! API v4 (api.linode.com/v4): the public catalog, instances and the profile.
+//! API v4 (api.linode.com/v4): the public catalog, instances, firewalls, account settings
+//! and the profile.
 
+pub(crate) mod account;
 pub(crate) mod catalog;
 mod create;
+pub(crate) mod firewalls;
 pub(crate) mod instances;
 pub(crate) mod profile;
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,7 +22,7 @@ use crate::oauth::allows;
 use crate::state::AppState;
 
 /// The spec version the catalog and behaviour were checked against.
-pub(crate) const SPEC_VERSION: &str = "4.189.0";
+pub(crate) const SPEC_VERSION: &str = "4.234.0";
 
 /// A caller holding a live token.
 pub(crate) struct Caller {
@@ -43,6 +48,10 @@ pub(crate) struct Scope {
 
 pub(crate) const LINODES_READ: Scope = Scope { resource: "linodes", write: false, header: "linodes:read_only" };
 pub(crate) const LINODES_WRITE: Scope = Scope { resource: "linodes", write: true, header: "linodes:read_write" };
+pub(crate) const FIREWALL_READ: Scope = Scope { resource: "firewall", write: false, header: "firewall:read_only" };
+pub(crate) const FIREWALL_WRITE: Scope = Scope { resource: "firewall", write: true, header: "firewall:read_write" };
+pub(crate) const ACCOUNT_READ: Scope = Scope { resource: "account", write: false, header: "account:read_only" };
+pub(crate) const ACCOUNT_WRITE: Scope = Scope { resource: "account", write: true, header: "account:read_write" };
 
 /// Who is calling: `Ok(None)` without an Authorization header, an error for a token that
 /// is unknown, revoked or expired.
@@ -65,6 +74,53 @@ fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<Option<Caller>, A
         scopes: record.scopes.clone(),
         username: record.username.clone(),
     }))
+}
+
+/// The caller's IAM user must hold `permission`; a restricted user without it gets 403.
+pub(crate) fn require_permission(
+    app: &AppState,
+    caller: &Caller,
+    permission: crate::account::Permission,
+) -> Result<(), ApiError> {
+    if app.store().user(&caller.username).may(permission) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+/// Counts every API request against Linode's limit for its class: per token when it carries
+/// a live one, per client address otherwise. Allowed replies carry `X-RateLimit-*`.
+pub(crate) async fn rate_limits(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("", MatchedPath::as_str).to_owned();
+    let class = crate::rate_limit::LimitClass::of(request.method(), &route);
+    let caller = match authenticate(&app, request.headers()) {
+        Ok(Some(caller)) => format!("token:{}", caller.token_id),
+        _ => match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(peer)) => format!("address:{}", peer.ip()),
+            // Embedded without connection info: every anonymous caller shares one window.
+            None => "address:unknown".to_owned(),
+        },
+    };
+    let allowance = app.store().limits.hit(class, &caller);
+    match allowance {
+        Err(refused) => refused.into_response(),
+        Ok(allowance) => {
+            let mut response = next.run(request).await;
+            if let Some(allowance) = allowance {
+                let headers = response.headers_mut();
+                headers.insert("x-ratelimit-limit", HeaderValue::from(allowance.limit));
+                headers.insert("x-ratelimit-remaining", HeaderValue::from(allowance.remaining));
+                headers.insert("x-ratelimit-reset", HeaderValue::from(allowance.reset_epoch));
+            }
+            response
+        }
+    }
+}
+
+/// Unknown routes under `/v4` answer as Linode does: 404 with its JSON error body.
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::NotFound
 }
 
 /// For public routes: anyone may call, but a bogus token is refused when configured so.

@@ -14,8 +14,8 @@ use super::consent_page::{consent_page, error_page};
 use super::{parse_scopes, FormFields};
 use crate::state::{random_hex, token_id, AppState, CodeRecord, PendingAuthorization};
 
-/// Username shown pre-filled on the page; any name is accepted.
-pub(crate) const DEFAULT_USERNAME: &str = "sandbox-user";
+/// The user picked by default on the page (an unrestricted one); any posted name is accepted.
+pub(crate) const DEFAULT_USERNAME: &str = crate::account::UNRESTRICTED_USER;
 
 /// Whether `requested` lies under `registered`: same origin, and the same path or a path
 /// below it. A query string of its own is allowed (Cloud Manager sends `?returnTo=`).

@@ -81,9 +81,12 @@ pub(super) fn consent_page(app_label: &str, scopes: &[String], request_id: &str,
 <p><strong>{app}</strong> wants to access your Linode account.</p>\
 <form method=\"post\">\
 <input type=\"hidden\" name=\"request\" value=\"{request}\">\
-<label for=\"username\">Username</label>\
-<input type=\"text\" id=\"username\" name=\"username\" value=\"{user}\" autocomplete=\"username\">\
-<small>Any username is accepted; there is no password in the sandbox.</small>\
+<fieldset><legend>Sign in as</legend>\
+<label><input type=\"radio\" name=\"username\" value=\"{user}\" checked> <strong>{user}</strong> \
+<small>unrestricted user: may create Linodes and firewalls</small></label>\
+<label><input type=\"radio\" name=\"username\" value=\"{restricted}\"> <strong>{restricted}</strong> \
+<small>restricted IAM user without a Linode creator role: creating a Linode is refused (403)</small></label>\
+</fieldset><small>There is no password in the sandbox.</small>\
 <fieldset><legend>Permissions requested (untick to refuse one)</legend>{checkboxes}</fieldset>\
 <div class=\"actions\">\
 <button type=\"submit\" name=\"decision\" value=\"approve\">Authorize</button>\
@@ -91,6 +94,7 @@ pub(super) fn consent_page(app_label: &str, scopes: &[String], request_id: &str,
 </div></form>",
         request = escape(request_id),
         user = escape(username),
+        restricted = escape(crate::account::RESTRICTED_USER),
     );
     page(&format!("Authorize {app_label}"), &body)
 }
