@@ -177,7 +177,12 @@ async fn run(args: &Args) -> Result<PathBuf> {
     let exe = server::absolute(&args.server);
     let site_root = server::absolute(&args.site_root);
     let latency = args.latency_ms;
-    let mut config = sandbox::Config { faults: vec![FaultRule::latency(ANY_ROUTE, latency)], ..Default::default() };
+    // A load test: Linode's rate limits would measure themselves, not the server.
+    let mut config = sandbox::Config {
+        faults: vec![FaultRule::latency(ANY_ROUTE, latency)],
+        rate_limits: sandbox::RateLimits::off(),
+        ..Default::default()
+    };
     // New Linodes reach `running` quickly, so nothing that waits for it (e.g. a revocation held
     // until then) stretches the run.
     config.timings.provisioning = Duration::from_millis(500);
