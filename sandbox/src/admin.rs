@@ -11,9 +11,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
+use crate::account::User;
 use crate::errors::ApiError;
 use crate::fault_rules::{ActiveFault, FaultRule};
 use crate::inspect::Inspection;
+use crate::rate_limit::{Limiter, RateLimits};
 use crate::state::AppState;
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
@@ -22,6 +24,39 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/__sandbox/faults", get(list_faults).post(add_faults).delete(clear_faults))
         .route("/__sandbox/reset", post(reset))
         .route("/__sandbox/app", get(crate::installed_app::show_behaviour).put(crate::installed_app::set_behaviour))
+        .route("/__sandbox/users", get(list_users).put(set_users))
+        .route("/__sandbox/rate-limits", get(show_rate_limits).put(set_rate_limits))
+}
+
+/// The account's IAM users (what Linode manages under `/iam`, which the sandbox does not
+/// serve): `[{"username", "restricted", "roles": [...]}]`. A `PUT` replaces the list.
+async fn list_users(State(app): State<Arc<AppState>>) -> Json<Vec<User>> {
+    Json(app.store().users.clone())
+}
+
+async fn set_users(State(app): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<Vec<User>>(&body) {
+        Ok(users) => {
+            app.store().users = users.clone();
+            Json(users).into_response()
+        }
+        Err(e) => ApiError::field("body", format!("Not a list of users: {e}")).into_response(),
+    }
+}
+
+/// Linode's rate limits in force; a `PUT` replaces them (`null` switches a class off).
+async fn show_rate_limits(State(app): State<Arc<AppState>>) -> Json<RateLimits> {
+    Json(app.store().limits.limits.clone())
+}
+
+async fn set_rate_limits(State(app): State<Arc<AppState>>, body: axum::body::Bytes) -> Response {
+    match serde_json::from_slice::<RateLimits>(&body) {
+        Ok(limits) => {
+            app.store().limits = Limiter::new(limits.clone());
+            Json(limits).into_response()
+        }
+        Err(e) => ApiError::field("body", format!("Not rate limits: {e}")).into_response(),
+    }
 }
 
 async fn inspect(State(app): State<Arc<AppState>>) -> Json<Inspection> {

@@ -690,3 +690,33 @@ async fn unknown_routes_answer_linodes_json_404() {
         assert_eq!(body, json!({ "errors": [{ "reason": "Not found" }] }));
     }
 }
+
+#[tokio::test]
+async fn users_and_rate_limits_are_set_through_the_admin_listener() {
+    let sb = start().await;
+    let admin = sb.admin_url();
+    // A restricted user given the Linode creator role may create.
+    let users = json!([{ "username": "creator", "restricted": true, "roles": ["account_linode_creator"] },
+                       { "username": "viewer", "restricted": true, "roles": ["account_event_viewer"] }]);
+    let set = http().put(format!("{admin}/__sandbox/users")).json(&users).send().await.expect("users");
+    assert_eq!(set.status(), StatusCode::OK);
+    let creator = token_as(&sb, "linodes:read_write", "creator").await;
+    assert_eq!(post(&sb, &creator, "/linode/instances", create_body()).await.0, StatusCode::OK);
+    let viewer = token_as(&sb, "linodes:read_write", "viewer").await;
+    assert_eq!(post(&sb, &viewer, "/linode/instances", create_body()).await.0, StatusCode::FORBIDDEN);
+
+    let limits = json!({ "create_linode": { "requests": 1, "window": { "secs": 60, "nanos": 0 } },
+                         "list_images": null, "list_stackscripts": null, "paginated_list": null, "other": null });
+    assert_eq!(
+        http().put(format!("{admin}/__sandbox/rate-limits")).json(&limits).send().await.expect("limits").status(),
+        StatusCode::OK
+    );
+    let mut body = create_body();
+    body["label"] = json!("one-only");
+    assert_eq!(post(&sb, &creator, "/linode/instances", body.clone()).await.0, StatusCode::OK);
+    body["label"] = json!("two-refused");
+    assert_eq!(post(&sb, &creator, "/linode/instances", body).await.0, StatusCode::TOO_MANY_REQUESTS);
+    let shown: Value =
+        http().get(format!("{admin}/__sandbox/rate-limits")).send().await.expect("limits").json().await.expect("json");
+    assert_eq!(shown, limits);
+}
