@@ -115,7 +115,10 @@ fn class_label(class: &PlanClass) -> &'static str {
 }
 
 fn plan_groups(types: &[LinodeType]) -> Vec<PlanGroup> {
-    let mut sorted: Vec<&LinodeType> = types.iter().collect();
+    // Linode lists some plans (GPU plans of 2026) with a base price of 0 and their real price
+    // only per region; the form cannot yet tell in which regions such a plan is sold, so it does
+    // not offer them rather than show "$0/mo".
+    let mut sorted: Vec<&LinodeType> = types.iter().filter(|t| t.price.monthly > 0.0).collect();
     let rank = |t: &LinodeType| CLASSES.iter().position(|(class, _)| *class == t.class).unwrap_or(CLASSES.len());
     sorted.sort_by(|a, b| {
         rank(a).cmp(&rank(b)).then(a.price.monthly.total_cmp(&b.price.monthly)).then(a.memory.cmp(&b.memory))
@@ -210,7 +213,8 @@ fn country_name(code: &str) -> String {
 }
 
 /// Regions that can host Linodes, by part of the world and then by name. Regions in an outage
-/// are kept, to be shown disabled with the reason.
+/// are kept, to be shown disabled with the reason. Distributed sites are left out: Linode runs
+/// no StackScript there.
 fn region_groups(regions: &[Region]) -> Vec<RegionGroup> {
     let area_of = |country: &str| {
         let country = country.to_ascii_lowercase();
@@ -218,7 +222,7 @@ fn region_groups(regions: &[Region]) -> Vec<RegionGroup> {
     };
     let mut choices: Vec<(usize, RegionChoice)> = regions
         .iter()
-        .filter(|region| region.can_host_linodes())
+        .filter(|region| region.can_host_linodes() && region.site_type.as_deref() != Some("distributed"))
         .map(|region| {
             let choice = RegionChoice {
                 id: region.id.clone(),
@@ -352,5 +356,41 @@ impl CatalogCache {
             *current = Some(catalog.clone());
         }
         Ok(catalog)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(id: &str, class: &str, monthly: f64) -> serde_json::Value {
+        serde_json::json!({
+            "id": id, "label": id, "class": class, "disk": 25600, "memory": 1024, "vcpus": 1, "gpus": 0,
+            "transfer": 1000, "network_out": 1000, "price": { "hourly": monthly / 730.0, "monthly": monthly },
+            "region_prices": [{ "id": "us-ord", "hourly": 2.5, "monthly": 1680.0 }], "addons": null, "successor": null
+        })
+    }
+
+    #[test]
+    fn plans_priced_only_per_region_are_not_offered_at_zero() {
+        let types: Vec<LinodeType> = serde_json::from_value(serde_json::json!([
+            plan("g6-nanode-1", "nanode", 5.0),
+            plan("g3-gpu-x", "gpu", 0.0)
+        ]))
+        .expect("types");
+        let offered: Vec<String> = plan_groups(&types).into_iter().flat_map(|g| g.plans).map(|p| p.id).collect();
+        assert_eq!(offered, ["g6-nanode-1"]);
+    }
+
+    #[test]
+    fn distributed_sites_are_not_offered() {
+        let region = |id: &str, site: &str| serde_json::json!({ "id": id, "label": id, "country": "us", "capabilities": ["Linodes"], "status": "ok", "site_type": site });
+        let regions: Vec<Region> = serde_json::from_value(serde_json::json!([
+            region("us-east", "core"),
+            region("us-den-edge-1", "distributed")
+        ]))
+        .expect("regions");
+        let offered: Vec<String> = region_groups(&regions).into_iter().flat_map(|g| g.regions).map(|r| r.id).collect();
+        assert_eq!(offered, ["us-east"]);
     }
 }
