@@ -30,6 +30,6 @@ run bash -c 'cd end2end && npx playwright test'
 # One closing line for the whole run, summed over every runner above.
 awk '
   /^test result: / { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
-  /^(sdk-check|playwright): [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
+  /^(sdk-check|cli-check|spec-check|playwright): [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
   END { printf "all: %d passed, %d failed\n", p, f }
 ' "$log"

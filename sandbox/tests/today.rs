@@ -720,3 +720,22 @@ async fn users_and_rate_limits_are_set_through_the_admin_listener() {
         http().get(format!("{admin}/__sandbox/rate-limits")).send().await.expect("limits").json().await.expect("json");
     assert_eq!(shown, limits);
 }
+
+#[tokio::test]
+async fn firewall_defaults_take_null_as_linode_api4_sends_it_and_profiles_say_restricted() {
+    let sb = start_with(config(AccountPreset::New2026)).await;
+    let token = token(&sb, ALL_SCOPES).await;
+    let all = json!({ "default_firewall_ids": { "linode": null, "nodebalancer": null, "public_interface": null, "vpc_interface": null } });
+    let (status, set) = put(&sb, &token, "/networking/firewalls/settings", all).await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(set["default_firewall_ids"]["linode"], Value::Null);
+    refused(
+        put(&sb, &token, "/networking/firewalls/settings", json!({ "default_firewall_ids": { "linode": "three" } }))
+            .await,
+        "default_firewall_ids.linode",
+        "Must be a firewall id",
+    );
+    let restricted = token_as(&sb, "linodes:read_only", sandbox::RESTRICTED_USER).await;
+    assert_eq!(get(&sb, &restricted, "/profile").await.1["restricted"], true);
+    assert_eq!(get(&sb, &token, "/profile").await.1["restricted"], false);
+}

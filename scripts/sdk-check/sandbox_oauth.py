@@ -43,13 +43,14 @@ def consent(url, scopes, username=UNRESTRICTED):
     return query["code"][0]
 
 
-def token(scopes, username=UNRESTRICTED):
-    """An access token for `scopes` (strings such as "linodes:read_write") granted by
-    `username`. Returns (access_token, granted scopes as OAuthScopes members)."""
+def token(scopes, username=UNRESTRICTED, ticked=None):
+    """An access token asked for `scopes` (strings such as "linodes:read_write") and granted by
+    `username`, who ticks `ticked` (default: all of them; [] grants an empty scope).
+    Returns (access_token, granted scopes as OAuthScopes members)."""
     login = login_client()
     parsed = [OAuthScopes.parse(scope)[0] for scope in scopes]
     url = login.generate_login_url(scopes=parsed)
-    code = consent(url, scopes, username)
+    code = consent(url, scopes if ticked is None else ticked, username)
     access_token, granted, _expiry, _refresh = login.finish_oauth(code)
     return access_token, granted
 

@@ -1,7 +1,10 @@
 """Drives the unmodified linode_api4 package against the standalone Linode sandbox.
 
 Plays the browser with `requests` on the consent page, then uses only the SDK's public API
-for the OAuth exchange, the catalog, the StackScript, the create and the token expiry.
+for the OAuth exchange, the catalog, the StackScript, the create and the token expiry; then,
+through the SDK's models, Linode's API of 2026 (spec 4.234.0): account settings, default
+firewalls, a Cloud Firewall and its rules, a Linode with Linode interfaces behind it, its
+firewalls, interfaces and the firewall's devices, deletes, and a restricted IAM user.
 Each step is a check; the last line is "sdk-check: N passed, M failed".
 """
 
@@ -205,7 +208,7 @@ def api_error_status(call):
     raise AssertionError("no ApiError")
 
 
-def inbound(rules):
+def plain(rules):
     """Plain data of a rules object, whether the SDK hands it over as a dict or MappedObject."""
     return getattr(rules, "dict", rules)
 
@@ -254,7 +257,7 @@ def firewall_create():
     web = client.networking.firewall_create("sdk-check-web", rules=WEB_RULES, tags=["sdk-check"])
     assert isinstance(web, Firewall) and isinstance(web.id, int), web
     assert web.label == "sdk-check-web" and web.status == "enabled", (web.label, web.status)
-    rules = inbound(web.rules)
+    rules = plain(web.rules)
     assert rules["inbound_policy"] == "DROP" and rules["outbound_policy"] == "ACCEPT", rules
     assert [(r["action"], r["protocol"], r["ports"]) for r in rules["inbound"]] == [
         ("ACCEPT", "TCP", "22,80")
@@ -264,6 +267,21 @@ def firewall_create():
     labels = {f.label for f in client.networking.firewalls()}
     assert {"sdk-check-web", "sdk-check-default"} <= labels, labels
     state["web"], state["locked"] = web, locked
+
+
+@check("firewall settings: one default set through the model (the SDK sends the others as null)")
+def firewall_settings_one():
+    # FirewallSettingsDefaultFirewallIDs has include_none_values: save() sends all four ids,
+    # null for those the account has none of (a fresh account has none).
+    client = state["client2"]
+    settings = client.networking.firewall_settings()
+    others = ("linode", "nodebalancer", "vpc_interface")
+    before = {kind: getattr(settings.default_firewall_ids, kind) for kind in others}
+    settings.default_firewall_ids.public_interface = state["locked"].id
+    assert settings.save() is True
+    again = client.networking.firewall_settings().default_firewall_ids
+    assert again.public_interface == state["locked"].id, again
+    assert {kind: getattr(again, kind) for kind in others} == before, (before, again)
 
 
 @check("firewall settings: default firewall ids saved and read back")
@@ -367,6 +385,26 @@ def firewall_devices():
     entities = [getattr(e, "dict", e) for e in entities]
     assert [(e["type"], e["id"]) for e in entities] == [("linode_interface", state["interface"].id)], entities
     assert entities[0]["parent_entity"]["id"] == state["instance2"].id, entities
+
+
+@check("a public interface without firewall_id gets the default public_interface firewall")
+def default_firewall_applies():
+    # LinodeInterfaceOptions always sends "firewall_id" (null when unset): null means "the
+    # account's default firewall" (spec 4.234.0), set above to sdk-check-default.
+    client = state["client2"]
+    instance = client.linode.instance_create(
+        "g6-nanode-1",
+        "us-east",
+        image="linode/debian12",
+        label="sdk-check-default-fw",
+        authorized_keys=[SSH_KEY],
+        interface_generation=InterfaceGeneration.LINODE,
+        interfaces=[LinodeInterfaceOptions(public=LinodeInterfacePublicOptions())],
+    )
+    try:
+        assert [f.id for f in instance.firewalls()] == [state["locked"].id], instance.firewalls()
+    finally:
+        instance.delete()
 
 
 @check("a default firewall cannot be deleted")

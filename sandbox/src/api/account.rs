@@ -93,7 +93,7 @@ struct FirewallSettingsUpdate {
 }
 
 /// Changing the defaults needs `account:read_write` (spec 4.234.0); each id must name one of
-/// the account's firewalls. Omitted kinds keep their default.
+/// the account's firewalls, or be `null` for none. Omitted kinds keep their default.
 pub(crate) async fn put_firewall_settings(
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -121,6 +121,9 @@ pub(crate) async fn put_firewall_settings(
         match value.as_u64() {
             Some(id) if store.firewalls.iter().any(|f| f.id == id) => *slot = Some(id),
             Some(id) => errors.push(FieldError::new(&field, format!("Firewall {id} not found"))),
+            // `null`: no default of that kind. linode_api4 (5.48) always sends all four ids,
+            // `null` for those the account has none of, so production takes it [inferred].
+            None if value.is_null() => *slot = None,
             None => errors.push(FieldError::new(&field, "Must be a firewall id")),
         }
     }

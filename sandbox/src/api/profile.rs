@@ -18,6 +18,7 @@ pub(crate) async fn profile(State(app): State<Arc<AppState>>, headers: HeaderMap
     // so they are stable across tokens.
     let referral = token_id(&format!("referral-{}", caller.username));
     let uid = u32::from_str_radix(&token_id(&caller.username)[..6], 16).unwrap_or(1234);
+    let restricted = app.store().user(&caller.username).restricted;
     let body = json!({
         "uid": uid,
         "username": caller.username,
@@ -28,7 +29,7 @@ pub(crate) async fn profile(State(app): State<Arc<AppState>>, headers: HeaderMap
         "lish_auth_method": "keys_only",
         "authorized_keys": null,
         "two_factor_auth": false,
-        "restricted": false,
+        "restricted": restricted,
         "authentication_type": "password",
         "verified_phone_number": null,
         "referrals": {
