@@ -415,6 +415,8 @@ pub enum FailureKind {
     ExchangeFailed,
     InsufficientScope,
     LinodeError,
+    /// The person's Linode user may not create Linodes (IAM: no creator role).
+    NotPermitted,
     StillRunning,
     AlreadyUsed,
     /// The store could not record the deployment, so nothing was started.
@@ -439,6 +441,7 @@ impl FailureKind {
             Self::ExchangeFailed => "exchange_failed",
             Self::InsufficientScope => "insufficient_scope",
             Self::LinodeError => "linode_error",
+            Self::NotPermitted => "not_permitted",
             Self::StillRunning => "still_running",
             Self::AlreadyUsed => "already_used",
             Self::StoreUnavailable => "store_unavailable",

@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::{
     error::ApiError,
-    models::{CreateInstance, Image, Instance, LinodeType, Page, Profile, Region, StackScript},
+    models::{CreateInstance, Grants, Image, Instance, LinodeType, Page, Profile, Region, StackScript},
     secrets::AccessToken,
 };
 
@@ -80,6 +80,21 @@ impl ApiClient {
 
     pub async fn profile(&self, token: &AccessToken) -> Result<Profile, ApiError> {
         self.read("profile", Some(token), &[]).await
+    }
+
+    /// `GET /profile/grants` (any token, no scope): `None` for an unrestricted user (Linode
+    /// answers 204), the grants of a restricted one. Linode recommends it to third-party apps
+    /// for telling, before they try, whether the person may create Linodes.
+    pub async fn grants(&self, token: &AccessToken) -> Result<Option<Grants>, ApiError> {
+        let attempt = || async {
+            let builder = self.request(Method::GET, "profile/grants", Some(token));
+            let response = self.send("GET", "profile/grants", builder).await?;
+            if response.status() == reqwest::StatusCode::NO_CONTENT {
+                return Ok(None);
+            }
+            decode::<Grants>(response).await.map(Some)
+        };
+        attempt.retry(read_backoff()).when(ApiError::is_retryable).await
     }
 
     async fn list<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, ApiError> {

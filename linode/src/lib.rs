@@ -22,8 +22,8 @@ pub use error::{ApiError, FieldError, LoginError};
 pub use http::{http_client, http_client_with_timeouts, Timeouts};
 pub use login::{LoginClient, OAuthClientCredentials, PkceVerifier, TokenGrant};
 pub use models::{
-    CreateInstance, Image, Instance, LinodeType, Page, PlanClass, Price, Profile, Region, RegionPrice, RegionStatus,
-    Specs, StackScript, UserDefinedField,
+    CreateInstance, GlobalGrants, Grants, Image, Instance, InterfaceGeneration, LinodeType, NewInterface, Page,
+    PlanClass, Price, Profile, Region, RegionPrice, RegionStatus, Specs, StackScript, UserDefinedField,
 };
 pub use scopes::{ScopeLevel, Scopes};
 pub use secrets::{AccessToken, RefreshToken};

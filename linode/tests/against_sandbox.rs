@@ -226,3 +226,25 @@ async fn with_pkce_the_right_verifier_and_the_secret_get_a_token() {
     assert!(grant.refresh_token.is_some(), "a confidential client keeps its refresh token");
     assert!(fixture.sandbox.sandbox.inspect().codes.iter().all(|c| c.pkce));
 }
+
+#[tokio::test]
+async fn grants_say_whether_the_user_may_create_linodes() {
+    let fixture = fixture().await;
+    let grant = token(&fixture, &["linodes:read_write"]).await;
+    assert_eq!(fixture.api.grants(&grant.access_token).await.expect("grants"), None, "unrestricted: 204");
+
+    // The same user made restricted, with no creator role, through the sandbox's admin listener.
+    let users = serde_json::json!([{ "username": "sandbox-user", "restricted": true, "roles": [] }]);
+    let set = reqwest::Client::new()
+        .put(format!("{}/__sandbox/users", fixture.sandbox.admin_url()))
+        .json(&users)
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success());
+    let grant = token(&fixture, &["linodes:read_write"]).await;
+    let grants = fixture.api.grants(&grant.access_token).await.expect("grants").expect("restricted");
+    assert!(!grants.global.add_linodes);
+    let refused = fixture.api.create_instance(&grant.access_token, &nanode()).await.expect_err("403");
+    assert!(matches!(refused, linode::ApiError::Rejected { status: 403, .. }), "{refused:?}");
+}

@@ -275,34 +275,6 @@ fn retry_link(page: &str) -> String {
     page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
 }
 
-/// A token for the embedded sandbox's account with `scopes`, got the way any client of the
-/// login server gets one (consent page, code, exchange) over its loopback listener.
-async fn account_token(app: &TestApp, scopes: &[&str]) -> String {
-    let http = support::browser();
-    let authorize = format!("{}/login/oauth/authorize", app.sandbox_admin);
-    let joined = scopes.join(" ");
-    let query = [("client_id", sandbox::DEFAULT_CLIENT_ID), ("response_type", "code"), ("scopes", joined.as_str())];
-    let html = http.get(&authorize).query(&query).send().await.unwrap().text().await.unwrap();
-    let marker = "name=\"request\" value=\"";
-    let start = html.find(marker).expect("a consent page") + marker.len();
-    let request = &html[start..start + html[start..].find('"').unwrap()];
-    let mut form = vec![("request", request), ("decision", "approve")];
-    form.extend(scopes.iter().map(|scope| ("scope", *scope)));
-    let answer = http.post(&authorize).query(&query).form(&form).send().await.unwrap();
-    let location = reqwest::Url::parse(&support::location(&answer)).unwrap();
-    let code = location.query_pairs().find(|(name, _)| name == "code").expect("a code").1.into_owned();
-    let token: serde_json::Value = http
-        .post(format!("{}/login/oauth/token", app.sandbox_admin))
-        .form(&[("client_id", sandbox::DEFAULT_CLIENT_ID), ("client_secret", support::CLIENT_SECRET), ("code", &code)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token["access_token"].as_str().expect("a token").to_owned()
-}
-
 /// Gives the embedded sandbox's account a default firewall for new Linodes that accepts SSH
 /// only, through Linode's own endpoints; returns its id.
 async fn ssh_only_default_firewall(app: &TestApp, token: &str) -> u64 {
@@ -339,7 +311,7 @@ async fn ssh_only_default_firewall(app: &TestApp, token: &str) -> u64 {
 #[tokio::test]
 async fn behind_a_default_firewall_that_drops_port_80_the_app_is_not_answering() {
     let app = spawn_app(&[("SANDBOX_APP_READY_SECS", "0"), ("READY_TIMEOUT_SECS", "2")]).await;
-    let token = account_token(&app, &["account:read_write", "firewall:read_write"]).await;
+    let token = app.account_token(&["account:read_write", "firewall:read_write"]).await;
     let firewall = ssh_only_default_firewall(&app, &token).await;
     app.deploy().await;
     let gave_up = app_state_until(&app, Duration::from_secs(15), "not_answering").await;
@@ -354,7 +326,7 @@ async fn behind_a_default_firewall_that_drops_port_80_the_app_is_not_answering()
 #[tokio::test]
 async fn once_the_firewall_accepts_port_80_the_app_is_ready() {
     let app = spawn_app(&[("SANDBOX_APP_READY_SECS", "0"), ("READY_TIMEOUT_SECS", "60")]).await;
-    let token = account_token(&app, &["account:read_write", "firewall:read_write"]).await;
+    let token = app.account_token(&["account:read_write", "firewall:read_write"]).await;
     let firewall = ssh_only_default_firewall(&app, &token).await;
     app.deploy().await;
     // Running and installed, but the firewall drops the probe: still "installing" after 2 s.

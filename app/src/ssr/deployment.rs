@@ -7,7 +7,7 @@
 use std::{net::Ipv4Addr, sync::Arc, time::Duration};
 
 use backon::{ExponentialBuilder, Retryable};
-use linode::{CreateInstance, Instance, ScopeLevel};
+use linode::{ApiError, CreateInstance, Instance, ScopeLevel};
 use secrecy::SecretString;
 use tokio::sync::watch;
 
@@ -16,7 +16,7 @@ use super::{
     failure::{retry_link, FlowFailure},
     flow::PendingFlow,
     ids::OutcomeId,
-    linode_request,
+    linode_request::{self, NetworkPlan},
     progress::Followed,
     service::ResultRef,
     store::{HeldToken, NewJournalEntry, StoreError},
@@ -102,18 +102,20 @@ impl DeployService {
         }
         let request =
             linode_request::create_instance(&self.settings, selection, held.label.clone(), held.root_password.clone());
-        let instance = match self.create(&request, &held).await {
-            Ok(instance) => instance,
+        let (instance, request) = match self.create(request, &held).await {
+            Ok(created) => created,
             // The call may have reached Linode (a timeout, a broken connection, a 5xx, an
             // unreadable answer): look for the Linode before saying it does not exist.
-            Err(FlowFailure::Create(error)) if error.may_have_happened() => match self.created_anyway(&held).await {
-                Some(instance) => instance,
-                None => {
-                    self.revoker.revoke_later(Some(journal), held.access);
-                    return self.record_failure(id, FlowFailure::Create(error), Some(selection)).await;
+            Err((FlowFailure::Create(error), request)) if error.may_have_happened() => {
+                match self.created_anyway(&held).await {
+                    Some(instance) => (instance, request),
+                    None => {
+                        self.revoker.revoke_later(Some(journal), held.access);
+                        return self.record_failure(id, FlowFailure::Create(error), Some(selection)).await;
+                    }
                 }
-            },
-            Err(failure) => {
+            }
+            Err((failure, _)) => {
                 self.revoker.revoke_later(Some(journal), held.access);
                 return self.record_failure(id, failure, Some(selection)).await;
             }
@@ -148,8 +150,32 @@ impl DeployService {
         }
     }
 
-    async fn create(&self, request: &CreateInstance, held: &HeldToken) -> Result<Instance, FlowFailure> {
-        self.api.create_instance(&held.access, request).await.map_err(FlowFailure::Create)
+    /// Creates the Linode, saying how it gets its network: the next [`NetworkPlan`] when Linode
+    /// refuses one for its network (a 400 creates nothing, so no try makes a second Linode).
+    /// Returns the request Linode accepted, or the last one tried with why it failed.
+    async fn create(
+        &self,
+        mut request: CreateInstance,
+        held: &HeldToken,
+    ) -> Result<(Instance, CreateInstance), (FlowFailure, CreateInstance)> {
+        let mut plan = NetworkPlan::FIRST;
+        loop {
+            match self.api.create_instance(&held.access, &request).await {
+                Ok(instance) => return Ok((instance, request)),
+                Err(error) if NetworkPlan::refused_for_network(&error) => match plan.next() {
+                    Some(next) => {
+                        tracing::info!(?plan, ?next, %error, "Linode refused the Linode's network; trying the next way");
+                        plan = next;
+                        request = next.applied(request);
+                    }
+                    None => return Err((FlowFailure::Create(error), request)),
+                },
+                // IAM: the person's Linode user may not create Linodes (a restricted user
+                // without a creator role). Nothing was created.
+                Err(ApiError::Rejected { status: 403, .. }) => return Err((FlowFailure::NotPermitted, request)),
+                Err(error) => return Err((FlowFailure::Create(error), request)),
+            }
+        }
     }
 
     /// The new Linode as the person reads it: human names from the cached catalog, the ids as a

@@ -87,6 +87,8 @@ pub enum FlowFailure {
     InsufficientScope,
     #[error("create failed: {0}")]
     Create(ApiError),
+    #[error("the person's Linode user may not create Linodes (403)")]
+    NotPermitted,
     #[error("a replay waited too long for the original callback")]
     StillRunning,
     #[error("the callback was already used by another browser")]
@@ -112,6 +114,7 @@ impl FlowFailure {
             Self::Exchange(_) => FailureKind::ExchangeFailed,
             Self::InsufficientScope => FailureKind::InsufficientScope,
             Self::Create(_) => FailureKind::LinodeError,
+            Self::NotPermitted => FailureKind::NotPermitted,
             Self::StillRunning => FailureKind::StillRunning,
             Self::AlreadyUsed => FailureKind::AlreadyUsed,
             Self::StoreUnavailable(_) => FailureKind::StoreUnavailable,
@@ -156,6 +159,10 @@ impl FlowFailure {
                 format!("{app_name} needs the permission to create Linodes (linodes:read_write), and it was not granted. {nothing} Start again and keep that permission ticked."),
             ),
             Self::Create(error) => ("Linode could not create the Linode".to_owned(), create_message(error)),
+            Self::NotPermitted => (
+                "Your Linode user may not create Linodes".to_owned(),
+                format!("You signed in at Linode as a user whose roles do not allow creating Linodes, so Linode refused. An administrator of your Linode account can give your user the Linode creator role (Cloud Manager → Identity and Access), or you can sign in as a user who may create Linodes. {nothing} Your choices are kept below for when you try again."),
+            ),
             Self::AlreadyUsed => (
                 "This login was already used".to_owned(),
                 "This answer from Linode was already used to deploy, from another browser, and cannot be used again. Nothing more was created. Start again from the form to deploy another Linode.".to_owned(),

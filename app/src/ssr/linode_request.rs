@@ -2,7 +2,7 @@
 //! its secrets masked, for what people read before they deploy (the form's preview) and after
 //! (the success view). Serialized by the same code either way, so what is shown is what is sent.
 
-use linode::CreateInstance;
+use linode::{ApiError, CreateInstance, InterfaceGeneration, NewInterface};
 use secrecy::SecretString;
 
 use super::{credentials, settings::DeploySettings};
@@ -33,6 +33,62 @@ pub fn create_instance(
         label: Some(label),
         tags: vec![credentials::app_tag(&settings.app_name)],
         booted: Some(true),
+        ..NetworkPlan::FIRST.applied(CreateInstance::default())
+    }
+}
+
+/// How the new Linode gets its public address, always said explicitly: an account opened since
+/// 2025 gives a create that names no interface generation Linode Interfaces, and such a Linode
+/// with no interface has no network and never boots. Tried in this order until Linode accepts
+/// one; a refusal (400) creates nothing, so the next try cannot make a second Linode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetworkPlan {
+    /// Legacy configuration interfaces, the public one by default; the account's default
+    /// firewall for Linodes, if it has one. Every account setting but `linode_only` allows it.
+    Legacy,
+    /// A public Linode Interface behind the account's default public-interface firewall.
+    PublicInterface,
+    /// A public Linode Interface without a firewall: for a `linode_only` account that has no
+    /// default firewall, where Linode refuses a public interface that names none.
+    PublicInterfaceWithoutFirewall,
+}
+
+impl NetworkPlan {
+    pub const FIRST: Self = Self::Legacy;
+
+    /// The plan to try after Linode refused this one, if any.
+    pub fn next(self) -> Option<Self> {
+        match self {
+            Self::Legacy => Some(Self::PublicInterface),
+            Self::PublicInterface => Some(Self::PublicInterfaceWithoutFirewall),
+            Self::PublicInterfaceWithoutFirewall => None,
+        }
+    }
+
+    /// `request` with this plan's network.
+    pub fn applied(self, mut request: CreateInstance) -> CreateInstance {
+        let (generation, interfaces) = match self {
+            Self::Legacy => (InterfaceGeneration::LegacyConfig, Vec::new()),
+            Self::PublicInterface => (InterfaceGeneration::Linode, vec![NewInterface::Public { firewall_id: None }]),
+            Self::PublicInterfaceWithoutFirewall => {
+                (InterfaceGeneration::Linode, vec![NewInterface::Public { firewall_id: Some(-1) }])
+            }
+        };
+        request.interface_generation = Some(generation);
+        request.interfaces = interfaces;
+        request
+    }
+
+    /// Whether Linode refused a create for its network (the interface generation the account
+    /// or region does not allow, or an interface it cannot accept), so another plan may pass.
+    pub fn refused_for_network(error: &ApiError) -> bool {
+        let ApiError::Rejected { status: 400, errors } = error else { return false };
+        !errors.is_empty()
+            && errors.iter().all(|e| {
+                e.field
+                    .as_deref()
+                    .is_some_and(|field| field == "interface_generation" || field.starts_with("interfaces"))
+            })
     }
 }
 
@@ -75,6 +131,13 @@ fn cli_command(request: &CreateInstance) -> String {
     }
     options.extend(request.label.iter().map(|label| quoted("label", label)));
     options.extend(request.tags.iter().map(|tag| quoted("tags", tag)));
+    if let Some(generation) = request.interface_generation {
+        let generation = serde_json::to_value(generation).ok().and_then(|v| v.as_str().map(str::to_owned));
+        options.extend(generation.map(|generation| ("interface_generation", generation)));
+    }
+    if !request.interfaces.is_empty() {
+        options.push(quoted("interfaces", &serde_json::to_string(&request.interfaces).unwrap_or_default()));
+    }
     options.extend(request.booted.iter().map(|booted| quoted("booted", &booted.to_string())));
     let mut command = "linode-cli linodes create".to_owned();
     for (name, word) in options {
@@ -146,6 +209,44 @@ mod tests {
         let keys = |value: &serde_json::Value| value.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         assert_eq!(keys(&sent), keys(&shown), "the same fields");
         assert_eq!(sent["stackscript_data"]["hostname"], shown["stackscript_data"]["hostname"]);
+    }
+
+    #[test]
+    fn every_request_names_its_network_and_the_plans_follow_each_other() {
+        let sent = create_instance(&settings(), &selection(), "web01".into(), SecretString::from("pw-Real-1"));
+        let body = serde_json::to_value(&sent).unwrap();
+        assert_eq!(body["interface_generation"], "legacy_config");
+        assert!(body.get("interfaces").is_none());
+        let public = NetworkPlan::PublicInterface.applied(sent.clone());
+        let body = serde_json::to_value(&public).unwrap();
+        assert_eq!(body["interface_generation"], "linode");
+        assert_eq!(
+            body["interfaces"],
+            serde_json::json!([{ "public": {}, "default_route": { "ipv4": true, "ipv6": true } }])
+        );
+        let bare = NetworkPlan::PublicInterfaceWithoutFirewall.applied(sent);
+        assert_eq!(serde_json::to_value(&bare).unwrap()["interfaces"][0]["firewall_id"], -1);
+        assert_eq!(NetworkPlan::FIRST.next(), Some(NetworkPlan::PublicInterface));
+        assert_eq!(NetworkPlan::PublicInterfaceWithoutFirewall.next(), None);
+        let cli = preview(&settings(), &selection()).cli;
+        assert!(cli.contains("--interface_generation legacy_config"), "{cli}");
+    }
+
+    #[test]
+    fn only_a_refusal_of_the_network_moves_on_to_the_next_plan() {
+        let rejected = |fields: &[Option<&str>]| ApiError::Rejected {
+            status: 400,
+            errors: fields
+                .iter()
+                .map(|field| linode::FieldError { reason: "no".into(), field: field.map(str::to_owned) })
+                .collect(),
+        };
+        assert!(NetworkPlan::refused_for_network(&rejected(&[Some("interface_generation")])));
+        assert!(NetworkPlan::refused_for_network(&rejected(&[Some("interfaces[0].firewall_id")])));
+        assert!(!NetworkPlan::refused_for_network(&rejected(&[Some("interface_generation"), Some("root_pass")])));
+        assert!(!NetworkPlan::refused_for_network(&rejected(&[None])));
+        assert!(!NetworkPlan::refused_for_network(&rejected(&[])));
+        assert!(!NetworkPlan::refused_for_network(&ApiError::Timeout));
     }
 
     #[test]

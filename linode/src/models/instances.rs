@@ -26,6 +26,49 @@ pub struct CreateInstance {
     pub tags: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub booted: Option<bool>,
+    /// Which interfaces the Linode gets (spec 4.234.0). Left out, the account setting
+    /// `interfaces_for_new_linodes` decides — on accounts opened since 2025, Linode Interfaces,
+    /// which need `interfaces` to have a network at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interface_generation: Option<InterfaceGeneration>,
+    /// Linode Interfaces, for `interface_generation: linode`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<NewInterface>,
+}
+
+/// `interface_generation` of a create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterfaceGeneration {
+    /// Interfaces in configuration profiles; the firewall is the Linode's (`firewall_id`).
+    LegacyConfig,
+    /// Linode Interfaces; each public or VPC interface has its own `firewall_id`.
+    Linode,
+}
+
+/// A Linode Interface to create with the Linode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NewInterface {
+    /// The public interface, the default route for IPv4 and IPv6. `firewall_id`: `None` for
+    /// the account's default public-interface firewall, `Some(-1)` for none, else that firewall.
+    Public { firewall_id: Option<i64> },
+}
+
+impl Serialize for NewInterface {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Self::Public { firewall_id } => {
+                let mut map = serializer.serialize_map(None)?;
+                map.serialize_entry("public", &serde_json::Map::new())?;
+                map.serialize_entry("default_route", &serde_json::json!({ "ipv4": true, "ipv6": true }))?;
+                if let Some(id) = firewall_id {
+                    map.serialize_entry("firewall_id", id)?;
+                }
+                map.end()
+            }
+        }
+    }
 }
 
 fn expose<S: Serializer>(secret: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -47,6 +90,8 @@ impl std::fmt::Debug for CreateInstance {
             .field("stackscript_data", &self.stackscript_data.as_ref().map(|data| data.keys().collect::<Vec<_>>()))
             .field("label", &self.label)
             .field("tags", &self.tags)
+            .field("interface_generation", &self.interface_generation)
+            .field("interfaces", &self.interfaces)
             .finish()
     }
 }
@@ -102,6 +147,23 @@ impl Instance {
             .map(String::as_str)
             .find(|ip| ip.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_private()))
     }
+}
+
+/// `GET /profile/grants` of a restricted user (an unrestricted one gets 204 and no grants).
+/// Under IAM the `global` grants mirror the user's roles.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grants {
+    #[serde(default)]
+    pub global: GlobalGrants,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GlobalGrants {
+    /// Whether the user may create Linodes (IAM's `create_linode`).
+    #[serde(default)]
+    pub add_linodes: bool,
+    #[serde(default)]
+    pub add_firewalls: bool,
 }
 
 /// `GET /profile`: readable with any token, whatever its scopes.

@@ -7,7 +7,9 @@ mod instances;
 pub use catalog::{
     Image, LinodeType, PlanClass, Price, Region, RegionPrice, RegionStatus, StackScript, UserDefinedField,
 };
-pub use instances::{CreateInstance, Instance, Profile, Specs};
+pub use instances::{
+    CreateInstance, GlobalGrants, Grants, Instance, InterfaceGeneration, NewInterface, Profile, Specs,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -213,11 +213,17 @@ impl TestApp {
 
     /// Answers the consent page; `scopes` are the boxes left ticked. Returns the callback URL.
     pub async fn consent(&self, authorize: &str, decision: &str, scopes: &[&str]) -> String {
+        self.consent_as(authorize, "tester", decision, scopes).await
+    }
+
+    /// Answers the consent page signed in as `username` (the sandbox's `sandbox-restricted` is
+    /// a restricted IAM user who may not create Linodes; other names are unrestricted).
+    pub async fn consent_as(&self, authorize: &str, username: &str, decision: &str, scopes: &[&str]) -> String {
         let page = self.browser.get(authorize).send().await.expect("consent page");
         assert_eq!(page.status(), StatusCode::OK);
         let html = page.text().await.expect("consent html");
         let mut form: Vec<(String, String)> = hidden_inputs(&html);
-        form.push(("username".into(), "tester".into()));
+        form.push(("username".into(), username.into()));
         for scope in scopes {
             form.push(("scope".into(), (*scope).into()));
         }
@@ -225,6 +231,62 @@ impl TestApp {
         let response = self.browser.post(authorize).form(&form).send().await.expect("consent post");
         assert!(response.status().is_redirection(), "consent answered {}", response.status());
         location(&response)
+    }
+
+    /// A token for the embedded sandbox's account with `scopes`, got the way any client of the
+    /// login server gets one (consent page, code, exchange) over its loopback listener: how a
+    /// test sets the account up through Linode's own API (settings, firewalls).
+    pub async fn account_token(&self, scopes: &[&str]) -> String {
+        let http = browser();
+        let authorize = format!("{}/login/oauth/authorize", self.sandbox_admin);
+        let joined = scopes.join(" ");
+        let query = [("client_id", sandbox::DEFAULT_CLIENT_ID), ("response_type", "code"), ("scopes", joined.as_str())];
+        let html = http.get(&authorize).query(&query).send().await.expect("page").text().await.expect("html");
+        let mut form = hidden_inputs(&html);
+        form.push(("decision".into(), "approve".into()));
+        form.extend(scopes.iter().map(|scope| ("scope".to_owned(), (*scope).to_owned())));
+        let answer = http.post(&authorize).query(&query).form(&form).send().await.expect("consent");
+        let location = reqwest::Url::parse(&location(&answer)).expect("callback URL");
+        let code = location.query_pairs().find(|(name, _)| name == "code").expect("a code").1.into_owned();
+        let token: serde_json::Value = http
+            .post(format!("{}/login/oauth/token", self.sandbox_admin))
+            .form(&[("client_id", sandbox::DEFAULT_CLIENT_ID), ("client_secret", CLIENT_SECRET), ("code", &code)])
+            .send()
+            .await
+            .expect("exchange")
+            .json()
+            .await
+            .expect("token json");
+        token["access_token"].as_str().expect("a token").to_owned()
+    }
+
+    /// Revokes a token got with [`TestApp::account_token`], as its client would.
+    pub async fn revoke_account_token(&self, token: &str) {
+        let revoked = browser()
+            .post(format!("{}/login/oauth/revoke", self.sandbox_admin))
+            .form(&[("client_id", sandbox::DEFAULT_CLIENT_ID), ("client_secret", CLIENT_SECRET), ("token", token)])
+            .send()
+            .await
+            .expect("revoke");
+        assert_eq!(revoked.status(), StatusCode::OK);
+    }
+
+    /// A call to the embedded sandbox's API v4 with `token`; the status and JSON body.
+    pub async fn sandbox_api(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut request = browser().request(method, format!("{}/v4{path}", self.sandbox_admin)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("sandbox call");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
     }
 
     /// Follows the callback; returns the page it redirects to (`/deployment`), rendered.
