@@ -11,6 +11,9 @@ pub struct SiteInfo {
     pub app_name: String,
     /// True when the server talks to its embedded Linode sandbox instead of Linode.
     pub sandbox: bool,
+    /// The ports the firewall made for the app accepts (`22/tcp, 80/tcp`), when one is made.
+    #[serde(default)]
+    pub app_ports: Option<String>,
 }
 
 /// Everything the deploy form renders, computed once per catalog refresh on the server. The
@@ -261,6 +264,55 @@ pub struct DeployedLinode {
     /// The create request as sent to Linode, its secrets masked.
     #[serde(default)]
     pub sent: Option<LinodeRequest>,
+    /// Which firewall stands in front of the Linode (`None` in results recorded before firewalls
+    /// were made, and after a recovery that could not tell).
+    #[serde(default)]
+    pub firewall: Option<FirewallUsed>,
+}
+
+/// The firewall in front of a new Linode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FirewallUsed {
+    /// Made for the app: accepts exactly the declared ports, drops every other inbound packet.
+    Own { id: u64, label: String, ports: String },
+    /// Whatever the account gives a new Linode: its default firewall, if it has one.
+    AccountDefault { why: DefaultFirewallWhy },
+}
+
+/// Why the account's default firewall is in front of a new Linode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultFirewallWhy {
+    /// The publisher keeps the account's default (`APP_PORTS=off`).
+    Configured,
+    /// The person did not grant `firewall:read_write`.
+    NotGranted,
+    /// Linode did not create the app's firewall; its reason.
+    NotCreated(String),
+}
+
+impl FirewallUsed {
+    /// One sentence for the success view.
+    pub fn describe(&self, app_name: &str) -> String {
+        match self {
+            Self::Own { label, ports, .. } => {
+                format!("{label}, made for {app_name}: it accepts {ports} and drops every other inbound connection.")
+            }
+            Self::AccountDefault { why } => {
+                let why = match why {
+                    DefaultFirewallWhy::Configured => String::new(),
+                    DefaultFirewallWhy::NotGranted => {
+                        format!(" (the permission to make one for {app_name}, firewall:read_write, was not granted)")
+                    }
+                    DefaultFirewallWhy::NotCreated(reason) => {
+                        format!(" (Linode did not create the one made for {app_name}: {reason})")
+                    }
+                };
+                format!("Your account's default firewall, if it has one{why}. It may drop the ports {app_name} uses: open them in Cloud Manager → Firewalls.")
+            }
+        }
+    }
 }
 
 /// A `POST /v4/linode/instances` as people read it: the JSON body, and the same request as a

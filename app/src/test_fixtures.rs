@@ -48,7 +48,7 @@ pub fn field(name: &str, kind: FieldKind, default: Option<&str>) -> FieldSpec {
 /// A form of one plan group, one region group and Debian 12.
 pub fn form(plans: Vec<PlanChoice>, regions: Vec<RegionChoice>, fields: Vec<FieldSpec>) -> DeployForm {
     DeployForm {
-        site: SiteInfo { app_name: "App".into(), sandbox: true },
+        site: SiteInfo { app_name: "App".into(), sandbox: true, app_ports: None },
         stackscript_label: "s".into(),
         plans: vec![PlanGroup { label: "All".into(), plans }],
         regions: vec![RegionGroup { label: "All".into(), regions }],

@@ -10,7 +10,10 @@ use url::Url;
 
 use crate::{
     error::ApiError,
-    models::{CreateInstance, Grants, Image, Instance, LinodeType, Page, Profile, Region, StackScript},
+    models::{
+        CreateFirewall, CreateInstance, Firewall, Grants, Image, Instance, LinodeType, Page, Profile, Region,
+        StackScript,
+    },
     secrets::AccessToken,
 };
 
@@ -80,6 +83,37 @@ impl ApiClient {
 
     pub async fn profile(&self, token: &AccessToken) -> Result<Profile, ApiError> {
         self.read("profile", Some(token), &[]).await
+    }
+
+    /// Creates a Cloud Firewall (`firewall:read_write`). Never retried, like a Linode's create.
+    pub async fn create_firewall(&self, token: &AccessToken, request: &CreateFirewall) -> Result<Firewall, ApiError> {
+        let builder = self.request(Method::POST, "networking/firewalls", Some(token)).json(request);
+        decode(self.send("POST", "networking/firewalls", builder).await?).await
+    }
+
+    /// Deletes a Cloud Firewall; one already gone counts as deleted. Retried like a read: a
+    /// delete is idempotent.
+    pub async fn delete_firewall(&self, token: &AccessToken, id: u64) -> Result<(), ApiError> {
+        let path = format!("networking/firewalls/{id}");
+        let attempt = || async {
+            let builder = self.request(Method::DELETE, &path, Some(token));
+            match self.send("DELETE", &path, builder).await {
+                Ok(_) | Err(ApiError::Rejected { status: 404, .. }) => Ok(()),
+                Err(error) => Err(error),
+            }
+        };
+        attempt.retry(read_backoff()).when(ApiError::is_retryable).await
+    }
+
+    /// The firewalls of the token's account labelled `label` (labels are unique per account).
+    pub async fn firewalls_labelled(&self, token: &AccessToken, label: &str) -> Result<Vec<Firewall>, ApiError> {
+        let filter = serde_json::json!({ "label": label }).to_string();
+        let attempt = || async {
+            let builder = self.request(Method::GET, "networking/firewalls", Some(token)).header("X-Filter", &filter);
+            let response = self.send("GET", "networking/firewalls", builder).await?;
+            decode::<Page<Firewall>>(response).await.map(|page| page.data)
+        };
+        attempt.retry(read_backoff()).when(ApiError::is_retryable).await
     }
 
     /// `GET /profile/grants` (any token, no scope): `None` for an unrestricted user (Linode

@@ -86,7 +86,17 @@ pub(crate) const ROUTE_TEMPLATES: &[&str] = &[
     "/v4/linode/stackscripts/{id}",
     "/v4/linode/instances",
     "/v4/linode/instances/{id}",
+    "/v4/linode/instances/{id}/firewalls",
+    "/v4/linode/instances/{id}/interfaces",
+    "/v4/networking/firewalls",
+    "/v4/networking/firewalls/settings",
+    "/v4/networking/firewalls/{id}",
+    "/v4/networking/firewalls/{id}/rules",
+    "/v4/networking/firewalls/{id}/devices",
+    "/v4/networking/firewalls/{id}/devices/{device_id}",
+    "/v4/account/settings",
     "/v4/profile",
+    "/v4/profile/grants",
 ];
 
 /// The route template without whatever prefix the router was nested under, so faults and

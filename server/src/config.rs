@@ -4,6 +4,7 @@
 use std::{net::SocketAddr, time::Duration};
 
 use app::ssr::{
+    app_firewall::{AppFirewall, AppPortsError},
     progress::FollowLimits,
     readiness::{ProbeLimits, ReadyCheck, ReadyCheckError},
 };
@@ -66,6 +67,10 @@ pub struct Config {
     pub ready_check: Option<ReadyCheck>,
     /// `READY_TIMEOUT_SECS`, default 900: how long after `running` the check goes on.
     pub ready_timeout: Duration,
+    /// `APP_PORTS`: the inbound ports of the firewall made for each deployment, e.g.
+    /// `22/tcp,80/tcp,443/tcp`. Unset: 22 and the port `READY_CHECK` probes; `off`: no firewall
+    /// is made and the account's default applies.
+    pub app_firewall: Option<AppFirewall>,
     /// `METRICS_ADDR`: where `/metrics` (Prometheus text) is served, never on the site's own
     /// address. Unset: no metrics.
     pub metrics_addr: Option<SocketAddr>,
@@ -190,6 +195,8 @@ pub enum ConfigError {
     WeakSessionKey(u32),
     #[error("READY_CHECK is not usable ({value:?}): {reason}; or set it to off")]
     BadReadyCheck { value: String, reason: ReadyCheckError },
+    #[error("APP_PORTS is not usable ({value:?}): {reason}")]
+    BadAppPorts { value: String, reason: AppPortsError },
     #[error("{0} is required when LINODE_CLIENT_ID is set")]
     Required(&'static str),
 }
@@ -358,6 +365,14 @@ impl Config {
             None => None,
         };
         let ready_timeout = timeout(&lookup, "READY_TIMEOUT_SECS")?.unwrap_or(ProbeLimits::default().timeout);
+        let app_firewall = match lookup("APP_PORTS").map(|value| value.trim().to_owned()) {
+            Some(value) if value.eq_ignore_ascii_case("off") => None,
+            Some(value) => Some(
+                AppFirewall::parse(&value)
+                    .map_err(|reason| ConfigError::BadAppPorts { value: value.clone(), reason })?,
+            ),
+            None => Some(AppFirewall::ssh_and(ready_check.as_ref().map(ReadyCheck::port))),
+        };
 
         let metrics_addr = match lookup("METRICS_ADDR") {
             Some(value) => match value.trim().parse::<SocketAddr>() {
@@ -375,6 +390,7 @@ impl Config {
 
         Ok(Self {
             metrics_addr,
+            app_firewall,
             ready_check,
             ready_timeout,
             bind,

@@ -178,6 +178,7 @@ impl Application {
             lease: config.timings.lease,
             pkce: config.pkce,
             create_settles: config.http.linode_timeouts.total + Duration::from_secs(5),
+            firewall: config.app_firewall,
         };
         let mut login = LoginClient::new(login_base, credentials, http.clone());
         if let Some(authorize_base) = &authorize_base {

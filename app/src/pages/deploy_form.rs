@@ -79,6 +79,15 @@ fn initial_preview(form: &DeployForm, initial: &Initial) -> LinodeRequest {
     LinodeRequest::default()
 }
 
+/// The firewall the server makes for the app before the Linode, rendered with the page.
+fn initial_firewall_preview() -> Option<LinodeRequest> {
+    #[cfg(feature = "ssr")]
+    if let Ok(deploy) = crate::ssr::context::deploy() {
+        return deploy.firewall_preview();
+    }
+    None
+}
+
 /// The page. Only the islands in [`crate::live_form`] run in the browser; everything here is
 /// rendered on the server.
 #[component]
@@ -132,6 +141,9 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
     };
     let stale = form.stale;
     let preview = initial_preview(&form, &initial);
+    let firewall_preview = initial_firewall_preview();
+    let app_ports = form.site.app_ports.clone();
+    let firewall_app = app_name.clone();
 
     view! {
         <section class="card" aria-labelledby="deploy-heading">
@@ -214,9 +226,30 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
                     <pre data-testid="request-body"><code id=PREVIEW_BODY_ID>{preview.body}</code></pre>
                     <pre data-testid="request-cli"><code id=PREVIEW_CLI_ID>{preview.cli}</code></pre>
                 </details>
+                {firewall_preview.map(|firewall| view! {
+                    <details class="request" data-testid="firewall-preview">
+                        <summary>"The firewall this site makes first"</summary>
+                        <p class="hint">
+                            "Made just before the Linode, which is created behind it: it lets in only what "
+                            {firewall_app.clone()} " needs and drops every other inbound connection. Its label is the Linode's."
+                        </p>
+                        <pre data-testid="firewall-body"><code>{firewall.body}</code></pre>
+                        <pre data-testid="firewall-cli"><code>{firewall.cli}</code></pre>
+                    </details>
+                })}
 
                 <DeployButton/>
-                <p class="hint">"You will be asked to allow “linodes:read_write”: permission to create Linodes."</p>
+                {match app_ports {
+                    Some(ports) => view! {
+                        <p class="hint" data-testid="scopes-hint">
+                            "You will be asked to allow “linodes:read_write”, to create the Linode, and “firewall:read_write”, to make "
+                            "the firewall that lets in only " {ports} ". Untick the second to keep your account's default firewall instead."
+                        </p>
+                    }.into_any(),
+                    None => view! {
+                        <p class="hint" data-testid="scopes-hint">"You will be asked to allow “linodes:read_write”: permission to create Linodes."</p>
+                    }.into_any(),
+                }}
             </LiveForm>
         </section>
     }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::{
     components::copy_button::CopyButton,
     error::AppError,
-    model::{DeployedLinode, Failure, InstanceStatus, Outcome, Progress, Readiness},
+    model::{DeployedLinode, Failure, FirewallUsed, InstanceStatus, Outcome, Progress, Readiness},
 };
 
 /// The outcome recorded for this browser by the OAuth callback. The root password is handed out
@@ -62,16 +62,28 @@ fn Deployed(linode: DeployedLinode) -> impl IntoView {
     let sent = linode.sent.clone();
     let keys = linode.ssh_keys;
     let extra_grant = (!linode.extra_grant.is_empty()).then(|| linode.extra_grant.join(" "));
+    let firewall = linode.firewall.as_ref().map(|firewall| firewall.describe(&app_name));
+    // What to check about the firewall when the app does not answer: the one made for it, or the
+    // account's default, which may drop its port.
+    let firewall_hint = linode.firewall.as_ref().map(|firewall| match firewall {
+        FirewallUsed::Own { label, ports, .. } => format!(
+            "This Linode's firewall, {label}, accepts {ports} only: if {app_name} listens on another port, add it in Cloud Manager → Firewalls → {label}."
+        ),
+        FirewallUsed::AccountDefault { .. } => format!(
+            "This Linode has your account's default firewall, which may drop the port {app_name} listens on: open that port in Cloud Manager → Firewalls."
+        ),
+    });
     view! {
         <FollowProgress progress>
             <section class="card success" aria-labelledby="deployed-heading" data-testid="deployed">
-                <ProgressStatus label=linode.label.clone() app_name=app_name.clone() checks_app/>
+                <ProgressStatus label=linode.label.clone() app_name=app_name.clone() checks_app firewall_hint/>
                 <dl class="facts">
                     <dt>"Label"</dt><dd data-testid="label">{linode.label.clone()}</dd>
                     <dt>"Tags"</dt><dd data-testid="tags">{tags}</dd>
                     <dt>"Region"</dt><dd data-testid="region">{linode.region.clone()}</dd>
                     <dt>"Plan"</dt><dd data-testid="plan">{linode.plan.clone()}</dd>
                     <dt>"Image"</dt><dd data-testid="image">{linode.image.clone()}</dd>
+                    {firewall.map(|firewall| view! { <dt>"Firewall"</dt><dd data-testid="firewall">{firewall}</dd> })}
                 </dl>
                 {extra_grant.map(|extra| view! {
                     <p class="alert warning" data-testid="extra-grant">
@@ -131,7 +143,7 @@ fn FollowProgress(progress: Progress, children: Children) -> impl IntoView {
 
 /// The heading, the steps and the status sentence.
 #[island(lazy)]
-fn ProgressStatus(label: String, app_name: String, checks_app: bool) -> impl IntoView {
+fn ProgressStatus(label: String, app_name: String, checks_app: bool, firewall_hint: Option<String>) -> impl IntoView {
     let Following(progress) = expect_context::<Following>();
     let running = move || progress.with(|p| p.status == InstanceStatus::Running);
     let ready = move || progress.with(|p| matches!(p.app, Readiness::Ready { .. }));
@@ -187,13 +199,13 @@ fn ProgressStatus(label: String, app_name: String, checks_app: bool) -> impl Int
                 }
             }}
         </p>
-        {checks_app.then(|| app_status(progress, status_app))}
+        {checks_app.then(|| app_status(progress, status_app, firewall_hint))}
     }
 }
 
 /// Whether the application answers yet, as the server's check last saw it. Part of the
 /// [`ProgressStatus`] island.
-fn app_status(progress: RwSignal<Progress>, app_name: String) -> impl IntoView {
+fn app_status(progress: RwSignal<Progress>, app_name: String, firewall_hint: Option<String>) -> impl IntoView {
     move || {
         let (app, ipv4) = progress.with(|p| (p.app.clone(), p.ipv4.clone()));
         let ssh = format!("ssh root@{}", ipv4.unwrap_or_else(|| "<its address>".into()));
@@ -219,7 +231,7 @@ fn app_status(progress: RwSignal<Progress>, app_name: String) -> impl IntoView {
                     <p>"What to check:"</p>
                     <ul>
                         <li>"Log in with " <code>{ssh}</code> " and read " <code>"/var/log/stackscript.log"</code> " for the install's errors."</li>
-                        <li>"The Linode's firewall (Cloud Manager → Firewalls, or the one the StackScript set up) must let that port in."</li>
+                        <li data-testid="firewall-hint">{firewall_hint.clone().unwrap_or_else(|| "The Linode's firewall (Cloud Manager → Firewalls, or the one the StackScript set up) must let that port in.".to_owned())}</li>
                         <li>"A large install may simply need longer: try the address again in a few minutes."</li>
                     </ul>
                 </div>

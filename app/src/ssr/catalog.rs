@@ -340,7 +340,11 @@ impl CatalogCache {
             Ok((types, regions, images, stackscript)) => {
                 tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "catalog loaded");
                 super::metrics::catalog_loaded(true);
-                let site = SiteInfo { app_name: inner.settings.app_name.clone(), sandbox: inner.settings.sandbox };
+                let site = SiteInfo {
+                    app_name: inner.settings.app_name.clone(),
+                    sandbox: inner.settings.sandbox,
+                    app_ports: inner.settings.firewall.as_ref().map(|firewall| firewall.describe()),
+                };
                 Arc::new(Catalog::build(site, inner.settings.catalog_ttl, types, regions, images, stackscript))
             }
             Err(error) => {

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use tokio::sync::watch;
 
 use super::{
-    credentials,
+    app_firewall, credentials,
     failure::{retry_link, FlowFailure},
     flow::PendingFlow,
     ids::OutcomeId,
@@ -22,7 +22,7 @@ use super::{
     store::{HeldToken, NewJournalEntry, StoreError},
     DeployService,
 };
-use crate::model::{DeployedLinode, InstanceStatus, Outcome, Progress, Readiness};
+use crate::model::{DefaultFirewallWhy, DeployedLinode, FirewallUsed, InstanceStatus, Outcome, Progress, Readiness};
 
 /// Writing a new Linode's outcome is retried this many times: giving up loses the one-time view
 /// of its root password.
@@ -62,15 +62,25 @@ impl DeployService {
             Err(error) => return self.record_failure(id, FlowFailure::Exchange(error), Some(&flow.selection)).await,
         };
         let selection = &flow.selection;
+        let label = selection
+            .label
+            .clone()
+            .unwrap_or_else(|| credentials::linode_label(&self.settings.app_name, &selection.region));
+        // The app's firewall is made only with the person's leave; its label is journaled with
+        // the token, before it exists, so a crash cannot leave one behind unknown.
+        let firewall_label = self
+            .settings
+            .firewall
+            .as_ref()
+            .filter(|_| grant.scopes.allows("firewall", ScopeLevel::ReadWrite))
+            .map(|_| app_firewall::label_for(&label));
         let held = HeldToken {
             access: grant.access_token,
             refresh: grant.refresh_token,
             root_password: credentials::root_password(),
-            label: selection
-                .label
-                .clone()
-                .unwrap_or_else(|| credentials::linode_label(&self.settings.app_name, &selection.region)),
+            label,
             ssh_keys: selection.authorized_keys.len(),
+            firewall_label,
         };
         // Journaled before anything is done with it: from here on, a crash leaves the token to
         // whichever replica takes it over.
@@ -100,9 +110,15 @@ impl DeployService {
             self.revoker.revoke_later(Some(journal), held.access);
             return self.record_failure(id, FlowFailure::InsufficientScope, Some(selection)).await;
         }
+        let firewall = self.make_firewall(&held).await;
+        let own = match &firewall {
+            FirewallUsed::Own { id, .. } => Some(*id),
+            FirewallUsed::AccountDefault { .. } => None,
+        };
         let request =
             linode_request::create_instance(&self.settings, selection, held.label.clone(), held.root_password.clone());
-        let (instance, request) = match self.create(request, &held).await {
+        let request = NetworkPlan::FIRST.applied(request, own);
+        let (instance, request) = match self.create(request, &held, own).await {
             Ok(created) => created,
             // The call may have reached Linode (a timeout, a broken connection, a 5xx, an
             // unreadable answer): look for the Linode before saying it does not exist.
@@ -110,12 +126,14 @@ impl DeployService {
                 match self.created_anyway(&held).await {
                     Some(instance) => (instance, request),
                     None => {
+                        self.discard_firewall(&held).await;
                         self.revoker.revoke_later(Some(journal), held.access);
                         return self.record_failure(id, FlowFailure::Create(error), Some(selection)).await;
                     }
                 }
             }
             Err((failure, _)) => {
+                self.discard_firewall(&held).await;
                 self.revoker.revoke_later(Some(journal), held.access);
                 return self.record_failure(id, failure, Some(selection)).await;
             }
@@ -125,6 +143,7 @@ impl DeployService {
         let mut linode = self.describe(&instance, held.ssh_keys).await;
         linode.extra_grant = grant.scopes.beyond("linodes");
         linode.sent = Some(linode_request::described(&request, selection));
+        linode.firewall = Some(firewall);
         if !linode.extra_grant.is_empty() {
             tracing::warn!(extra = ?linode.extra_grant, "Linode granted more than was asked for");
         }
@@ -135,6 +154,70 @@ impl DeployService {
         }
         let follow = Followed::new(journal, id.clone(), instance.id, held.access, self.settings.follow.bound);
         Ran { result, follow: Some(follow) }
+    }
+
+    /// Makes the app's firewall, when the person allowed it (its label was journaled with the
+    /// token): the firewall the Linode is created behind. When Linode does not make it, the
+    /// Linode gets the account's default firewall, and the success view says why.
+    async fn make_firewall(&self, held: &HeldToken) -> FirewallUsed {
+        let Some(ports) = &self.settings.firewall else {
+            return FirewallUsed::AccountDefault { why: DefaultFirewallWhy::Configured };
+        };
+        let Some(label) = &held.firewall_label else {
+            return FirewallUsed::AccountDefault { why: DefaultFirewallWhy::NotGranted };
+        };
+        let request = ports.request(&held.label, &credentials::app_tag(&self.settings.app_name));
+        let own = |firewall: linode::Firewall| FirewallUsed::Own {
+            id: firewall.id,
+            label: firewall.label,
+            ports: ports.describe(),
+        };
+        match self.api.create_firewall(&held.access, &request).await {
+            Ok(firewall) => own(firewall),
+            // The call may have reached Linode: the firewall is found by its label, or not made.
+            Err(error) if error.may_have_happened() => match self.our_firewall(held, label).await {
+                Some(firewall) => own(firewall),
+                None => FirewallUsed::AccountDefault { why: DefaultFirewallWhy::NotCreated(error.to_string()) },
+            },
+            Err(ApiError::Rejected { status: 403, .. }) => FirewallUsed::AccountDefault {
+                why: DefaultFirewallWhy::NotCreated("your Linode user may not create firewalls".to_owned()),
+            },
+            Err(error) => {
+                tracing::warn!(%error, "Linode did not create the app's firewall; the account's default applies");
+                FirewallUsed::AccountDefault { why: DefaultFirewallWhy::NotCreated(error.to_string()) }
+            }
+        }
+    }
+
+    /// The app's firewall labelled `label`, if Linode has it: the label and the app's tag.
+    async fn our_firewall(&self, held: &HeldToken, label: &str) -> Option<linode::Firewall> {
+        let tag = credentials::app_tag(&self.settings.app_name);
+        match self.api.firewalls_labelled(&held.access, label).await {
+            Ok(found) => found.into_iter().find(|firewall| firewall.label == label && firewall.tags.contains(&tag)),
+            Err(error) => {
+                tracing::warn!(%error, "could not look for the app's firewall");
+                None
+            }
+        }
+    }
+
+    /// Removes the app's firewall of a deployment that created no Linode, if it was made and
+    /// protects nothing: one firewall per Linode, none without one.
+    pub(super) async fn discard_firewall(&self, held: &HeldToken) {
+        let Some(label) = &held.firewall_label else { return };
+        let Some(firewall) = self.our_firewall(held, label).await else { return };
+        if !firewall.entities.is_empty() {
+            tracing::warn!(firewall_id = firewall.id, "the app's firewall protects something; kept");
+            return;
+        }
+        match self.api.delete_firewall(&held.access, firewall.id).await {
+            Ok(()) => {
+                tracing::info!(firewall_id = firewall.id, "removed the firewall of a deployment that created no Linode")
+            }
+            Err(error) => {
+                tracing::warn!(%error, firewall_id = firewall.id, "could not remove the app's unused firewall")
+            }
+        }
     }
 
     /// The Linode a create call that failed in transit made after all, if it did: ours has the
@@ -157,16 +240,17 @@ impl DeployService {
         &self,
         mut request: CreateInstance,
         held: &HeldToken,
+        own_firewall: Option<u64>,
     ) -> Result<(Instance, CreateInstance), (FlowFailure, CreateInstance)> {
         let mut plan = NetworkPlan::FIRST;
         loop {
             match self.api.create_instance(&held.access, &request).await {
                 Ok(instance) => return Ok((instance, request)),
-                Err(error) if NetworkPlan::refused_for_network(&error) => match plan.next() {
+                Err(error) if NetworkPlan::refused_for_network(&error) => match plan.next(own_firewall.is_some()) {
                     Some(next) => {
                         tracing::info!(?plan, ?next, %error, "Linode refused the Linode's network; trying the next way");
                         plan = next;
-                        request = next.applied(request);
+                        request = next.applied(request, own_firewall);
                     }
                     None => return Err((FlowFailure::Create(error), request)),
                 },
@@ -202,6 +286,7 @@ impl DeployService {
             checks_app: self.prober.is_some(),
             app: Readiness::NotChecked,
             sent: None,
+            firewall: None,
         }
     }
 

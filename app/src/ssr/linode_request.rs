@@ -33,7 +33,7 @@ pub fn create_instance(
         label: Some(label),
         tags: vec![credentials::app_tag(&settings.app_name)],
         booted: Some(true),
-        ..NetworkPlan::FIRST.applied(CreateInstance::default())
+        ..NetworkPlan::FIRST.applied(CreateInstance::default(), None)
     }
 }
 
@@ -56,26 +56,32 @@ pub enum NetworkPlan {
 impl NetworkPlan {
     pub const FIRST: Self = Self::Legacy;
 
-    /// The plan to try after Linode refused this one, if any.
-    pub fn next(self) -> Option<Self> {
+    /// The plan to try after Linode refused this one, if any. With a firewall of the app's
+    /// own, a public interface always carries it: there is no "without a firewall" to fall to.
+    pub fn next(self, own_firewall: bool) -> Option<Self> {
         match self {
             Self::Legacy => Some(Self::PublicInterface),
-            Self::PublicInterface => Some(Self::PublicInterfaceWithoutFirewall),
-            Self::PublicInterfaceWithoutFirewall => None,
+            Self::PublicInterface if !own_firewall => Some(Self::PublicInterfaceWithoutFirewall),
+            Self::PublicInterface | Self::PublicInterfaceWithoutFirewall => None,
         }
     }
 
-    /// `request` with this plan's network.
-    pub fn applied(self, mut request: CreateInstance) -> CreateInstance {
-        let (generation, interfaces) = match self {
-            Self::Legacy => (InterfaceGeneration::LegacyConfig, Vec::new()),
-            Self::PublicInterface => (InterfaceGeneration::Linode, vec![NewInterface::Public { firewall_id: None }]),
+    /// `request` with this plan's network, behind `firewall` (the app's own) when there is one:
+    /// the Linode's `firewall_id` with legacy interfaces, the public interface's otherwise.
+    pub fn applied(self, mut request: CreateInstance, firewall: Option<u64>) -> CreateInstance {
+        let own = firewall.and_then(|id| i64::try_from(id).ok());
+        let (generation, interfaces, firewall_id) = match self {
+            Self::Legacy => (InterfaceGeneration::LegacyConfig, Vec::new(), own),
+            Self::PublicInterface => {
+                (InterfaceGeneration::Linode, vec![NewInterface::Public { firewall_id: own }], None)
+            }
             Self::PublicInterfaceWithoutFirewall => {
-                (InterfaceGeneration::Linode, vec![NewInterface::Public { firewall_id: Some(-1) }])
+                (InterfaceGeneration::Linode, vec![NewInterface::Public { firewall_id: Some(-1) }], None)
             }
         };
         request.interface_generation = Some(generation);
         request.interfaces = interfaces;
+        request.firewall_id = firewall_id;
         request
     }
 
@@ -92,12 +98,47 @@ impl NetworkPlan {
     }
 }
 
+/// Stands for the id of the firewall made for the app, which exists only once it is made.
+pub const FIREWALL_MADE: &str = "<the firewall made for the app>";
+/// The firewall id the preview is built with, replaced by [`FIREWALL_MADE`] as it is shown: no
+/// real firewall has it.
+const PREVIEW_FIREWALL_ID: u64 = i64::MAX as u64;
+/// The Linode's label in the firewall's preview.
+const LINODE_LABEL: &str = "<the Linode's label>";
+
 /// What would be sent for `selection` now: the label, when left empty, and the root password
-/// are made up by the server at deploy time.
+/// are made up by the server at deploy time, and the app's firewall, if one is made, first.
 pub fn preview(settings: &DeploySettings, selection: &Selection) -> LinodeRequest {
     let label = selection.label.clone().unwrap_or_else(|| GENERATED.to_owned());
     let request = create_instance(settings, selection, label, SecretString::from(GENERATED));
-    described(&request, selection)
+    let firewall = settings.firewall.as_ref().map(|_| PREVIEW_FIREWALL_ID);
+    let mut shown = described(&NetworkPlan::FIRST.applied(request, firewall), selection);
+    // The id is a number on the wire; until the firewall exists it is shown as what it stands for.
+    let id = PREVIEW_FIREWALL_ID.to_string();
+    shown.body =
+        shown.body.replace(&format!("\"firewall_id\": {id}"), &format!("\"firewall_id\": \"{FIREWALL_MADE}\""));
+    shown.cli = shown.cli.replace(&format!("--firewall_id {id}"), "--firewall_id \"$FIREWALL_ID\"");
+    shown
+}
+
+/// The firewall made for the app before its Linode, as people read it before they deploy.
+pub fn firewall_preview(settings: &DeploySettings) -> Option<LinodeRequest> {
+    let firewall = settings.firewall.as_ref()?;
+    let mut request = firewall.request(LINODE_LABEL, &credentials::app_tag(&settings.app_name));
+    request.label = LINODE_LABEL.to_owned();
+    let body = serde_json::to_string_pretty(&request).unwrap_or_default();
+    let rules = &request.rules;
+    let mut command = "linode-cli firewalls create".to_owned();
+    let options = [
+        ("label", shell_quoted(&request.label)),
+        ("rules.inbound_policy", shell_quoted(&rules.inbound_policy)),
+        ("rules.outbound_policy", shell_quoted(&rules.outbound_policy)),
+        ("rules.inbound", shell_quoted(&serde_json::to_string(&rules.inbound).unwrap_or_default())),
+    ];
+    for (name, word) in options.into_iter().chain(request.tags.iter().map(|tag| ("tags", shell_quoted(tag)))) {
+        command.push_str(&format!(" \\\n  --{name} {word}"));
+    }
+    Some(LinodeRequest { body, cli: command })
 }
 
 /// `request` as people read it, with the root password and `selection`'s secret inputs masked.
@@ -138,6 +179,7 @@ fn cli_command(request: &CreateInstance) -> String {
     if !request.interfaces.is_empty() {
         options.push(quoted("interfaces", &serde_json::to_string(&request.interfaces).unwrap_or_default()));
     }
+    options.extend(request.firewall_id.iter().map(|id| quoted("firewall_id", &id.to_string())));
     options.extend(request.booted.iter().map(|booted| quoted("booted", &booted.to_string())));
     let mut command = "linode-cli linodes create".to_owned();
     for (name, word) in options {
@@ -191,6 +233,7 @@ mod tests {
             lease: std::time::Duration::from_secs(15),
             pkce: true,
             create_settles: std::time::Duration::from_secs(35),
+            firewall: None,
         }
     }
 
@@ -217,17 +260,23 @@ mod tests {
         let body = serde_json::to_value(&sent).unwrap();
         assert_eq!(body["interface_generation"], "legacy_config");
         assert!(body.get("interfaces").is_none());
-        let public = NetworkPlan::PublicInterface.applied(sent.clone());
+        let public = NetworkPlan::PublicInterface.applied(sent.clone(), None);
         let body = serde_json::to_value(&public).unwrap();
         assert_eq!(body["interface_generation"], "linode");
         assert_eq!(
             body["interfaces"],
             serde_json::json!([{ "public": {}, "default_route": { "ipv4": true, "ipv6": true } }])
         );
-        let bare = NetworkPlan::PublicInterfaceWithoutFirewall.applied(sent);
+        let bare = NetworkPlan::PublicInterfaceWithoutFirewall.applied(sent.clone(), None);
         assert_eq!(serde_json::to_value(&bare).unwrap()["interfaces"][0]["firewall_id"], -1);
-        assert_eq!(NetworkPlan::FIRST.next(), Some(NetworkPlan::PublicInterface));
-        assert_eq!(NetworkPlan::PublicInterfaceWithoutFirewall.next(), None);
+        let own = serde_json::to_value(NetworkPlan::Legacy.applied(sent.clone(), Some(7))).unwrap();
+        assert_eq!(own["firewall_id"], 7);
+        let own = serde_json::to_value(NetworkPlan::PublicInterface.applied(sent, Some(7))).unwrap();
+        assert_eq!((own["interfaces"][0]["firewall_id"].as_i64(), own.get("firewall_id")), (Some(7), None));
+        assert_eq!(NetworkPlan::FIRST.next(false), Some(NetworkPlan::PublicInterface));
+        assert_eq!(NetworkPlan::PublicInterface.next(false), Some(NetworkPlan::PublicInterfaceWithoutFirewall));
+        assert_eq!(NetworkPlan::PublicInterface.next(true), None, "never without the app's own firewall");
+        assert_eq!(NetworkPlan::PublicInterfaceWithoutFirewall.next(false), None);
         let cli = preview(&settings(), &selection()).cli;
         assert!(cli.contains("--interface_generation legacy_config"), "{cli}");
     }
@@ -247,6 +296,29 @@ mod tests {
         assert!(!NetworkPlan::refused_for_network(&rejected(&[None])));
         assert!(!NetworkPlan::refused_for_network(&rejected(&[])));
         assert!(!NetworkPlan::refused_for_network(&ApiError::Timeout));
+    }
+
+    #[test]
+    fn with_a_firewall_for_the_app_the_preview_shows_it_first_and_the_create_behind_it() {
+        let with_firewall = DeploySettings {
+            firewall: Some(super::super::app_firewall::AppFirewall::parse("22/tcp,80/tcp").unwrap()),
+            ..settings()
+        };
+        let preview = preview(&with_firewall, &selection());
+        let shown: serde_json::Value = serde_json::from_str(&preview.body).unwrap();
+        assert_eq!(shown["firewall_id"], FIREWALL_MADE);
+        assert!(preview.cli.contains("--firewall_id \"$FIREWALL_ID\""), "{}", preview.cli);
+        let firewall = firewall_preview(&with_firewall).expect("a firewall preview");
+        let body: serde_json::Value = serde_json::from_str(&firewall.body).unwrap();
+        assert_eq!(body["rules"]["inbound_policy"], "DROP");
+        assert_eq!(body["rules"]["inbound"].as_array().unwrap().len(), 2);
+        assert!(firewall.cli.starts_with("linode-cli firewalls create \\\n  --label"), "{}", firewall.cli);
+        assert!(firewall.cli.contains("--rules.inbound '[{"), "{}", firewall.cli);
+        assert!(firewall_preview(&settings()).is_none(), "no firewall, nothing to show");
+        assert!(serde_json::from_str::<serde_json::Value>(&super::preview(&settings(), &selection()).body)
+            .unwrap()
+            .get("firewall_id")
+            .is_none());
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //!
 //! [`service`] is the deployment's one interface; one file per step behind it: [`catalog`] (what
 //! the form offers), [`start`] (form → Linode's login), `deployment` (Linode's callback → a new
-//! Linode, detached from the request), [`progress`] (following it to `running`), [`revoke`], [`readiness`]
+//! Linode, detached from the request, with [`app_firewall`] in front of it), [`progress`] (following it to `running`), [`revoke`], [`readiness`]
 //! (whether its application answers, after the token is gone),
 //! `recovery` (tokens and flows a dead replica left), all on the [`store`]. [`callback`] and
 //! [`outcome`] are the HTTP adapters.
 
+pub mod app_firewall;
 pub mod callback;
 pub mod catalog;
 pub mod context;

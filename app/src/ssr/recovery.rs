@@ -133,6 +133,8 @@ impl DeployService {
                         Some(instance.id)
                     }
                     None => {
+                        // No Linode: nor should its firewall be left, if one was made.
+                        self.discard_firewall(&held).await;
                         self.record_failure(&outcome_id, FlowFailure::Interrupted { created: None }, None).await;
                         None
                     }

@@ -147,7 +147,11 @@ impl DeployService {
     }
 
     pub fn site_info(&self) -> SiteInfo {
-        SiteInfo { app_name: self.settings.app_name.clone(), sandbox: self.settings.sandbox }
+        SiteInfo {
+            app_name: self.settings.app_name.clone(),
+            sandbox: self.settings.sandbox,
+            app_ports: self.settings.firewall.as_ref().map(|firewall| firewall.describe()),
+        }
     }
 
     /// The catalog as cached (a page view never waits on Linode once it is warm).
@@ -174,6 +178,12 @@ impl DeployService {
         super::linode_request::preview(&self.settings, &selection)
     }
 
+    /// The firewall made for the app before each Linode, as the form shows it; `None` when the
+    /// account's default is kept.
+    pub fn firewall_preview(&self) -> Option<LinodeRequest> {
+        super::linode_request::firewall_preview(&self.settings)
+    }
+
     /// Loads the catalog in the background and starts the store's upkeep (lease renewal,
     /// recovery of tokens whose holder is gone, expiry).
     pub fn start_background(self: &Arc<Self>) {
@@ -186,7 +196,7 @@ impl DeployService {
     pub fn begin(&self, selection: crate::selection::Selection) -> (Url, PendingFlow) {
         let flow = PendingFlow::new(selection, self.settings.pkce);
         let url = self.login.authorize_url(
-            super::start::SCOPES,
+            self.settings.scopes(),
             &self.settings.redirect_uri,
             &flow.state,
             flow.pkce().as_ref(),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::progress::FollowLimits;
+use super::{app_firewall::AppFirewall, progress::FollowLimits};
 
 /// What the operator configured, as the deploy flow needs it.
 #[derive(Clone, Debug)]
@@ -34,4 +34,18 @@ pub struct DeploySettings {
     /// How long after a token was journaled its create call has surely ended (the HTTP
     /// timeout to Linode and a margin): before that, recovery does not conclude "no Linode".
     pub create_settles: Duration,
+    /// The firewall made for each deployment (`APP_PORTS`); `None` keeps the account's default.
+    pub firewall: Option<AppFirewall>,
+}
+
+impl DeploySettings {
+    /// What the login page asks the person to allow: creating Linodes, and firewalls when one
+    /// is made for the app. Comma-separated, as linode_api4 sends several.
+    pub fn scopes(&self) -> &'static str {
+        if self.firewall.is_some() {
+            "linodes:read_write,firewall:read_write"
+        } else {
+            "linodes:read_write"
+        }
+    }
 }

@@ -34,6 +34,10 @@ pub struct CreateInstance {
     /// Linode Interfaces, for `interface_generation: linode`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub interfaces: Vec<NewInterface>,
+    /// The firewall of a Linode with legacy interfaces: left out, the account's default; `-1`,
+    /// none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub firewall_id: Option<i64>,
 }
 
 /// `interface_generation` of a create.
@@ -92,6 +96,7 @@ impl std::fmt::Debug for CreateInstance {
             .field("tags", &self.tags)
             .field("interface_generation", &self.interface_generation)
             .field("interfaces", &self.interfaces)
+            .field("firewall_id", &self.firewall_id)
             .finish()
     }
 }
@@ -147,6 +152,53 @@ impl Instance {
             .map(String::as_str)
             .find(|ip| ip.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_private()))
     }
+}
+
+/// The body of `POST /networking/firewalls`: a Cloud Firewall with its rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CreateFirewall {
+    pub label: String,
+    pub rules: FirewallRules,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirewallRules {
+    pub inbound: Vec<FirewallRule>,
+    pub inbound_policy: String,
+    pub outbound: Vec<FirewallRule>,
+    pub outbound_policy: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirewallRule {
+    pub action: String,
+    pub protocol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<String>,
+    pub addresses: FirewallAddresses,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirewallAddresses {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6: Option<Vec<String>>,
+}
+
+/// A Cloud Firewall as Linode returns it (the fields this product reads).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Firewall {
+    pub id: u64,
+    pub label: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub entities: Vec<serde_json::Value>,
 }
 
 /// `GET /profile/grants` of a restricted user (an unrestricted one gets 204 and no grants).

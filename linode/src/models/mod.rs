@@ -8,7 +8,8 @@ pub use catalog::{
     Image, LinodeType, PlanClass, Price, Region, RegionPrice, RegionStatus, StackScript, UserDefinedField,
 };
 pub use instances::{
-    CreateInstance, GlobalGrants, Grants, Instance, InterfaceGeneration, NewInterface, Profile, Specs,
+    CreateFirewall, CreateInstance, Firewall, FirewallAddresses, FirewallRule, FirewallRules, GlobalGrants, Grants,
+    Instance, InterfaceGeneration, NewInterface, Profile, Specs,
 };
 
 use serde::{Deserialize, Serialize};

@@ -23,6 +23,9 @@ pub struct HeldToken {
     /// before it learned the Linode's id.
     pub label: String,
     pub ssh_keys: usize,
+    /// The label of the firewall made for the app, when one is to be made: recorded before it
+    /// is created, so recovery finds (and removes) one a crash left without its Linode.
+    pub firewall_label: Option<String>,
 }
 
 impl std::fmt::Debug for HeldToken {
@@ -39,6 +42,9 @@ struct Sealed {
     root_password: String,
     label: String,
     ssh_keys: usize,
+    /// Absent in rows sealed before firewalls were made.
+    #[serde(default)]
+    firewall_label: Option<String>,
 }
 
 pub struct NewJournalEntry<'a> {
@@ -82,6 +88,7 @@ impl Store {
             root_password: held.root_password.expose_secret().to_owned(),
             label: held.label.clone(),
             ssh_keys: held.ssh_keys,
+            firewall_label: held.firewall_label.clone(),
         };
         let plain = serde_json::to_vec(&sealed).map_err(|e| StoreError::Query(e.to_string()))?;
         let sealed = self.cipher.seal(&row(&id), &plain);
@@ -236,6 +243,7 @@ impl Store {
             root_password: SecretString::from(sealed.root_password),
             label: sealed.label,
             ssh_keys: sealed.ssh_keys,
+            firewall_label: sealed.firewall_label,
         })
     }
 }

@@ -44,6 +44,7 @@ fn deployed() -> Outcome {
         checks_app: false,
         app: Default::default(),
         sent: None,
+        firewall: None,
     })
 }
 
@@ -54,6 +55,7 @@ fn held() -> HeldToken {
         root_password: SecretString::from("pw"),
         label: "l".into(),
         ssh_keys: 0,
+        firewall_label: None,
     }
 }
 
