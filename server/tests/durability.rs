@@ -134,6 +134,39 @@ async fn after_kill_9_during_the_create_the_restarted_server_tells_what_happened
 }
 
 #[tokio::test]
+async fn after_kill_9_between_the_firewall_and_the_create_no_firewall_is_left_without_its_linode() {
+    let port = support::free_port();
+    let public_base = format!("http://127.0.0.1:{port}");
+    let sandbox = standalone_sandbox(&public_base, Duration::from_millis(300), Duration::from_millis(300)).await;
+    // The firewall is made at once; the create call then hangs until the server is killed.
+    sandbox.sandbox.add_fault(FaultRule::latency(CREATE, 1500).times(1));
+    let data = support::temp_dir("crash-firewall");
+    let env = [("DATA_DIR", data.display().to_string()), ("LINODE_HTTP_TIMEOUT_SECS", "3".to_owned())];
+    let mut server = ServerProcess::start(port, &public_base, &sandbox, &env).await;
+    let browser = browser();
+    let (_, callback) = support::process::until_callback_granting(
+        &browser,
+        &server.base,
+        &["linodes:read_write", "firewall:read_write"],
+    )
+    .await;
+    let pending = browser.get(&callback).timeout(Duration::from_millis(700)).send().await;
+    assert!(pending.is_err(), "killed while the create call is in flight");
+    assert_eq!(sandbox.sandbox.inspect().firewalls.len(), 1, "the firewall was made before the create");
+    server.kill9();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let _server = ServerProcess::start(port, &public_base, &sandbox, &env).await;
+    await_all_revoked(&sandbox.sandbox, Duration::from_secs(20)).await;
+    let inspection = sandbox.sandbox.inspect();
+    assert!(inspection.instances.len() <= 1, "one Linode per click at most");
+    assert_eq!(inspection.firewalls.len(), inspection.instances.len(), "{:?}", inspection.firewalls);
+    for firewall in &inspection.firewalls {
+        assert_eq!(firewall.linode_ids, [inspection.instances[0].id], "a firewall only with its Linode");
+    }
+}
+
+#[tokio::test]
 async fn an_unreachable_database_at_start_names_database_url() {
     let port = support::free_port();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_server"))

@@ -116,6 +116,11 @@ pub fn live_tokens(sandbox: &sandbox::Sandbox) -> usize {
 /// sandbox's page. Returns the authorize URL the form sent the browser to, and the callback URL
 /// Linode's redirect carries (to the public address).
 pub async fn until_callback(browser: &reqwest::Client, base: &str) -> (String, String) {
+    until_callback_granting(browser, base, &["linodes:read_write"]).await
+}
+
+/// [`until_callback`], leaving `scopes` ticked on the consent page.
+pub async fn until_callback_granting(browser: &reqwest::Client, base: &str, scopes: &[&str]) -> (String, String) {
     let response = browser
         .post(format!("{base}/api/start_deploy"))
         .header("Accept", "text/html")
@@ -128,10 +133,8 @@ pub async fn until_callback(browser: &reqwest::Client, base: &str) -> (String, S
     let authorize = super::location(&response);
     let consent = browser.get(&authorize).send().await.unwrap().text().await.unwrap();
     let mut form = super::hidden_inputs(&consent);
-    form.extend(
-        [("username", "tester"), ("scope", "linodes:read_write"), ("decision", "approve")]
-            .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
+    form.extend([("username", "tester"), ("decision", "approve")].map(|(k, v)| (k.to_owned(), v.to_owned())));
+    form.extend(scopes.iter().map(|scope| ("scope".to_owned(), (*scope).to_owned())));
     let callback = super::location(&browser.post(&authorize).form(&form).send().await.unwrap());
     (authorize, callback)
 }
