@@ -48,9 +48,12 @@ pub async fn until_callback(browser: &Client, server: &ServerProcess) -> Result<
     let authorize = location(&response)?;
     let html = browser.get(&authorize).send().await?.text().await?;
     let mut form = hidden_inputs(&html);
+    // Every permission asked for, as a person who accepts the defaults grants: the callback's
+    // path then includes making the app's firewall.
     form.extend([
         ("username".to_owned(), "bench".to_owned()),
         ("scope".to_owned(), "linodes:read_write".to_owned()),
+        ("scope".to_owned(), "firewall:read_write".to_owned()),
         ("decision".to_owned(), "approve".to_owned()),
     ]);
     let response = browser.post(&authorize).form(&form).send().await?;

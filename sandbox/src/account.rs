@@ -104,11 +104,12 @@ pub struct DefaultFirewalls {
 pub enum AccountPreset {
     /// An account opened before 2025: legacy configuration interfaces by default (Linode
     /// Interfaces allowed), no default firewall. What the deploy flow of 2024 was built for.
-    #[default]
     Legacy2024,
-    /// An account opened in 2026: Linode Interfaces by default, and a default firewall,
-    /// `default-ssh-only`, for Linodes and their public and VPC interfaces that accepts
-    /// inbound TCP 22 and drops everything else (the strictest plausible default).
+    /// An account opened in 2026, the default: Linode Interfaces by default, and a default
+    /// firewall, `default-ssh-only`, for Linodes and their public and VPC interfaces that
+    /// accepts inbound TCP 22 and drops everything else (the strictest plausible default), so
+    /// every client meets today's Linode unless it asks for another account.
+    #[default]
     New2026,
 }
 

@@ -739,3 +739,16 @@ async fn firewall_defaults_take_null_as_linode_api4_sends_it_and_profiles_say_re
     assert_eq!(get(&sb, &restricted, "/profile").await.1["restricted"], true);
     assert_eq!(get(&sb, &token, "/profile").await.1["restricted"], false);
 }
+
+#[tokio::test]
+async fn the_default_account_is_a_new_2026_one() {
+    let sb = sandbox::spawn(Config::default()).await.expect("sandbox");
+    let token = token(&sb, ALL_SCOPES).await;
+    let (_, settings) = get(&sb, &token, "/account/settings").await;
+    assert_eq!(settings["interfaces_for_new_linodes"], "linode_default_but_legacy_config_allowed");
+    let (_, defaults) = get(&sb, &token, "/networking/firewalls/settings").await;
+    assert!(defaults["default_firewall_ids"]["linode"].as_u64().is_some());
+    // A 2024-style create on it: a Linode-Interfaces Linode with no interface, behind nothing.
+    let (_, linode) = post(&sb, &token, "/linode/instances", create_body()).await;
+    assert_eq!((linode["interface_generation"].as_str(), linode["ipv4"].clone()), (Some("linode"), json!([])));
+}

@@ -275,6 +275,13 @@ fn retry_link(page: &str) -> String {
     page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
 }
 
+/// Deploys leaving `firewall:read_write` unticked: the Linode gets the account's default firewall.
+async fn deploy_without_firewall_permission(app: &TestApp) -> String {
+    let authorize = app.start().await;
+    let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
+    app.finish(&callback).await
+}
+
 /// Gives the embedded sandbox's account a default firewall for new Linodes that accepts SSH
 /// only, through Linode's own endpoints; returns its id.
 async fn ssh_only_default_firewall(app: &TestApp, token: &str) -> u64 {
@@ -313,7 +320,7 @@ async fn behind_a_default_firewall_that_drops_port_80_the_app_is_not_answering()
     let app = spawn_app(&[("SANDBOX_APP_READY_SECS", "0"), ("READY_TIMEOUT_SECS", "2")]).await;
     let token = app.account_token(&["account:read_write", "firewall:read_write"]).await;
     let firewall = ssh_only_default_firewall(&app, &token).await;
-    app.deploy().await;
+    deploy_without_firewall_permission(&app).await;
     let gave_up = app_state_until(&app, Duration::from_secs(15), "not_answering").await;
     let inspection = app.sandbox.inspect();
     assert_eq!(inspection.instances[0].firewall_ids, [firewall], "the account's default firewall was attached");
@@ -328,7 +335,7 @@ async fn once_the_firewall_accepts_port_80_the_app_is_ready() {
     let app = spawn_app(&[("SANDBOX_APP_READY_SECS", "0"), ("READY_TIMEOUT_SECS", "60")]).await;
     let token = app.account_token(&["account:read_write", "firewall:read_write"]).await;
     let firewall = ssh_only_default_firewall(&app, &token).await;
-    app.deploy().await;
+    deploy_without_firewall_permission(&app).await;
     // Running and installed, but the firewall drops the probe: still "installing" after 2 s.
     app_state_until(&app, Duration::from_secs(10), "installing").await;
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -75,7 +75,8 @@ async fn the_apps_own_firewall_accepts_exactly_its_ports_and_the_app_answers_beh
 
     let inspection = app.sandbox.inspect();
     let linode = &inspection.instances[0];
-    let own = inspection.firewalls.iter().find(|f| f.id != default).expect("the app's firewall");
+    let own = inspection.firewalls.iter().find(|f| f.label == linode.label).expect("the app's firewall");
+    assert_ne!(own.id, default);
     assert_eq!(linode.firewall_ids, [own.id], "behind the app's firewall, not the default");
     assert_eq!(own.label, linode.label);
     assert_eq!(own.tags, ["Test App"]);
@@ -104,7 +105,11 @@ async fn without_firewall_permission_the_default_applies_and_the_page_says_so() 
     assert!(shown.contains("default firewall") && shown.contains("firewall:read_write, was not granted"), "{shown}");
     let inspection = app.sandbox.inspect();
     assert_eq!(inspection.instances[0].firewall_ids, [default]);
-    assert_eq!(inspection.firewalls.len(), 1, "no firewall made without the permission");
+    assert_eq!(
+        inspection.count("POST /v4/networking/firewalls"),
+        1,
+        "only the test's default: none made without the permission"
+    );
     app_state(&app, "not_answering").await;
     let page = app.result_page().await;
     let hint = testid_text(&page, "firewall-hint").expect("a firewall hint");
@@ -121,7 +126,11 @@ async fn a_linode_refused_after_its_firewall_was_made_leaves_no_firewall() {
     let inspection = app.sandbox.inspect();
     assert!(inspection.instances.is_empty());
     assert_eq!(inspection.count("POST /v4/networking/firewalls"), 1, "it was made");
-    assert!(inspection.firewalls.is_empty(), "and deleted: {:?}", inspection.firewalls);
+    assert!(
+        inspection.firewalls.iter().all(|f| f.label == sandbox::DEFAULT_FIREWALL_LABEL),
+        "and deleted: {:?}",
+        inspection.firewalls
+    );
     assert_eq!(inspection.count("DELETE /v4/networking/firewalls/{id}"), 1);
     app.assert_all_tokens_revoked().await;
 }
@@ -141,16 +150,18 @@ async fn running(app: &TestApp) -> serde_json::Value {
 
 #[tokio::test]
 async fn under_each_account_setting_the_linode_runs_with_a_public_ipv4() {
-    // (setting, a default firewall for Linodes and public interfaces?, the generation it gets,
-    // the creates it takes: a refused network costs one 400 and creates nothing)
+    // (setting, a default firewall for Linodes and public interfaces?, whether the person lets
+    // the app's firewall be made, the generation it gets, the creates it takes: a refused
+    // network costs one 400 and creates nothing)
     let cases = [
-        ("legacy_config_only", false, "legacy_config", 1),
-        ("legacy_config_default_but_linode_allowed", false, "legacy_config", 1),
-        ("linode_default_but_legacy_config_allowed", true, "legacy_config", 1),
-        ("linode_only", true, "linode", 2),
-        ("linode_only", false, "linode", 3),
+        ("legacy_config_only", false, true, "legacy_config", 1),
+        ("legacy_config_default_but_linode_allowed", false, true, "legacy_config", 1),
+        ("linode_default_but_legacy_config_allowed", true, true, "legacy_config", 1),
+        ("linode_only", true, true, "linode", 2),
+        ("linode_only", true, false, "linode", 2),
+        ("linode_only", false, false, "linode", 3),
     ];
-    for (setting, default_firewall, generation, creates) in cases {
+    for (setting, default_firewall, own_firewall, generation, creates) in cases {
         let app = spawn_app(&[("READY_CHECK", "off")]).await;
         let admin = app.account_token(&["account:read_write", "firewall:read_write"]).await;
         let (status, _) = app
@@ -179,10 +190,20 @@ async fn under_each_account_setting_the_linode_runs_with_a_public_ipv4() {
             let (status, _) =
                 app.sandbox_api(&admin, Method::PUT, "/networking/firewalls/settings", Some(defaults)).await;
             assert_eq!(status, reqwest::StatusCode::OK);
+        } else {
+            // No default firewall at all (the account may have opted out of them).
+            let none =
+                json!({ "default_firewall_ids": { "linode": null, "public_interface": null, "vpc_interface": null } });
+            let (status, _) = app.sandbox_api(&admin, Method::PUT, "/networking/firewalls/settings", Some(none)).await;
+            assert_eq!(status, reqwest::StatusCode::OK);
         }
         app.revoke_account_token(&admin).await;
 
-        let page = app.deploy().await;
+        let page = if own_firewall {
+            deploy_granting(&app, BOTH).await
+        } else {
+            deploy_granting(&app, &["linodes:read_write"]).await
+        };
         assert!(page.contains("data-testid=\"deployed\""), "{setting}: {page}");
         let progress = running(&app).await;
         assert!(progress["ipv4"].as_str().is_some_and(|ip| !ip.is_empty()), "{setting}: {progress}");
@@ -193,6 +214,8 @@ async fn under_each_account_setting_the_linode_runs_with_a_public_ipv4() {
         assert_eq!(linode.ipv4.len(), 1, "{setting}");
         assert_eq!(linode.status, "running", "{setting}");
         assert_eq!(inspection.count("POST /v4/linode/instances"), creates, "{setting}");
+        let behind_own = inspection.firewalls.iter().any(|f| f.label == linode.label && linode.firewall_ids == [f.id]);
+        assert_eq!(behind_own, own_firewall, "{setting}: {:?}", linode.firewall_ids);
         // What the success view says was sent is what Linode accepted.
         let sent: serde_json::Value = serde_json::from_str(linode.request_body.as_deref().expect("kept")).unwrap();
         assert_eq!(sent["interface_generation"], generation, "{setting}");
@@ -213,7 +236,7 @@ async fn a_restricted_iam_user_is_told_their_user_may_not_create_linodes() {
     assert!(page.contains("/?type=g6-nanode-1"), "the same choices are kept for a retry: {page}");
     let inspection = app.sandbox.inspect();
     assert!(inspection.instances.is_empty());
-    assert!(inspection.firewalls.is_empty());
+    assert!(inspection.firewalls.iter().all(|f| f.label == sandbox::DEFAULT_FIREWALL_LABEL), "no firewall made");
     assert_eq!(inspection.count("POST /v4/linode/instances"), 1, "one refused create, not retried");
     assert_eq!(inspection.count("POST /v4/networking/firewalls"), 1, "its firewall was refused too");
     app.assert_all_tokens_revoked().await;

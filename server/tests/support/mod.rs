@@ -310,10 +310,11 @@ impl TestApp {
         page.text().await.expect("result html")
     }
 
-    /// The whole flow with the consent approved as asked.
+    /// The whole flow with the consent approved as asked: every permission the login page
+    /// requests left ticked, as a person who accepts its defaults does.
     pub async fn deploy(&self) -> String {
         let authorize = self.start().await;
-        let callback = self.consent(&authorize, "approve", &["linodes:read_write"]).await;
+        let callback = self.consent(&authorize, "approve", &["linodes:read_write", "firewall:read_write"]).await;
         self.finish(&callback).await
     }
 
