@@ -486,6 +486,15 @@ def run_flow():
         "authorized_keys": [SSH_KEY],
         "interface_generation": "linode",
     }
+    # The sandbox's account starts with default firewalls (a 2026 account); without any, a public
+    # interface that names no firewall fails the whole create.
+    call(
+        "firewall settings: no default firewall at all",
+        "PUT",
+        "/networking/firewalls/settings",
+        {"default_firewall_ids": {"linode": None, "nodebalancer": None, "public_interface": None, "vpc_interface": None}},
+        expect=200,
+    )
     call("create: public interface, no firewall_id, no default firewall", "POST", "/linode/instances",
          dict(bare, label="spec-check-nofw", interfaces=[{"public": {}}]), expect=400)
     unprotected = call("create: public interface with firewall_id -1 (no firewall)", "POST", "/linode/instances",
