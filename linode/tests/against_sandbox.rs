@@ -64,6 +64,9 @@ fn nanode() -> CreateInstance {
         root_pass: Some(SecretString::from("c0rrect-Horse-battery-staple")),
         stackscript_id: Some(sandbox::STACKSCRIPT_NO_INPUT),
         tags: vec!["tests".into()],
+        // The sandbox's account is a 2026 one: a create that names no generation gets Linode
+        // Interfaces and, with none given, no network.
+        interface_generation: Some(linode::InterfaceGeneration::LegacyConfig),
         ..CreateInstance::default()
     }
 }
