@@ -48,6 +48,9 @@ test("the form can be used with the keyboard alone, in reading order", async ({ 
   // The request preview, folded: its summary opens it.
   await expect(page.getByText("What this site will send to Linode")).toBeFocused();
   await page.keyboard.press("Tab");
+  // Then the firewall made for the app, folded too.
+  await expect(page.getByText("The firewall this site makes first")).toBeFocused();
+  await page.keyboard.press("Tab");
   await expect(page.getByRole("button", { name: "Deploy" })).toBeFocused();
   await page.keyboard.press("Enter");
   await page.waitForURL(/\/sandbox\/login\/oauth\/authorize/);

@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use support::{
     browser,
     postgres::Postgres,
-    process::{await_all_revoked, live_tokens, standalone_sandbox, until_callback, ServerProcess},
+    process::{await_all_revoked, live_tokens, standalone_sandbox, until_callback_granting, ServerProcess},
     testid_text,
 };
 
@@ -31,8 +31,10 @@ impl Replicas {
 /// callback, whether the password was shown on the first view and never again).
 async fn one_flow(replicas: &Replicas, public_base: &str) -> (usize, bool) {
     let browser = browser();
-    // The form post on one random replica (the consent is on Linode's page).
-    let (_, callback) = until_callback(&browser, replicas.any()).await;
+    // The form post on one random replica (the consent is on Linode's page), allowing both
+    // permissions asked for: each flow makes the app's firewall, then its Linode.
+    let (_, callback) =
+        until_callback_granting(&browser, replicas.any(), &["linodes:read_write", "firewall:read_write"]).await;
     let replica = rand::rng().random_range(0..replicas.bases.len());
     let on_replica = callback.replacen(public_base, &replicas.bases[replica], 1);
     let response = browser.get(&on_replica).send().await.unwrap();
@@ -89,7 +91,14 @@ async fn a_hundred_concurrent_flows_across_three_replicas_without_sticky_session
     }
     println!("100 flows across 3 replicas in {:?}", started.elapsed());
     assert_eq!(once, 100, "each password shown exactly once");
-    assert_eq!(sandbox.sandbox.inspect().instances.len(), 100, "exactly one Linode per flow");
+    let inspection = sandbox.sandbox.inspect();
+    assert_eq!(inspection.instances.len(), 100, "exactly one Linode per flow");
+    // And one firewall per Linode, replays and replicas notwithstanding.
+    let firewalls: Vec<_> =
+        inspection.firewalls.iter().filter(|f| f.label != sandbox::DEFAULT_FIREWALL_LABEL).collect();
+    assert_eq!(firewalls.len(), 100, "exactly one firewall per flow");
+    assert!(firewalls.iter().all(|f| f.linode_ids.len() == 1), "each protecting its own Linode");
+    assert_eq!(inspection.count("POST /v4/networking/firewalls"), 100);
     let took = await_all_revoked(&sandbox.sandbox, Duration::from_secs(30)).await;
     println!("all 100 tokens revoked {took:?} after the last flow");
     drop(servers);

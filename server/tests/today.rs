@@ -72,6 +72,7 @@ async fn the_apps_own_firewall_accepts_exactly_its_ports_and_the_app_answers_beh
     let page = deploy_granting(&app, BOTH).await;
     let shown = testid_text(&page, "firewall").expect("the firewall on the success view");
     assert!(shown.contains("accepts 22/tcp, 80/tcp"), "{shown}");
+    assert!(!page.contains("data-testid=\"extra-grant\""), "firewall:read_write was asked for: {page}");
 
     let inspection = app.sandbox.inspect();
     let linode = &inspection.instances[0];

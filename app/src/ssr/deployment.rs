@@ -141,7 +141,14 @@ impl DeployService {
         tracing::info!(linode_id = instance.id, "deployment succeeded");
         super::metrics::deploy_completed();
         let mut linode = self.describe(&instance, held.ssh_keys).await;
-        linode.extra_grant = grant.scopes.beyond("linodes");
+        // More than was asked for: beyond Linodes, and beyond firewalls when a firewall is made.
+        let asked_firewall = self.settings.firewall.is_some();
+        linode.extra_grant = grant
+            .scopes
+            .beyond("linodes")
+            .into_iter()
+            .filter(|scope| !(asked_firewall && scope.split(':').next() == Some("firewall")))
+            .collect();
         linode.sent = Some(linode_request::described(&request, selection));
         linode.firewall = Some(firewall);
         if !linode.extra_grant.is_empty() {
