@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use support::{
     browser,
     postgres::Postgres,
-    process::{await_all_revoked, live_tokens, standalone_sandbox, until_callback, ServerProcess},
+    process::{await_all_revoked, live_tokens, standalone_sandbox, until_callback_on, ServerProcess},
     testid_text,
 };
 
@@ -31,8 +31,9 @@ impl Replicas {
 /// callback, whether the password was shown on the first view and never again).
 async fn one_flow(replicas: &Replicas, public_base: &str) -> (usize, bool) {
     let browser = browser();
-    // The form post on one random replica (the consent is on Linode's page).
-    let (_, callback) = until_callback(&browser, replicas.any()).await;
+    // The form post on one random replica (the consent is on Linode's page); the browser is on
+    // the public address, which is what its Referer names.
+    let (_, callback) = until_callback_on(&browser, replicas.any(), public_base).await;
     let replica = rand::rng().random_range(0..replicas.bases.len());
     let on_replica = callback.replacen(public_base, &replicas.bases[replica], 1);
     let response = browser.get(&on_replica).send().await.unwrap();
