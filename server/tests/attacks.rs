@@ -314,6 +314,7 @@ async fn a_prefetch_or_a_request_that_is_not_a_page_view_does_not_take_the_one_t
         assert_eq!(response.headers().get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()), Some("no-store"));
         let html = response.text().await.unwrap();
         assert!(password_of(&html).is_none(), "{name}: {value} got the password");
+        assert!(html.contains("data-testid=\"password-kept\""), "{name}: {value}: says it is kept: {html}");
     }
     // The person's navigation, as a browser sends it.
     let page = app
