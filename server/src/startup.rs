@@ -108,10 +108,8 @@ impl Application {
         };
         let listener = TcpListener::bind(config.bind).await.map_err(|e| StartupError::Bind(config.bind, e))?;
         let local = listener.local_addr().map_err(|e| StartupError::Bind(config.bind, e))?;
-        let public_base = config
-            .public_base
-            .clone()
-            .unwrap_or_else(|| Url::parse(&format!("http://{local}")).expect("a socket address forms a URL"));
+        let listening = Url::parse(&format!("http://{local}")).expect("a socket address forms a URL");
+        let public_base = config.public_base.clone().unwrap_or_else(|| listening.clone());
         let redirect_uri =
             public_base.join("auth/callback").map_err(|_| StartupError::BadPublicBase(public_base.clone()))?;
         let http = linode::http_client_with_timeouts(USER_AGENT, config.http.linode_timeouts);
@@ -213,7 +211,7 @@ impl Application {
         let deploy = Arc::new(deploy);
         let state = AppState { leptos_options, deploy };
         let policy = SecurityPolicy { hsts: public_base.scheme() == "https", live_reload: watching };
-        let origin = SiteOrigin::new(&public_base, state.leptos_options.clone());
+        let origin = SiteOrigin::new(config.public_base.as_ref(), &listening, state.leptos_options.clone());
         let router = router(state.clone(), &site, sandbox.as_ref(), &config.http, policy, origin);
         Ok(Self {
             listener,
