@@ -10,6 +10,7 @@ pub mod same_origin;
 pub mod security_headers;
 pub mod server_fn_status;
 pub mod site;
+pub mod sqlite_lock;
 pub mod startup;
 pub mod telemetry;
 

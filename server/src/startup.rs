@@ -47,6 +47,7 @@ use crate::{
     same_origin::SiteOrigin,
     security_headers::{self, SecurityPolicy},
     site::{EmbeddedSite, Site, SiteError},
+    sqlite_lock::{self, SqliteLock, SqliteLockError},
     telemetry,
 };
 
@@ -74,6 +75,8 @@ pub enum StartupError {
     DataDir(std::path::PathBuf, std::io::Error),
     #[error("the store at DATABASE_URL ({0}) could not be opened: {1}")]
     Store(String, app::ssr::store::StoreError),
+    #[error(transparent)]
+    SqliteLock(#[from] SqliteLockError),
 }
 
 /// A built, bound, not yet running server.
@@ -93,6 +96,9 @@ pub struct Application {
     metrics: Option<(TcpListener, Router)>,
     /// Kept for its lifetime: the compiled-in site's files that Leptos reads from disk.
     _site: Site,
+    /// On a SQLite file: the lock that keeps a second process off it, held until the server
+    /// has stopped (its last revocations written).
+    sqlite_lock: Option<SqliteLock>,
 }
 
 impl Application {
@@ -182,7 +188,7 @@ impl Application {
             login = login.with_authorize_base(authorize_base);
         }
         let api = ApiClient::new(api_base, http);
-        let store = open_store(&config.store, session_key.expose_secret().as_bytes()).await?;
+        let (store, sqlite_lock) = open_store(&config.store, session_key.expose_secret().as_bytes()).await?;
         let mut deploy = DeployService::new(settings, login, api, session_key.expose_secret().as_bytes(), store);
         let mut installed_apps = None;
         if let Some(check) = config.ready_check {
@@ -223,6 +229,7 @@ impl Application {
             installed_apps,
             metrics,
             _site: site,
+            sqlite_lock,
         })
     }
 
@@ -259,6 +266,7 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let sqlite_lock = self.sqlite_lock;
         let loopback = self.sandbox_loopback.map(|(listener, router)| {
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -296,26 +304,32 @@ impl Application {
         if let Some(metrics) = metrics {
             metrics.abort();
         }
+        // Only now may another process take the file over.
+        drop(sqlite_lock);
         Ok(())
     }
 }
 
-/// The store named by `DATABASE_URL`, or a SQLite file in `DATA_DIR` (created when missing).
-async fn open_store(config: &StoreConfig, session_key: &[u8]) -> Result<Store, StartupError> {
-    let url = match &config.database_url {
-        Some(url) => url.clone(),
+/// The store named by `DATABASE_URL`, or a SQLite file in `DATA_DIR` (created when missing);
+/// on a SQLite file, with the lock that makes this process its only user.
+async fn open_store(config: &StoreConfig, session_key: &[u8]) -> Result<(Store, Option<SqliteLock>), StartupError> {
+    let (url, file) = match &config.database_url {
+        Some(url) => (url.clone(), sqlite_lock::database_file(url.expose_secret())),
         None => {
             std::fs::create_dir_all(&config.data_dir).map_err(|e| StartupError::DataDir(config.data_dir.clone(), e))?;
             let path = std::path::absolute(config.data_dir.join("install-on-linode.sqlite3"))
                 .map_err(|e| StartupError::DataDir(config.data_dir.clone(), e))?;
-            SecretString::from(format!("sqlite://{}?mode=rwc", path.display()))
+            (SecretString::from(format!("sqlite://{}?mode=rwc", path.display())), Some(path))
         }
     };
+    // Before the store is opened: this process's upkeep takes over the file's tokens at start.
+    let lock = file.as_deref().map(sqlite_lock::lock).transpose()?;
     let settings =
         StoreSettings { url: url.clone(), max_connections: config.max_connections, op_timeout: config.op_timeout };
-    Store::open(&settings, session_key)
+    let store = Store::open(&settings, session_key)
         .await
-        .map_err(|error| StartupError::Store(redact_url(url.expose_secret()), error))
+        .map_err(|error| StartupError::Store(redact_url(url.expose_secret()), error))?;
+    Ok((store, lock))
 }
 
 /// The URL without its password, for an error message.
