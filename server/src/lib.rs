@@ -3,6 +3,7 @@
 
 pub mod body_limit;
 pub mod config;
+pub mod connections;
 pub mod metrics_export;
 pub mod page_cache;
 pub mod rate_limit;

@@ -40,7 +40,9 @@ use app::ssr::{
 };
 
 use crate::{
+    body_limit::BodyTimeout,
     config::{Config, HttpSettings, LinodeTarget, StoreConfig},
+    connections::{self, ConnectionLimits},
     metrics_export,
     page_cache::{self, PageCache},
     rate_limit::RateLimits,
@@ -99,6 +101,8 @@ pub struct Application {
     /// On a SQLite file: the lock that keeps a second process off it, held until the server
     /// has stopped (its last revocations written).
     sqlite_lock: Option<SqliteLock>,
+    /// Read deadlines and the per-address cap of the public listener (and the metrics one).
+    connection_limits: ConnectionLimits,
 }
 
 impl Application {
@@ -219,6 +223,10 @@ impl Application {
         let policy = SecurityPolicy { hsts: public_base.scheme() == "https", live_reload: watching };
         let origin = SiteOrigin::new(config.public_base.as_ref(), &listening, state.leptos_options.clone());
         let router = router(state.clone(), &site, sandbox.as_ref(), &config.http, policy, origin);
+        let connection_limits = ConnectionLimits {
+            header_timeout: config.http.header_timeout,
+            per_client: config.http.max_connections_per_client.and_then(std::num::NonZeroU32::new),
+        };
         Ok(Self {
             listener,
             router,
@@ -230,6 +238,7 @@ impl Application {
             metrics,
             _site: site,
             sqlite_lock,
+            connection_limits,
         })
     }
 
@@ -274,10 +283,11 @@ impl Application {
             });
             (stop, tokio::spawn(async move { serve.await }))
         });
+        let limits = self.connection_limits;
         let metrics = self.metrics.map(|(listener, router)| {
             tracing::info!(addr = ?listener.local_addr().ok(), "metrics on /metrics");
             tokio::spawn(async move {
-                let _ = axum::serve(listener, router).await;
+                let _ = connections::serve(listener, router, limits, std::future::pending()).await;
             })
         });
         let installed_apps = self.installed_apps.map(|(listener, router)| {
@@ -289,10 +299,10 @@ impl Application {
         // upkeep takes over what a previous run left.
         self.state.deploy.start_background();
         let deploy = self.state.deploy.clone();
-        // The peer address is the client's, for rate limits (unless trusted proxies say otherwise).
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        // Graceful: waits for requests in flight, a callback creating a Linode included.
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await?;
+        // Each request carries its connection's peer, the client for rate limits (unless trusted
+        // proxies say otherwise). Graceful: waits for requests in flight, a callback creating a
+        // Linode included.
+        connections::serve(self.listener, self.router, limits, shutdown).await?;
         deploy.drain(REVOKE_DRAIN).await;
         if let Some((stop, serving)) = loopback {
             let _ = stop.send(());
@@ -352,6 +362,7 @@ fn router(
     origin: Arc<SiteOrigin>,
 ) -> Router {
     let limits = RateLimits::new(http, state.leptos_options.clone());
+    let body_timeout = BodyTimeout(http.body_timeout);
     let routes = route_list();
     let options = state.leptos_options.clone();
     let mut router = Router::new()
@@ -374,7 +385,7 @@ fn router(
         // of any of them still carry the headers.
         .layer(axum::middleware::from_fn(crate::server_fn_status::client_errors))
         .layer(from_fn_with_state(origin, crate::same_origin::require))
-        .layer(axum::middleware::from_fn(crate::body_limit::limit))
+        .layer(from_fn_with_state(body_timeout, crate::body_limit::limit))
         .layer(from_fn_with_state(limits.clone(), crate::rate_limit::limit))
         .layer(from_fn_with_state(policy, security_headers::app));
     if let Some(sandbox) = sandbox {
@@ -382,7 +393,7 @@ fn router(
         // and per-address limits as the app.
         let pages = sandbox
             .router()
-            .layer(axum::middleware::from_fn(crate::body_limit::limit))
+            .layer(from_fn_with_state(body_timeout, crate::body_limit::limit))
             .layer(from_fn_with_state(limits, crate::rate_limit::limit))
             .layer(from_fn_with_state(policy, security_headers::sandbox));
         router = router.nest_service(SANDBOX_PREFIX, pages);
