@@ -62,7 +62,8 @@ fn too_large() -> Response {
 }
 
 fn too_slow(timeout: Duration) -> Response {
-    let message = format!("The request took too long to arrive: this site waits at most {} s for it.", timeout.as_secs_f64());
+    let message =
+        format!("The request took too long to arrive: this site waits at most {} s for it.", timeout.as_secs_f64());
     let mut response = (StatusCode::REQUEST_TIMEOUT, message).into_response();
     // The rest of the body may still be on its way: the connection cannot carry another request.
     response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));

@@ -55,7 +55,8 @@ pub fn lock(database: &Path) -> Result<SqliteLock, SqliteLockError> {
 pub fn database_file(url: &str) -> Option<PathBuf> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
-    let in_memory = url::form_urlencoded::parse(params.as_bytes()).any(|(key, value)| key == "mode" && value == "memory");
+    let in_memory =
+        url::form_urlencoded::parse(params.as_bytes()).any(|(key, value)| key == "mode" && value == "memory");
     if database.is_empty() || database == ":memory:" || in_memory {
         return None;
     }
@@ -74,7 +75,8 @@ mod tests {
         assert_eq!(file("sqlite://data/store.db").as_deref(), Some("data/store.db"));
         assert_eq!(file("sqlite:store.db").as_deref(), Some("store.db"));
         assert_eq!(file("sqlite:///tmp/a%20b.db").as_deref(), Some("/tmp/a b.db"));
-        for in_memory in ["sqlite::memory:", "sqlite://:memory:", "sqlite://?mode=memory", "sqlite://x.db?mode=memory"] {
+        for in_memory in ["sqlite::memory:", "sqlite://:memory:", "sqlite://?mode=memory", "sqlite://x.db?mode=memory"]
+        {
             assert_eq!(file(in_memory), None, "{in_memory}");
         }
         assert_eq!(file("postgres://u:p@host/db"), None);
