@@ -63,6 +63,8 @@ pub fn command(port: u16, public_base: &str, sandbox: &sandbox::RunningSandbox, 
         .env("SESSION_KEY", SESSION_KEY)
         .env("RATE_LIMIT_DEPLOYS_PER_MINUTE", "0")
         .env("RATE_LIMIT_CALLBACKS_PER_MINUTE", "0")
+        // Every simulated visitor comes from 127.0.0.1.
+        .env("MAX_CONNECTIONS_PER_CLIENT", "0")
         .env("FOLLOW_POLL_SECS", "0.2")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
