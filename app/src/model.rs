@@ -249,6 +249,10 @@ pub struct DeployedLinode {
     pub status: InstanceStatus,
     /// Present only on the first view of the result; afterwards the server no longer has it.
     pub root_password: Option<String>,
+    /// The password is not in this answer but still kept: the request was not the person's
+    /// page view (a HEAD, a prefetch), which never takes it.
+    #[serde(default)]
+    pub password_kept: bool,
     /// How many SSH keys were installed for root.
     pub ssh_keys: usize,
     /// Scopes Linode granted beyond `linodes:read_write` (e.g. `*`): the token could have done

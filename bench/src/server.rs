@@ -42,6 +42,8 @@ impl ServerProcess {
             // The bench deploys from one address faster than a person would.
             .env("RATE_LIMIT_DEPLOYS_PER_MINUTE", "0")
             .env("RATE_LIMIT_CALLBACKS_PER_MINUTE", "0")
+            // wrk and the simulated visitors all connect from 127.0.0.1.
+            .env("MAX_CONNECTIONS_PER_CLIENT", "0")
             .env("LEPTOS_OUTPUT_NAME", "install-on-linode")
             .env("LEPTOS_SITE_ROOT", site_root)
             .env("LEPTOS_SITE_PKG_DIR", "pkg")

@@ -166,7 +166,20 @@ pub struct HttpSettings {
     pub trusted_proxy_hops: usize,
     /// `LINODE_CONNECT_TIMEOUT_SECS` and `LINODE_HTTP_TIMEOUT_SECS`: per call to Linode.
     pub linode_timeouts: linode::Timeouts,
+    /// `HTTP_HEADER_TIMEOUT_SECS`, default 10: how long a client may take to send a request's
+    /// line and headers, and how long a kept-alive connection may sit idle before its next one.
+    pub header_timeout: Duration,
+    /// `HTTP_BODY_TIMEOUT_SECS`, default 30: how long a client may take to send a request's body.
+    pub body_timeout: Duration,
+    /// `MAX_CONNECTIONS_PER_CLIENT`: open connections one client address (an IPv6 /64) may hold;
+    /// `None` is no cap. Default 64, or no cap behind trusted proxies (every connection then
+    /// comes from the proxy, which is where visitors are capped).
+    pub max_connections_per_client: Option<u32>,
 }
+
+/// Default of `MAX_CONNECTIONS_PER_CLIENT`: a browser opens at most 6 per host, a household
+/// behind one address a few browsers' worth.
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: u32 = 64;
 
 impl Default for HttpSettings {
     fn default() -> Self {
@@ -175,6 +188,9 @@ impl Default for HttpSettings {
             callbacks_per_minute: 20,
             trusted_proxy_hops: 0,
             linode_timeouts: linode::Timeouts::default(),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections_per_client: Some(DEFAULT_MAX_CONNECTIONS_PER_CLIENT),
         }
     }
 }
@@ -320,6 +336,18 @@ impl Config {
         if let Some(total) = timeout(&lookup, "LINODE_HTTP_TIMEOUT_SECS")? {
             http.linode_timeouts.total = total;
         }
+        if let Some(header) = timeout(&lookup, "HTTP_HEADER_TIMEOUT_SECS")? {
+            http.header_timeout = header;
+        }
+        if let Some(body) = timeout(&lookup, "HTTP_BODY_TIMEOUT_SECS")? {
+            http.body_timeout = body;
+        }
+        http.max_connections_per_client = match count(&lookup, "MAX_CONNECTIONS_PER_CLIENT")? {
+            Some(0) => None,
+            Some(cap) => Some(cap),
+            None if http.trusted_proxy_hops > 0 => None,
+            None => Some(DEFAULT_MAX_CONNECTIONS_PER_CLIENT),
+        };
 
         let admin_addr = match lookup("SANDBOX_ADMIN_ADDR") {
             Some(value) => match value.trim().parse::<SocketAddr>() {
@@ -502,6 +530,27 @@ mod tests {
         assert_eq!(config.http.callbacks_per_minute, 0);
         assert_eq!(config.http.trusted_proxy_hops, 1);
         assert_eq!(config.http.linode_timeouts.total, Duration::from_millis(500));
+        assert_eq!(config.http.max_connections_per_client, None, "behind a proxy, the proxy caps visitors");
+    }
+
+    #[test]
+    fn slow_clients_are_bounded_by_default() {
+        let defaults = config(&[]).unwrap().http;
+        assert_eq!(defaults.header_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.body_timeout, Duration::from_secs(30));
+        assert_eq!(defaults.max_connections_per_client, Some(DEFAULT_MAX_CONNECTIONS_PER_CLIENT));
+        let set = config(&[
+            ("HTTP_HEADER_TIMEOUT_SECS", "2"),
+            ("HTTP_BODY_TIMEOUT_SECS", "3.5"),
+            ("MAX_CONNECTIONS_PER_CLIENT", "8"),
+            ("TRUSTED_PROXY_HOPS", "1"),
+        ])
+        .unwrap()
+        .http;
+        assert_eq!(set.header_timeout, Duration::from_secs(2));
+        assert_eq!(set.body_timeout, Duration::from_millis(3500));
+        assert_eq!(set.max_connections_per_client, Some(8), "set explicitly, it applies behind a proxy too");
+        assert_eq!(config(&[("MAX_CONNECTIONS_PER_CLIENT", "0")]).unwrap().http.max_connections_per_client, None);
     }
 
     #[test]
@@ -530,6 +579,9 @@ mod tests {
             (vec![("TRUSTED_PROXY_HOPS", "yes")], "TRUSTED_PROXY_HOPS"),
             (vec![("LINODE_HTTP_TIMEOUT_SECS", "0")], "LINODE_HTTP_TIMEOUT_SECS"),
             (vec![("LINODE_CONNECT_TIMEOUT_SECS", "soon")], "LINODE_CONNECT_TIMEOUT_SECS"),
+            (vec![("HTTP_HEADER_TIMEOUT_SECS", "0")], "HTTP_HEADER_TIMEOUT_SECS"),
+            (vec![("HTTP_BODY_TIMEOUT_SECS", "never")], "HTTP_BODY_TIMEOUT_SECS"),
+            (vec![("MAX_CONNECTIONS_PER_CLIENT", "-1")], "MAX_CONNECTIONS_PER_CLIENT"),
             (
                 vec![
                     ("LINODE_CLIENT_ID", "id"),

@@ -3,6 +3,7 @@
 
 pub mod body_limit;
 pub mod config;
+pub mod connections;
 pub mod metrics_export;
 pub mod page_cache;
 pub mod rate_limit;
@@ -10,6 +11,7 @@ pub mod same_origin;
 pub mod security_headers;
 pub mod server_fn_status;
 pub mod site;
+pub mod sqlite_lock;
 pub mod startup;
 pub mod telemetry;
 

@@ -25,29 +25,37 @@ use crate::server_fn_status::{app_error, wants_html};
 pub struct SiteOrigin {
     /// `scheme://host[:port]` of `PUBLIC_BASE_URL`, or of the listening address.
     public: String,
+    /// Whether `public` is the operator's `PUBLIC_BASE_URL`: then it is the only origin that
+    /// counts. Without one, the `Host` the browser reached counts too.
+    configured: bool,
     scheme: String,
     options: LeptosOptions,
 }
 
 impl SiteOrigin {
-    pub fn new(public_base: &Url, options: LeptosOptions) -> Arc<Self> {
+    /// `configured`: `PUBLIC_BASE_URL`, when set; `listening`: the address the server listens on.
+    pub fn new(configured: Option<&Url>, listening: &Url, options: LeptosOptions) -> Arc<Self> {
+        let public_base = configured.unwrap_or(listening);
         Arc::new(Self {
             public: public_base.origin().ascii_serialization(),
+            configured: configured.is_some(),
             scheme: public_base.scheme().to_owned(),
             options,
         })
     }
 
-    /// This site's origin as configured, or as the browser reached it (`Host`): without a
-    /// configured public address, a site reached as `localhost:3000` or `127.0.0.1:3000` is
-    /// the same site. A browser sends the `Host` it connected to, which another site's page
-    /// cannot choose.
+    /// This site's origin: `PUBLIC_BASE_URL`'s when it is set, and nothing else (the `Host`
+    /// header is whatever name the client used: an attacker's own domain pointed at this server
+    /// makes the browser send `Host` and `Origin` of that domain, which would then match).
+    /// Without a configured public address, the origin the browser reached (`Host`) counts as
+    /// well: a site reached as `localhost:3000` or `127.0.0.1:3000` is the same site.
     fn allows(&self, origin: &str, headers: &HeaderMap) -> bool {
         origin == self.public
-            || headers
-                .get(HOST)
-                .and_then(|host| host.to_str().ok())
-                .is_some_and(|host| origin == format!("{}://{host}", self.scheme))
+            || (!self.configured
+                && headers
+                    .get(HOST)
+                    .and_then(|host| host.to_str().ok())
+                    .is_some_and(|host| origin == format!("{}://{host}", self.scheme)))
     }
 
     fn verdict(&self, headers: &HeaderMap) -> Result<(), &'static str> {
@@ -105,11 +113,13 @@ fn refusal(site: &SiteOrigin, request: &Request) -> Response {
 mod tests {
     use super::*;
 
+    fn options() -> LeptosOptions {
+        LeptosOptions::builder().output_name("x").build()
+    }
+
     fn site() -> Arc<SiteOrigin> {
-        SiteOrigin::new(
-            &Url::parse("https://deploy.example.com").unwrap(),
-            LeptosOptions::builder().output_name("x").build(),
-        )
+        let listening = Url::parse("http://127.0.0.1:3000").unwrap();
+        SiteOrigin::new(Some(&Url::parse("https://deploy.example.com").unwrap()), &listening, options())
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -145,12 +155,23 @@ mod tests {
     }
 
     #[test]
-    fn the_host_the_browser_reached_counts_as_this_site() {
-        let site = SiteOrigin::new(
-            &Url::parse("http://127.0.0.1:3000").unwrap(),
-            LeptosOptions::builder().output_name("x").build(),
-        );
+    fn without_a_public_base_url_the_host_the_browser_reached_counts_as_this_site() {
+        let site = SiteOrigin::new(None, &Url::parse("http://127.0.0.1:3000").unwrap(), options());
+        assert!(site.verdict(&headers(&[("origin", "http://127.0.0.1:3000")])).is_ok());
         assert!(site.verdict(&headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")])).is_ok());
         assert!(site.verdict(&headers(&[("origin", "http://evil.example"), ("host", "localhost:3000")])).is_err());
+    }
+
+    #[test]
+    fn with_a_public_base_url_the_host_header_counts_for_nothing() {
+        let site = site();
+        let evil = [("origin", "http://evil.example:5112"), ("host", "evil.example:5112")];
+        assert!(site.verdict(&headers(&evil)).is_err());
+        let evil = [("referer", "https://evil.example/x"), ("host", "evil.example")];
+        assert!(site.verdict(&headers(&evil)).is_err());
+        let listening = [("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")];
+        assert!(site.verdict(&headers(&listening)).is_err(), "the listening address is not the public one");
+        let public = [("origin", "https://deploy.example.com"), ("host", "127.0.0.1:3000")];
+        assert!(site.verdict(&headers(&public)).is_ok(), "a proxy may forward any Host");
     }
 }

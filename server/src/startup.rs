@@ -40,13 +40,16 @@ use app::ssr::{
 };
 
 use crate::{
+    body_limit::BodyTimeout,
     config::{Config, HttpSettings, LinodeTarget, StoreConfig},
+    connections::{self, ConnectionLimits},
     metrics_export,
     page_cache::{self, PageCache},
     rate_limit::RateLimits,
     same_origin::SiteOrigin,
     security_headers::{self, SecurityPolicy},
     site::{EmbeddedSite, Site, SiteError},
+    sqlite_lock::{self, SqliteLock, SqliteLockError},
     telemetry,
 };
 
@@ -74,6 +77,8 @@ pub enum StartupError {
     DataDir(std::path::PathBuf, std::io::Error),
     #[error("the store at DATABASE_URL ({0}) could not be opened: {1}")]
     Store(String, app::ssr::store::StoreError),
+    #[error(transparent)]
+    SqliteLock(#[from] SqliteLockError),
 }
 
 /// A built, bound, not yet running server.
@@ -93,6 +98,11 @@ pub struct Application {
     metrics: Option<(TcpListener, Router)>,
     /// Kept for its lifetime: the compiled-in site's files that Leptos reads from disk.
     _site: Site,
+    /// On a SQLite file: the lock that keeps a second process off it, held until the server
+    /// has stopped (its last revocations written).
+    sqlite_lock: Option<SqliteLock>,
+    /// Read deadlines and the per-address cap of the public listener (and the metrics one).
+    connection_limits: ConnectionLimits,
 }
 
 impl Application {
@@ -108,10 +118,8 @@ impl Application {
         };
         let listener = TcpListener::bind(config.bind).await.map_err(|e| StartupError::Bind(config.bind, e))?;
         let local = listener.local_addr().map_err(|e| StartupError::Bind(config.bind, e))?;
-        let public_base = config
-            .public_base
-            .clone()
-            .unwrap_or_else(|| Url::parse(&format!("http://{local}")).expect("a socket address forms a URL"));
+        let listening = Url::parse(&format!("http://{local}")).expect("a socket address forms a URL");
+        let public_base = config.public_base.clone().unwrap_or_else(|| listening.clone());
         let redirect_uri =
             public_base.join("auth/callback").map_err(|_| StartupError::BadPublicBase(public_base.clone()))?;
         let http = linode::http_client_with_timeouts(USER_AGENT, config.http.linode_timeouts);
@@ -185,7 +193,7 @@ impl Application {
             login = login.with_authorize_base(authorize_base);
         }
         let api = ApiClient::new(api_base, http);
-        let store = open_store(&config.store, session_key.expose_secret().as_bytes()).await?;
+        let (store, sqlite_lock) = open_store(&config.store, session_key.expose_secret().as_bytes()).await?;
         let mut deploy = DeployService::new(settings, login, api, session_key.expose_secret().as_bytes(), store);
         let mut installed_apps = None;
         if let Some(check) = config.ready_check {
@@ -214,8 +222,12 @@ impl Application {
         let deploy = Arc::new(deploy);
         let state = AppState { leptos_options, deploy };
         let policy = SecurityPolicy { hsts: public_base.scheme() == "https", live_reload: watching };
-        let origin = SiteOrigin::new(&public_base, state.leptos_options.clone());
+        let origin = SiteOrigin::new(config.public_base.as_ref(), &listening, state.leptos_options.clone());
         let router = router(state.clone(), &site, sandbox.as_ref(), &config.http, policy, origin);
+        let connection_limits = ConnectionLimits {
+            header_timeout: config.http.header_timeout,
+            per_client: config.http.max_connections_per_client.and_then(std::num::NonZeroU32::new),
+        };
         Ok(Self {
             listener,
             router,
@@ -226,6 +238,8 @@ impl Application {
             installed_apps,
             metrics,
             _site: site,
+            sqlite_lock,
+            connection_limits,
         })
     }
 
@@ -262,6 +276,7 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let sqlite_lock = self.sqlite_lock;
         let loopback = self.sandbox_loopback.map(|(listener, router)| {
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             let serve = axum::serve(listener, router).with_graceful_shutdown(async {
@@ -269,10 +284,11 @@ impl Application {
             });
             (stop, tokio::spawn(async move { serve.await }))
         });
+        let limits = self.connection_limits;
         let metrics = self.metrics.map(|(listener, router)| {
             tracing::info!(addr = ?listener.local_addr().ok(), "metrics on /metrics");
             tokio::spawn(async move {
-                let _ = axum::serve(listener, router).await;
+                let _ = connections::serve(listener, router, limits, std::future::pending()).await;
             })
         });
         let installed_apps = self.installed_apps.map(|(listener, router)| {
@@ -284,10 +300,10 @@ impl Application {
         // upkeep takes over what a previous run left.
         self.state.deploy.start_background();
         let deploy = self.state.deploy.clone();
-        // The peer address is the client's, for rate limits (unless trusted proxies say otherwise).
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        // Graceful: waits for requests in flight, a callback creating a Linode included.
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await?;
+        // Each request carries its connection's peer, the client for rate limits (unless trusted
+        // proxies say otherwise). Graceful: waits for requests in flight, a callback creating a
+        // Linode included.
+        connections::serve(self.listener, self.router, limits, shutdown).await?;
         deploy.drain(REVOKE_DRAIN).await;
         if let Some((stop, serving)) = loopback {
             let _ = stop.send(());
@@ -299,26 +315,32 @@ impl Application {
         if let Some(metrics) = metrics {
             metrics.abort();
         }
+        // Only now may another process take the file over.
+        drop(sqlite_lock);
         Ok(())
     }
 }
 
-/// The store named by `DATABASE_URL`, or a SQLite file in `DATA_DIR` (created when missing).
-async fn open_store(config: &StoreConfig, session_key: &[u8]) -> Result<Store, StartupError> {
-    let url = match &config.database_url {
-        Some(url) => url.clone(),
+/// The store named by `DATABASE_URL`, or a SQLite file in `DATA_DIR` (created when missing);
+/// on a SQLite file, with the lock that makes this process its only user.
+async fn open_store(config: &StoreConfig, session_key: &[u8]) -> Result<(Store, Option<SqliteLock>), StartupError> {
+    let (url, file) = match &config.database_url {
+        Some(url) => (url.clone(), sqlite_lock::database_file(url.expose_secret())),
         None => {
             std::fs::create_dir_all(&config.data_dir).map_err(|e| StartupError::DataDir(config.data_dir.clone(), e))?;
             let path = std::path::absolute(config.data_dir.join("install-on-linode.sqlite3"))
                 .map_err(|e| StartupError::DataDir(config.data_dir.clone(), e))?;
-            SecretString::from(format!("sqlite://{}?mode=rwc", path.display()))
+            (SecretString::from(format!("sqlite://{}?mode=rwc", path.display())), Some(path))
         }
     };
+    // Before the store is opened: this process's upkeep takes over the file's tokens at start.
+    let lock = file.as_deref().map(sqlite_lock::lock).transpose()?;
     let settings =
         StoreSettings { url: url.clone(), max_connections: config.max_connections, op_timeout: config.op_timeout };
-    Store::open(&settings, session_key)
+    let store = Store::open(&settings, session_key)
         .await
-        .map_err(|error| StartupError::Store(redact_url(url.expose_secret()), error))
+        .map_err(|error| StartupError::Store(redact_url(url.expose_secret()), error))?;
+    Ok((store, lock))
 }
 
 /// The URL without its password, for an error message.
@@ -341,6 +363,7 @@ fn router(
     origin: Arc<SiteOrigin>,
 ) -> Router {
     let limits = RateLimits::new(http, state.leptos_options.clone());
+    let body_timeout = BodyTimeout(http.body_timeout);
     let routes = route_list();
     let options = state.leptos_options.clone();
     let mut router = Router::new()
@@ -363,7 +386,7 @@ fn router(
         // of any of them still carry the headers.
         .layer(axum::middleware::from_fn(crate::server_fn_status::client_errors))
         .layer(from_fn_with_state(origin, crate::same_origin::require))
-        .layer(axum::middleware::from_fn(crate::body_limit::limit))
+        .layer(from_fn_with_state(body_timeout, crate::body_limit::limit))
         .layer(from_fn_with_state(limits.clone(), crate::rate_limit::limit))
         .layer(from_fn_with_state(policy, security_headers::app));
     if let Some(sandbox) = sandbox {
@@ -371,7 +394,7 @@ fn router(
         // and per-address limits as the app.
         let pages = sandbox
             .router()
-            .layer(axum::middleware::from_fn(crate::body_limit::limit))
+            .layer(from_fn_with_state(body_timeout, crate::body_limit::limit))
             .layer(from_fn_with_state(limits, crate::rate_limit::limit))
             .layer(from_fn_with_state(policy, security_headers::sandbox));
         router = router.nest_service(SANDBOX_PREFIX, pages);

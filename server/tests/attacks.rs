@@ -264,3 +264,110 @@ async fn the_embedded_sandbox_sits_behind_the_body_cap_and_the_rate_limits() {
     let second = app.browser.post(&authorize).form(&form).send().await.unwrap();
     assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+fn password_of(html: &str) -> Option<String> {
+    testid_text(html, "root-password").filter(|p| !p.is_empty())
+}
+
+/// The person's browser back from Linode, the result not yet looked at.
+async fn an_unviewed_result(app: &support::TestApp) {
+    let authorize = app.start().await;
+    let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
+    let response = app.browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_head_request_does_not_take_the_one_time_password() {
+    let app = spawn_app(&[]).await;
+    an_unviewed_result(&app).await;
+    // A link checker, a prefetcher or an extension asks with HEAD, with the person's cookie.
+    let head = app.browser.head(app.url("/deployment")).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers().get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()), Some("no-store"));
+    // The person's own view still gets the password, once.
+    let first = app.result_page().await;
+    assert!(password_of(&first).is_some(), "the HEAD took the one-time password: {first}");
+    let second = app.result_page().await;
+    assert!(password_of(&second).is_none() && second.contains("data-testid=\"password-gone\""), "{second}");
+}
+
+#[tokio::test]
+async fn a_prefetch_or_a_request_that_is_not_a_page_view_does_not_take_the_one_time_password() {
+    let app = spawn_app(&[]).await;
+    an_unviewed_result(&app).await;
+    let not_shown = [
+        // Chromium's speculation rules (prefetch, prerender), `<link rel=prefetch>`, Firefox.
+        ("Sec-Purpose", "prefetch"),
+        ("Sec-Purpose", "prefetch;prerender"),
+        ("Purpose", "prefetch"),
+        ("X-Moz", "prefetch"),
+        ("X-Purpose", "preview"),
+        // Not a page the person looks at: a script's fetch, a frame (which the CSP refuses to show).
+        ("Sec-Fetch-Dest", "empty"),
+        ("Sec-Fetch-Dest", "iframe"),
+    ];
+    for (name, value) in not_shown {
+        let response = app.browser.get(app.url("/deployment")).header(name, value).send().await.unwrap();
+        // Not a 2xx, so a browser drops the prefetch and asks again when the person navigates.
+        assert!(!response.status().is_success(), "{name}: {value} answered {}", response.status());
+        assert_eq!(response.headers().get(header::CACHE_CONTROL).and_then(|v| v.to_str().ok()), Some("no-store"));
+        let html = response.text().await.unwrap();
+        assert!(password_of(&html).is_none(), "{name}: {value} got the password");
+        assert!(html.contains("data-testid=\"password-kept\""), "{name}: {value}: says it is kept: {html}");
+    }
+    // The person's navigation, as a browser sends it.
+    let page = app
+        .browser
+        .get(app.url("/deployment"))
+        .header("Sec-Fetch-Dest", "document")
+        .header("Sec-Fetch-Mode", "navigate")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(password_of(&html).is_some(), "a prefetch took the one-time password: {html}");
+    assert!(password_of(&app.result_page().await).is_none(), "shown exactly once");
+}
+
+#[tokio::test]
+async fn with_a_public_base_url_only_its_origin_counts_not_the_host_header() {
+    let public = "http://deploy.example.test";
+    let app = spawn_app(&[("PUBLIC_BASE_URL", public)]).await;
+    let own_address = app.base.clone();
+    let own_host = own_address.trim_start_matches("http://").to_owned();
+    let attempts: [(&str, String, String); 4] = [
+        // An attacker's page at a name that resolves to this server: the browser sends Host = that name.
+        ("Origin", "http://evil.example:5112".into(), "evil.example:5112".into()),
+        ("Referer", "http://evil.example:5112/free-server".into(), "evil.example:5112".into()),
+        // The listening address is not the public one either.
+        ("Origin", own_address.clone(), own_host.clone()),
+        ("Referer", format!("{own_address}/"), own_host.clone()),
+    ];
+    for (name, value, host) in &attempts {
+        let response = browser()
+            .post(app.url("/api/start_deploy"))
+            .header("Accept", "text/html")
+            .header(header::HOST, host)
+            .header(*name, value)
+            .form(&FORM)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value} with Host {host}");
+        assert!(response.headers().get(header::SET_COOKIE).is_none(), "{name}: {value}: no flow cookie");
+    }
+    // The public origin itself still works, whatever Host the proxy forwards.
+    for (name, value) in [("Origin", public.to_owned()), ("Referer", format!("{public}/"))] {
+        let response = browser()
+            .post(app.url("/api/start_deploy"))
+            .header("Accept", "text/html")
+            .header(name, value.as_str())
+            .form(&FORM)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND, "{name}: {value}");
+    }
+}

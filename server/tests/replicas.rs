@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use support::{
     browser,
     postgres::Postgres,
-    process::{await_all_revoked, live_tokens, standalone_sandbox, until_callback_granting, ServerProcess},
+    process::{await_all_revoked, live_tokens, standalone_sandbox, until_callback_on, ServerProcess},
     testid_text,
 };
 
@@ -32,9 +32,10 @@ impl Replicas {
 async fn one_flow(replicas: &Replicas, public_base: &str) -> (usize, bool) {
     let browser = browser();
     // The form post on one random replica (the consent is on Linode's page), allowing both
-    // permissions asked for: each flow makes the app's firewall, then its Linode.
-    let (_, callback) =
-        until_callback_granting(&browser, replicas.any(), &["linodes:read_write", "firewall:read_write"]).await;
+    // permissions asked for: each flow makes the app's firewall, then its Linode. The browser is
+    // on the public address, which is what its Referer names.
+    let scopes = ["linodes:read_write", "firewall:read_write"];
+    let (_, callback) = until_callback_on(&browser, replicas.any(), public_base, &scopes).await;
     let replica = rand::rng().random_range(0..replicas.bases.len());
     let on_replica = callback.replacen(public_base, &replicas.bases[replica], 1);
     let response = browser.get(&on_replica).send().await.unwrap();

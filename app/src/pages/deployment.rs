@@ -106,6 +106,11 @@ fn Deployed(linode: DeployedLinode) -> impl IntoView {
                             <CopyButton source="root-password".to_owned() what="root password".to_owned()/>
                         </div>
                     }.into_any(),
+                    None if linode.password_kept => view! {
+                        <p data-testid="password-kept">
+                            "The root password is kept for you, and shown once, when you open this page in your browser."
+                        </p>
+                    }.into_any(),
                     None => view! {
                         <p data-testid="password-gone">
                             "The root password was shown once and is no longer kept on this server. If you did not save it, "

@@ -288,6 +288,7 @@ impl DeployService {
             ipv4: instance.public_ipv4().map(str::to_owned),
             status: InstanceStatus::from(instance.status.as_str()),
             root_password: None,
+            password_kept: false,
             ssh_keys,
             extra_grant: Vec::new(),
             checks_app: self.prober.is_some(),

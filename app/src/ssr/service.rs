@@ -327,11 +327,14 @@ impl DeployService {
     }
 
     /// What a browser holding `result` (and maybe a pending flow) is shown: a stored outcome
-    /// with its root password the first time only, and where its Linode is now.
+    /// with its root password the first time only, and where its Linode is now. Only a page
+    /// view by the person (`reveal`) takes the password; any other request (HEAD, a prefetch)
+    /// leaves it kept and says so.
     pub async fn take_outcome(
         &self,
         result: Option<ResultRef>,
         flow: Option<PendingFlow>,
+        reveal: bool,
     ) -> Result<Option<Outcome>, StoreError> {
         // A browser that went away during the callback never got its outcome cookie; its flow
         // cookie still names the flow, whose outcome may be stored by now.
@@ -358,12 +361,17 @@ impl DeployService {
         };
         let mut outcome = stored.outcome;
         if let Outcome::Deployed(linode) = &mut outcome {
-            if let Err(error) = self.store.touch(&id).await {
-                tracing::warn!(%error, "could not note that the deployment is watched");
-            }
-            if let Some(password) = self.store.take_password(&id).await? {
-                use secrecy::ExposeSecret;
-                linode.root_password = Some(password.expose_secret().to_owned());
+            if !reveal {
+                // Nobody watches through a HEAD or a prefetch: the follower's idle clock runs on.
+                linode.password_kept = self.store.password_kept(&id).await?;
+            } else {
+                if let Err(error) = self.store.touch(&id).await {
+                    tracing::warn!(%error, "could not note that the deployment is watched");
+                }
+                if let Some(password) = self.store.take_password(&id).await? {
+                    use secrecy::ExposeSecret;
+                    linode.root_password = Some(password.expose_secret().to_owned());
+                }
             }
             if let Some(mut progress) = stored.progress {
                 readiness::settle(&mut progress, self.prober.as_deref());

@@ -23,31 +23,7 @@ impl ServerProcess {
         sandbox: &sandbox::RunningSandbox,
         extra: &[(&str, String)],
     ) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
-        command
-            .env_clear()
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            .env("LEPTOS_OUTPUT_NAME", "install-on-linode")
-            .env("LEPTOS_SITE_ROOT", std::env::temp_dir().join("install-on-linode-no-site"))
-            .env("LEPTOS_HASH_FILES", "false")
-            .env("PUBLIC_BASE_URL", public_base)
-            .env("APP_NAME", "Test App")
-            .env("LINODE_CLIENT_ID", sandbox::DEFAULT_CLIENT_ID)
-            .env("LINODE_CLIENT_SECRET", sandbox::DEFAULT_CLIENT_SECRET)
-            .env("LINODE_LOGIN_URL", sandbox.login_base())
-            .env("LINODE_API_URL", sandbox.api_base())
-            .env("LINODE_STACKSCRIPT_ID", sandbox::STACKSCRIPT_NO_INPUT.to_string())
-            .env("SESSION_KEY", SESSION_KEY)
-            .env("RATE_LIMIT_DEPLOYS_PER_MINUTE", "0")
-            .env("RATE_LIMIT_CALLBACKS_PER_MINUTE", "0")
-            .env("FOLLOW_POLL_SECS", "0.2")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null());
-        for (key, value) in extra {
-            command.env(key, value);
-        }
-        let child = command.spawn().expect("the server binary starts");
+        let child = command(port, public_base, sandbox, extra).spawn().expect("the server binary starts");
         let mut server = ServerProcess { child, base: format!("http://127.0.0.1:{port}"), port };
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -66,6 +42,37 @@ impl ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The `server` binary with the real-mode environment plus `extra` (stdout discarded).
+pub fn command(port: u16, public_base: &str, sandbox: &sandbox::RunningSandbox, extra: &[(&str, String)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+    command
+        .env_clear()
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_OUTPUT_NAME", "install-on-linode")
+        .env("LEPTOS_SITE_ROOT", std::env::temp_dir().join("install-on-linode-no-site"))
+        .env("LEPTOS_HASH_FILES", "false")
+        .env("PUBLIC_BASE_URL", public_base)
+        .env("APP_NAME", "Test App")
+        .env("LINODE_CLIENT_ID", sandbox::DEFAULT_CLIENT_ID)
+        .env("LINODE_CLIENT_SECRET", sandbox::DEFAULT_CLIENT_SECRET)
+        .env("LINODE_LOGIN_URL", sandbox.login_base())
+        .env("LINODE_API_URL", sandbox.api_base())
+        .env("LINODE_STACKSCRIPT_ID", sandbox::STACKSCRIPT_NO_INPUT.to_string())
+        .env("SESSION_KEY", SESSION_KEY)
+        .env("RATE_LIMIT_DEPLOYS_PER_MINUTE", "0")
+        .env("RATE_LIMIT_CALLBACKS_PER_MINUTE", "0")
+        // Every simulated visitor comes from 127.0.0.1.
+        .env("MAX_CONNECTIONS_PER_CLIENT", "0")
+        .env("FOLLOW_POLL_SECS", "0.2")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    command
 }
 
 impl Drop for ServerProcess {
@@ -112,19 +119,30 @@ pub fn live_tokens(sandbox: &sandbox::Sandbox) -> usize {
     sandbox.inspect().tokens.iter().filter(|t| !t.revoked).count()
 }
 
-/// One person's flow against `base` (any replica): the form post, then the consent on the
-/// sandbox's page. Returns the authorize URL the form sent the browser to, and the callback URL
-/// Linode's redirect carries (to the public address).
+/// One person's flow against `base`, which is also the public address: see [`until_callback_on`].
 pub async fn until_callback(browser: &reqwest::Client, base: &str) -> (String, String) {
-    until_callback_granting(browser, base, &["linodes:read_write"]).await
+    until_callback_on(browser, base, base, &["linodes:read_write"]).await
 }
 
 /// [`until_callback`], leaving `scopes` ticked on the consent page.
 pub async fn until_callback_granting(browser: &reqwest::Client, base: &str, scopes: &[&str]) -> (String, String) {
+    until_callback_on(browser, base, base, scopes).await
+}
+
+/// One person's flow against `base` (any replica) behind `public_base` (the address the browser
+/// is on, hence its `Referer`): the form post, then the consent on the sandbox's page with
+/// `scopes` left ticked. Returns the authorize URL the form sent the browser to, and the callback
+/// URL Linode's redirect carries (to the public address).
+pub async fn until_callback_on(
+    browser: &reqwest::Client,
+    base: &str,
+    public_base: &str,
+    scopes: &[&str],
+) -> (String, String) {
     let response = browser
         .post(format!("{base}/api/start_deploy"))
         .header("Accept", "text/html")
-        .header("Referer", format!("{base}/"))
+        .header("Referer", format!("{public_base}/"))
         .form(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")])
         .send()
         .await

@@ -288,6 +288,19 @@ impl Store {
         Ok(Some(StoredOutcome { outcome, progress }))
     }
 
+    /// Whether the root password of outcome `id` is still kept (not yet taken, not expired).
+    pub async fn password_kept(&self, id: &OutcomeId) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = self
+            .bounded(
+                sqlx::query_as("SELECT 1 FROM outcome_secrets WHERE outcome_id = $1 AND expires_at > $2")
+                    .bind(id.as_str())
+                    .bind(now_ms())
+                    .fetch_optional(&self.pool),
+            )
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Takes the root password of outcome `id`: the one caller whose delete removes the row
     /// gets it; every later (or concurrent) caller gets `None`.
     pub async fn take_password(&self, id: &OutcomeId) -> Result<Option<SecretString>, StoreError> {

@@ -39,6 +39,7 @@ fn deployed() -> Outcome {
         ipv4: None,
         status: crate::model::InstanceStatus::Provisioning,
         root_password: None,
+        password_kept: false,
         ssh_keys: 0,
         extra_grant: Vec::new(),
         checks_app: false,
@@ -98,10 +99,13 @@ async fn the_password_is_encrypted_at_rest_and_taken_once() {
         assert!(!file.windows(20).any(|w| w == b"hunter2-Secret-value"), "no clear password on disk");
     }
     let store = store_at(&path, KEY).await;
+    assert!(store.password_kept(&id).await.unwrap(), "looking does not take it");
+    assert!(store.password_kept(&id).await.unwrap());
     let takes = futures_join(&store, &id).await;
     assert_eq!(takes.iter().filter(|t| t.is_some()).count(), 1, "one of the concurrent takes gets it");
     assert_eq!(takes.into_iter().flatten().next().unwrap().expose_secret(), "hunter2-Secret-value");
     assert!(store.take_password(&id).await.unwrap().is_none());
+    assert!(!store.password_kept(&id).await.unwrap());
 }
 
 async fn futures_join(store: &Store, id: &OutcomeId) -> Vec<Option<SecretString>> {
