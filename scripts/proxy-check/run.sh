@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$(pwd)
 here=scripts/proxy-check
-site_conf=deploy/nginx/install-on-linode.conf
+# PROXY_SITE_CONF: another site file, to see the checks catch a broken one.
+site_conf=${PROXY_SITE_CONF:-deploy/nginx/install-on-linode.conf}
 
 give_up() {
   echo "proxy-check: $1"
