@@ -9,6 +9,8 @@ Each check prints "ok - name" or "FAIL - name: why"; the last line is
 Standard library only.
 """
 
+import base64
+import hashlib
 import http.client
 import json
 import os
@@ -23,6 +25,7 @@ import urllib.request
 
 TLS_PORT = int(os.environ["PROXY_TLS_PORT"])
 HTTP_PORT = int(os.environ["PROXY_HTTP_PORT"])
+APP_PORT = int(os.environ["PROXY_APP_PORT"])
 BASE = os.environ["PROXY_BASE_URL"]
 HOST = f"localhost:{TLS_PORT}"
 CA = os.environ["PROXY_CA"]
@@ -368,6 +371,69 @@ def _():
         response = Browser(source).deploy({"Origin": origin})
         assert response.status == 403, f"Origin {origin}: {response.status}"
         security_headers(response, "same-origin")
+
+
+def ed25519_key(n, comment):
+    """A well-formed public key (the same for the same n, so sizes repeat)."""
+    blob = b"".join(len(part).to_bytes(4, "big") + part for part in (b"ssh-ed25519", hashlib.sha256(bytes([n])).digest()))
+    return f"ssh-ed25519 {base64.b64encode(blob).decode()} {comment}"
+
+
+def starts_flow(response):
+    """A no-JS deploy post that the app took: a redirect to Linode's login, not back to the form."""
+    return response.status == 302 and "/sandbox/login/oauth/authorize?" in (response.headers.get("Location") or "")
+
+
+@check("the largest deploy the app takes (a flow cookie of nearly 4000 bytes) passes through nginx, no 502")
+def _():
+    def fields(length):
+        keys = "\n".join(ed25519_key(n, f"k{n}-" + "x" * length) for n in range(5))
+        return dict(FORM, ssh_keys=keys)
+
+    # Straight to the server (nginx's loopback, an address of X-Forwarded-For's choosing per probe
+    # so the deploy limit does not get in the way): the longest comments it still takes.
+    def direct(length, probe):
+        connection = http.client.HTTPConnection("127.0.0.1", APP_PORT, timeout=30)
+        try:
+            connection.request("POST", "/api/start_deploy", body=urllib.parse.urlencode(fields(length)).encode(), headers={
+                "Host": HOST, "Origin": BASE, "Referer": f"{BASE}/", "Accept": "text/html",
+                "Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-For": f"10.99.0.{probe}"})
+            raw = connection.getresponse()
+            return Response(raw, raw.read())
+        finally:
+            connection.close()
+
+    low, high, probe = 0, 1000, 0
+    while high - low > 1:
+        middle = (low + high) // 2
+        probe += 1
+        if starts_flow(direct(middle, probe)):
+            low = middle
+        else:
+            high = middle
+    # A little below the limit found: a sealed cookie's size may vary by a few bytes.
+    low -= 8
+    largest = direct(low, 200)
+    assert starts_flow(largest), f"the server took none: {largest.status} {largest.headers.get('Location')} {largest.text()[:300]}"
+    cookie = max(len(c) for c in largest.cookies())
+    assert cookie > 3800, f"the largest flow cookie is only {cookie} bytes"
+    # Through nginx, twice: a denied login (its outcome cookie keeps the keys for a retry), then
+    # another deploy, whose callback carries both cookies at their largest.
+    browser = Browser("127.0.0.20")
+    for decision in ("deny", "approve"):
+        through = browser.post_form("/api/start_deploy", fields(low), {"Referer": f"{BASE}/"})
+        assert starts_flow(through), f"through nginx: {through.status} {through.text()[:200]}"
+        secure_host_cookies(through)
+        authorize = through.one("Location")
+        consent = browser.get(authorize)
+        assert consent.status == 200, f"consent page: {consent.status}"
+        answer = browser.post_form(authorize, hidden_inputs(consent.text()) + [
+            ("username", "tester"), ("scope", "linodes:read_write"), ("decision", decision)])
+        callback = browser.get(answer.one("Location"))
+        cookie_header = sum(len(k) + len(v) + 2 for k, v in browser.jar.items())
+        assert callback.status == 303, f"{decision}: callback {callback.status} with {cookie_header} bytes of cookies"
+        result = browser.get("/deployment")
+        assert result.status == 200, f"{decision}: result page {result.status} with {cookie_header} bytes of cookies"
 
 
 # ---------------------------------------------------------------- rate limits and X-Forwarded-For

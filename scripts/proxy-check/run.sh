@@ -154,7 +154,7 @@ done
 ready --cacert "$tmp/tls/ca.pem" "$base/healthz" || give_up "https://localhost:${tls_port}/healthz never answered"
 
 status=0
-PROXY_TLS_PORT=$tls_port PROXY_HTTP_PORT=$http_port PROXY_BASE_URL=$base \
+PROXY_TLS_PORT=$tls_port PROXY_HTTP_PORT=$http_port PROXY_APP_PORT=$app_port PROXY_BASE_URL=$base \
   PROXY_CA="$tmp/tls/ca.pem" PROXY_CERT_SPKI="$spki" \
   PROXY_SANDBOX_ADMIN="http://127.0.0.1:${admin_port}" \
   PROXY_ACCESS_LOG="$tmp/logs/install-on-linode.access.log" PROXY_ERROR_LOG="$tmp/logs/install-on-linode.error.log" \
