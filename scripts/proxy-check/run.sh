@@ -159,7 +159,9 @@ PROXY_TLS_PORT=$tls_port PROXY_HTTP_PORT=$http_port PROXY_APP_PORT=$app_port PRO
   PROXY_SANDBOX_ADMIN="http://127.0.0.1:${admin_port}" \
   PROXY_ACCESS_LOG="$tmp/logs/install-on-linode.access.log" PROXY_ERROR_LOG="$tmp/logs/install-on-linode.error.log" \
   PROXY_SERVER_LOG="$tmp/logs/server.log" PROXY_DEPLOYS_PER_MINUTE=2 PROXY_CALLBACKS_PER_MINUTE=3 \
-  python3 "$here/proxy_check.py" || status=1
+  python3 "$here/proxy_check.py" | tee "$tmp/check.out" || status=1
+# A checker that died before its closing line still counts as a failure in the test command's.
+grep -q '^proxy-check: [0-9]* passed' "$tmp/check.out" || echo "proxy-check: 0 passed, 1 failed (the checker stopped)"
 if [[ $status -ne 0 && -n "${PROXY_CHECK_VERBOSE:-}" ]]; then
   tail -n 50 "$tmp/logs/"*.log
 fi
