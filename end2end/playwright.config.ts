@@ -15,9 +15,14 @@ export const SANDBOX_ADMIN: Record<string, string> = {
   [BASE_URL]: `http://127.0.0.1:${adminPort(PORT)}`,
   [FIELDS_URL]: `http://127.0.0.1:${adminPort(FIELDS_PORT)}`,
 };
+// Set only by scripts/proxy-check/run.sh: the release server behind Debian's nginx over https
+// (its own server and sandbox, started by that script). Then only tests/proxy.spec.ts runs, and
+// it runs nowhere else.
+export const PROXY_BASE_URL = process.env.PROXY_BASE_URL;
+if (PROXY_BASE_URL && process.env.PROXY_SANDBOX_ADMIN) SANDBOX_ADMIN[PROXY_BASE_URL] = process.env.PROXY_SANDBOX_ADMIN;
 // The release server is copied alone into an empty directory and run from there: the binary
 // carries the whole site (issue 12). Made once per run; the workers inherit the variable.
-process.env.E2E_BINARY_DIR ??= aloneBinary();
+if (!PROXY_BASE_URL) process.env.E2E_BINARY_DIR ??= aloneBinary();
 export const BINARY_DIR = process.env.E2E_BINARY_DIR;
 // Where the same build left the site on disk, to compare what the binary serves with.
 export const SITE_DIR = path.resolve(__dirname, "../target/site");
@@ -36,7 +41,14 @@ const chromium = {
   browserName: "chromium" as const,
   launchOptions: {
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--disable-gpu", "--disable-quic", "--disable-sync", "--disable-background-networking"],
+    args: [
+      "--disable-gpu",
+      "--disable-quic",
+      "--disable-sync",
+      "--disable-background-networking",
+      // The proxy check's throwaway certificate, trusted by its public key (nothing else is).
+      ...(process.env.PROXY_CERT_SPKI ? [`--ignore-certificate-errors-spki-list=${process.env.PROXY_CERT_SPKI}`] : []),
+    ],
   },
 };
 
@@ -48,17 +60,21 @@ export default defineConfig({
   forbidOnly: !!process.env.CI,
   retries: 0,
   timeout: 30_000,
-  reporter: [["list"], ["./summary-reporter.ts"]],
-  use: { baseURL: BASE_URL, trace: "retain-on-failure" },
-  projects: [
-    { name: "hydrated", use: { ...chromium }, testIgnore: /.*\.nojs\.spec\.ts/ },
-    {
-      name: "no-javascript",
-      use: { ...chromium, javaScriptEnabled: false },
-      testMatch: /.*\.nojs\.spec\.ts/,
-    },
-  ],
-  webServer: [server(PORT, {}), server(FIELDS_PORT, { LINODE_STACKSCRIPT_ID: "320827", APP_NAME: "Web Stack" })],
+  reporter: [["list"], ["./summary-reporter.ts", { label: process.env.PLAYWRIGHT_SUMMARY_LABEL ?? "playwright" }]],
+  use: { baseURL: PROXY_BASE_URL ?? BASE_URL, trace: "retain-on-failure" },
+  projects: PROXY_BASE_URL
+    ? [{ name: "proxy", use: { ...chromium }, testMatch: /proxy\.spec\.ts/ }]
+    : [
+        { name: "hydrated", use: { ...chromium }, testIgnore: [/.*\.nojs\.spec\.ts/, /proxy\.spec\.ts/] },
+        {
+          name: "no-javascript",
+          use: { ...chromium, javaScriptEnabled: false },
+          testMatch: /.*\.nojs\.spec\.ts/,
+        },
+      ],
+  webServer: PROXY_BASE_URL
+    ? []
+    : [server(PORT, {}), server(FIELDS_PORT, { LINODE_STACKSCRIPT_ID: "320827", APP_NAME: "Web Stack" })],
 });
 
 /** The release server, alone in its directory, on its embedded sandbox; `extra` overrides its

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs whatever is missing, then runs every test: Rust unit and integration tests (sandbox,
 # Linode client, app, server), the official Python SDK against the standalone sandbox, a release
-# build, and the Playwright end-to-end tests in Debian's Chromium. Exits non-zero on any failure
-# and ends with one "N passed, N failed" line for the whole run.
+# build, the Playwright end-to-end tests in Debian's Chromium, and the same build behind Debian's
+# nginx over TLS. Exits non-zero on any failure and ends with one "N passed, N failed" line for
+# the whole run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --browser --postgres
@@ -26,10 +27,12 @@ run cargo test --locked -p app --features ssr --lib
 run scripts/sdk-check/run.sh
 run cargo leptos build --release --precompress --split
 run bash -c 'cd end2end && npx playwright test'
+# The same binary behind Debian's nginx (deploy/nginx/) with a throwaway certificate.
+run scripts/proxy-check/run.sh
 
 # One closing line for the whole run, summed over every runner above.
 awk '
   /^test result: / { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
-  /^(sdk-check|cli-check|spec-check|playwright): [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
+  /^(sdk-check|cli-check|spec-check|playwright|proxy-check): [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
   END { printf "all: %d passed, %d failed\n", p, f }
 ' "$log"

@@ -268,6 +268,53 @@ async fn a_denied_login_offers_the_keys_back_to_its_own_browser_only() {
     assert!(!other.contains("AAAAC3NzaC1lZDI1NTE5AAAAIHJl"), "another browser got the keys");
 }
 
+#[tokio::test]
+async fn a_denied_login_whose_keys_are_too_long_to_carry_back_still_shows_its_failure() {
+    // Five keys with long comments: the pending deployment's cookie just fits what a browser
+    // keeps, and the failure's retry link would seal them again inside the outcome cookie, past
+    // it (found behind nginx: 5320 bytes, dropped by browsers, "no deployment" instead).
+    let app = spawn_app(&[("RATE_LIMIT_DEPLOYS_PER_MINUTE", "0")]).await;
+    let key = ED25519.rsplit_once(' ').unwrap().0;
+    let mut length = 800;
+    let response = loop {
+        let keys: Vec<String> = (0..5).map(|n| format!("{key} key{n}-{}", "x".repeat(length))).collect();
+        let response = app
+            .submit(&[
+                ("plan", "g6-nanode-1"),
+                ("region", "us-east"),
+                ("image", "linode/debian12"),
+                ("ssh_keys", &keys.join("\n")),
+            ])
+            .await;
+        if support::location(&response).contains("/sandbox/login/oauth/authorize?") {
+            break response;
+        }
+        length -= 25;
+        assert!(length > 0, "no keys were taken");
+    };
+    let flow = response.headers().get("set-cookie").unwrap().len();
+    assert!(flow > 3800, "the flow cookie ({flow} bytes) is not near the limit");
+    let callback = app.consent(&support::location(&response), "deny", &["linodes:read_write"]).await;
+    let answer = app.browser.get(&callback).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    let outcome = answer
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|cookie| cookie.starts_with("iol_outcome="))
+        .expect("an outcome cookie")
+        .len();
+    assert!(outcome <= 4000, "an outcome cookie of {outcome} bytes, which browsers drop");
+    let page = app.result_page().await;
+    assert_eq!(failure_kind(&page), Some("access_denied"), "{page}");
+    let retry = retry_link(&page);
+    assert!(
+        retry.contains("type=g6-nanode-1") && !retry.contains("&keys="),
+        "the other choices, not the keys: {retry}"
+    );
+}
+
 /// The failure page's "try again" link, as the browser follows it.
 fn retry_link(page: &str) -> String {
     let start =

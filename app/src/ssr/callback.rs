@@ -51,7 +51,7 @@ async fn answer(state: &AppState, headers: &HeaderMap, query: Option<String>) ->
 
     let mut response = Redirect::to(RESULT_PATH).into_response();
     let headers = response.headers_mut();
-    if let Some(cookie) = deploy.sealer().seal(OUTCOME_COOKIE, &result, deploy.settings().outcome_ttl) {
+    if let Some(cookie) = outcome_cookie(deploy, result) {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
             headers.append(header::SET_COOKIE, value);
         }
@@ -63,4 +63,43 @@ async fn answer(state: &AppState, headers: &HeaderMap, query: Option<String>) ->
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// The outcome cookie, within what every browser keeps. A failure shown without the store carries
+/// its retry link in the cookie, SSH keys sealed in it: with several long keys that is more than
+/// a browser keeps, and a browser drops an oversized cookie silently (the person would come back
+/// to "no deployment" instead of what went wrong). Such a failure is sealed with its link's keys
+/// left out: every other choice is still offered again.
+fn outcome_cookie(deploy: &super::service::DeployService, result: ResultRef) -> Option<String> {
+    let ttl = deploy.settings().outcome_ttl;
+    let cookie = deploy.sealer().seal(OUTCOME_COOKIE, &result, ttl)?;
+    match result {
+        ResultRef::Shown(mut failure) if cookie.len() > super::start::MAX_COOKIE => {
+            failure.retry = failure.retry.as_deref().map(without_keys);
+            deploy.sealer().seal(OUTCOME_COOKIE, &ResultRef::Shown(failure), ttl)
+        }
+        _ => Some(cookie),
+    }
+}
+
+/// A retry link (`/?type=…`) without its sealed SSH keys.
+fn without_keys(link: &str) -> String {
+    let query = link.strip_prefix("/?").unwrap_or_default();
+    let kept =
+        url::form_urlencoded::parse(query.as_bytes()).filter(|(name, _)| name != super::failure::RETRY_KEYS_PARAM);
+    format!("/?{}", url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_keys;
+
+    #[test]
+    fn a_retry_link_loses_only_its_keys() {
+        assert_eq!(
+            without_keys("/?type=g6-nanode-1&region=us-east&keys=c2VhbGVk&label=my+app"),
+            "/?type=g6-nanode-1&region=us-east&label=my+app"
+        );
+        assert_eq!(without_keys("/?type=g6-nanode-1"), "/?type=g6-nanode-1");
+    }
 }

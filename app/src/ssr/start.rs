@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// What every browser keeps of one cookie (RFC 6265 §6.1 asks for at least 4096 bytes).
-const MAX_COOKIE: usize = 4000;
+pub(super) const MAX_COOKIE: usize = 4000;
 const COOKIE_GRACE: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
 /// The query parameter that carries a refusal back to the no-JavaScript form, sealed.
