@@ -242,3 +242,46 @@ async fn a_restricted_iam_user_is_told_their_user_may_not_create_linodes() {
     assert_eq!(inspection.count("POST /v4/networking/firewalls"), 1, "its firewall was refused too");
     app.assert_all_tokens_revoked().await;
 }
+
+#[tokio::test]
+async fn a_rate_limited_create_is_sent_again_after_retry_after_and_never_blindly() {
+    // Linode Interfaces only, so the first create (legacy) is refused and the second meets the
+    // rate limit: one create per 2 s for the flow's token.
+    let app = spawn_app(&[("READY_CHECK", "off")]).await;
+    let admin = app.account_token(&["account:read_write"]).await;
+    let settings = json!({ "interfaces_for_new_linodes": "linode_only" });
+    assert_eq!(
+        app.sandbox_api(&admin, Method::PUT, "/account/settings", Some(settings)).await.0,
+        reqwest::StatusCode::OK
+    );
+    app.revoke_account_token(&admin).await;
+    let limits = json!({ "create_linode": { "requests": 1, "window": { "secs": 2, "nanos": 0 } },
+                         "list_images": null, "list_stackscripts": null, "paginated_list": null, "other": null });
+    let set = support::browser()
+        .put(format!("{}/__sandbox/rate-limits", app.sandbox_admin))
+        .json(&limits)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), reqwest::StatusCode::OK);
+    let page = app.deploy().await;
+    assert!(page.contains("data-testid=\"deployed\""), "{page}");
+    let inspection = app.sandbox.inspect();
+    assert_eq!(inspection.instances.len(), 1);
+    let statuses: Vec<Option<u16>> =
+        inspection.requests.iter().filter(|r| r.route == "POST /v4/linode/instances").map(|r| r.status).collect();
+    assert_eq!(statuses, [Some(400), Some(429), Some(200)], "refused for its network, limited, then sent again");
+    app.assert_all_tokens_revoked().await;
+
+    // A limit that lifts later than the flow can wait: said plainly, nothing created, not retried.
+    let app = spawn_app(&[("READY_CHECK", "off")]).await;
+    app.sandbox.add_fault(sandbox::FaultRule::status("POST /v4/linode/instances", 429, "Too many requests").times(1));
+    let page = app.deploy().await;
+    assert_eq!(failure_kind(&page), Some("linode_error"), "{page}");
+    assert!(page.contains("rate-limiting") && page.contains("Nothing was created"), "{page}");
+    let inspection = app.sandbox.inspect();
+    assert!(inspection.instances.is_empty());
+    assert_eq!(inspection.count("POST /v4/linode/instances"), 1, "Retry-After 30 s: not sent again");
+    assert!(inspection.firewalls.iter().all(|f| f.label == sandbox::DEFAULT_FIREWALL_LABEL), "its firewall removed");
+    app.assert_all_tokens_revoked().await;
+}

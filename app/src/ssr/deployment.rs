@@ -24,6 +24,11 @@ use super::{
 };
 use crate::model::{DefaultFirewallWhy, DeployedLinode, FirewallUsed, InstanceStatus, Outcome, Progress, Readiness};
 
+/// How long the flow waits in all for Linode's rate limit on creates to lift (`Retry-After`)
+/// before it says so: a 429 means nothing was created, so the same request is sent again, but
+/// the person is waiting for the result (a callback waits a minute at most for its flow).
+const CREATE_RATE_LIMIT_WAIT: Duration = Duration::from_secs(20);
+
 /// Writing a new Linode's outcome is retried this many times: giving up loses the one-time view
 /// of its root password.
 const RECORD_ATTEMPTS: usize = 4;
@@ -250,9 +255,22 @@ impl DeployService {
         own_firewall: Option<u64>,
     ) -> Result<(Instance, CreateInstance), (FlowFailure, CreateInstance)> {
         let mut plan = NetworkPlan::FIRST;
+        let mut waited = Duration::ZERO;
         loop {
             match self.api.create_instance(&held.access, &request).await {
                 Ok(instance) => return Ok((instance, request)),
+                // Linode refused to look at the request: nothing was created. Sent again once
+                // the limit lifts, if that is soon; never blindly.
+                Err(ApiError::RateLimited { retry_after: Some(wait) })
+                    if waited + wait <= CREATE_RATE_LIMIT_WAIT && !self.shutdown.is_cancelled() =>
+                {
+                    tracing::info!(
+                        wait_ms = wait.as_millis() as u64,
+                        "Linode is rate-limiting creates; waiting as it asks"
+                    );
+                    tokio::time::sleep(wait).await;
+                    waited += wait;
+                }
                 Err(error) if NetworkPlan::refused_for_network(&error) => match plan.next(own_firewall.is_some()) {
                     Some(next) => {
                         tracing::info!(?plan, ?next, %error, "Linode refused the Linode's network; trying the next way");
