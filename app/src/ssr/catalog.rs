@@ -55,7 +55,7 @@ impl Catalog {
             stackscript_label: stackscript.label.clone(),
             plans: plan_groups(&types),
             regions: region_groups(&regions),
-            images: image_groups(allowed_images(&stackscript, images)),
+            images: image_groups(allowed_images(&stackscript, images), time::OffsetDateTime::now_utc().date()),
             fields: stackscript.user_defined_fields.iter().map(field_spec).collect(),
             stale: false,
         };
@@ -86,11 +86,35 @@ fn allowed_images(stackscript: &StackScript, public: Vec<Image>) -> Vec<Image> {
 }
 
 /// Images under their vendor, vendors in order of first appearance.
-fn image_groups(images: Vec<Image>) -> Vec<ImageGroup> {
+/// Images this long past their end of life are not offered (Cloud Manager's rule: six months).
+const EOL_HIDDEN_AFTER: time::Duration = time::Duration::days(183);
+
+/// `2026-11-01T04:00:00` → its date.
+fn eol_date(eol: &str) -> Option<time::Date> {
+    let mut parts = eol.get(..10)?.split('-');
+    let year = parts.next()?.parse().ok()?;
+    let month = time::Month::try_from(parts.next()?.parse::<u8>().ok()?).ok()?;
+    let day = parts.next()?.parse().ok()?;
+    time::Date::from_calendar_date(year, month, day).ok()
+}
+
+/// The images by vendor, as of `today`: those more than six months past their end of life are
+/// left out, and the others say when they are deprecated or near or past their end of life.
+fn image_groups(images: Vec<Image>, today: time::Date) -> Vec<ImageGroup> {
     let mut groups: Vec<ImageGroup> = Vec::new();
     for image in images {
+        let eol = image.eol.as_deref().and_then(eol_date);
+        if eol.is_some_and(|eol| today - eol > EOL_HIDDEN_AFTER) {
+            continue;
+        }
+        let label = match eol {
+            Some(eol) if eol <= today => format!("{} (end of life since {eol})", image.label),
+            _ if image.deprecated => format!("{} (deprecated)", image.label),
+            Some(eol) if eol - today <= EOL_HIDDEN_AFTER => format!("{} (end of life on {eol})", image.label),
+            _ => image.label,
+        };
         let vendor = image.vendor.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| "Other".to_owned());
-        let choice = ImageChoice { id: image.id, label: image.label };
+        let choice = ImageChoice { id: image.id, label };
         match groups.iter_mut().find(|group| group.vendor == vendor) {
             Some(group) => group.images.push(choice),
             None => groups.push(ImageGroup { vendor, images: vec![choice] }),
@@ -384,6 +408,31 @@ mod tests {
         .expect("types");
         let offered: Vec<String> = plan_groups(&types).into_iter().flat_map(|g| g.plans).map(|p| p.id).collect();
         assert_eq!(offered, ["g6-nanode-1"]);
+    }
+
+    #[test]
+    fn images_long_past_their_end_of_life_are_hidden_and_the_others_say_so() {
+        let image = |id: &str, eol: Option<&str>, deprecated: bool| serde_json::json!({ "id": id, "label": id, "vendor": "V", "deprecated": deprecated, "eol": eol });
+        let images: Vec<Image> = serde_json::from_value(serde_json::json!([
+            image("fresh", Some("2030-06-30T04:00:00"), false),
+            image("soon", Some("2027-03-01T04:00:00"), false),
+            image("just-past", Some("2026-11-01T04:00:00"), false),
+            image("long-past", Some("2025-11-19T05:00:00"), false),
+            image("old-but-listed", None, true),
+        ]))
+        .expect("images");
+        let today = time::Date::from_calendar_date(2026, time::Month::December, 4).expect("date");
+        let labels: Vec<String> =
+            image_groups(images, today).into_iter().flat_map(|g| g.images).map(|i| i.label).collect();
+        assert_eq!(
+            labels,
+            [
+                "fresh",
+                "soon (end of life on 2027-03-01)",
+                "just-past (end of life since 2026-11-01)",
+                "old-but-listed (deprecated)"
+            ]
+        );
     }
 
     #[test]
