@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use support::{failure_kind, spawn_app, TestApp};
+use support::{app_state_name, failure_kind, spawn_app};
 
 const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";
 
@@ -28,31 +28,13 @@ fn code_text(html: &str, testid: &str) -> Option<String> {
     )
 }
 
-/// The name of the app's state in a progress answer: `"not_checked"`, or `{"ready": {…}}`.
-fn state_name(app: &serde_json::Value) -> &str {
-    app.as_str().or_else(|| app.as_object().and_then(|state| state.keys().next()).map(String::as_str)).unwrap_or("")
-}
-
-/// Asks the progress endpoint until the app's state is `state`, at most `limit`.
-async fn app_state_until(app: &TestApp, limit: Duration, state: &str) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        let progress = app.progress().await;
-        if state_name(&progress["app"]) == state {
-            return progress;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the app's state stayed {progress}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn the_view_follows_the_install_past_running_until_the_app_answers() {
     let app = spawn_app(&[("SANDBOX_APP_READY_SECS", "1.5")]).await;
     let html = app.deploy().await;
     assert!(html.contains("data-testid=\"deployed\""), "{html}");
 
-    let installing = app_state_until(&app, Duration::from_secs(10), "installing").await;
+    let installing = app.app_state_until(Duration::from_secs(10), "installing").await;
     assert_eq!(installing["status"], "running");
     assert_eq!(installing["following"], false);
     // The token went before the first check: checking needs none.
@@ -61,7 +43,7 @@ async fn the_view_follows_the_install_past_running_until_the_app_answers() {
     assert!(page.contains("data-state=\"installing\""), "{page}");
     assert!(page.contains("Installing Test App…"), "{page}");
 
-    let ready = app_state_until(&app, Duration::from_secs(10), "ready").await;
+    let ready = app.app_state_until(Duration::from_secs(10), "ready").await;
     let ipv4 = ready["ipv4"].as_str().expect("an address").to_owned();
     assert_eq!(ready["app"]["ready"]["link"], format!("http://{ipv4}/"));
     assert_eq!(ready["app"]["ready"]["address"], format!("{ipv4}:80"));
@@ -76,7 +58,7 @@ async fn the_view_follows_the_install_past_running_until_the_app_answers() {
 async fn an_app_that_never_answers_is_reported_with_what_to_check() {
     let app = spawn_app(&[("SANDBOX_APP_READY_SECS", "never"), ("READY_TIMEOUT_SECS", "2")]).await;
     app.deploy().await;
-    let gave_up = app_state_until(&app, Duration::from_secs(15), "not_answering").await;
+    let gave_up = app.app_state_until(Duration::from_secs(15), "not_answering").await;
     assert!(gave_up["app"]["not_answering"]["waited_secs"].as_u64().is_some_and(|secs| secs <= 3), "{gave_up}");
     let page = app.result_page().await;
     assert!(page.contains("data-state=\"not_answering\""), "{page}");
@@ -96,7 +78,7 @@ async fn with_the_check_off_the_view_stops_at_running() {
     loop {
         let progress = app.progress().await;
         if progress["following"] == false {
-            assert_eq!(state_name(&progress["app"]), "not_checked", "{progress}");
+            assert_eq!(app_state_name(&progress["app"]), "not_checked", "{progress}");
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "still following: {progress}");
@@ -322,53 +304,13 @@ fn retry_link(page: &str) -> String {
     page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
 }
 
-/// Deploys leaving `firewall:read_write` unticked: the Linode gets the account's default firewall.
-async fn deploy_without_firewall_permission(app: &TestApp) -> String {
-    let authorize = app.start().await;
-    let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
-    app.finish(&callback).await
-}
-
-/// Gives the embedded sandbox's account a default firewall for new Linodes that accepts SSH
-/// only, through Linode's own endpoints; returns its id.
-async fn ssh_only_default_firewall(app: &TestApp, token: &str) -> u64 {
-    let http = support::browser();
-    let api = format!("{}/v4", app.sandbox_admin);
-    let rules = serde_json::json!({
-        "inbound_policy": "DROP",
-        "inbound": [{ "action": "ACCEPT", "protocol": "TCP", "ports": "22", "addresses": { "ipv4": ["0.0.0.0/0"] } }],
-        "outbound_policy": "ACCEPT",
-        "outbound": []
-    });
-    let created: serde_json::Value = http
-        .post(format!("{api}/networking/firewalls"))
-        .bearer_auth(token)
-        .json(&serde_json::json!({ "label": "default-ssh", "rules": rules }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_u64().expect("a firewall");
-    let set = http
-        .put(format!("{api}/networking/firewalls/settings"))
-        .bearer_auth(token)
-        .json(&serde_json::json!({ "default_firewall_ids": { "linode": id } }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(set.status(), StatusCode::OK);
-    id
-}
-
 #[tokio::test]
 async fn behind_a_default_firewall_that_drops_port_80_the_app_is_not_answering() {
     let app = spawn_app(&[("SANDBOX_APP_READY_SECS", "0"), ("READY_TIMEOUT_SECS", "2")]).await;
     let token = app.account_token(&["account:read_write", "firewall:read_write"]).await;
-    let firewall = ssh_only_default_firewall(&app, &token).await;
-    deploy_without_firewall_permission(&app).await;
-    let gave_up = app_state_until(&app, Duration::from_secs(15), "not_answering").await;
+    let firewall = app.ssh_only_default_firewall(&token).await;
+    app.deploy_granting(&["linodes:read_write"]).await;
+    let gave_up = app.app_state_until(Duration::from_secs(15), "not_answering").await;
     let inspection = app.sandbox.inspect();
     assert_eq!(inspection.instances[0].firewall_ids, [firewall], "the account's default firewall was attached");
     assert!(!inspection.instances[0].app_answering);
@@ -381,12 +323,12 @@ async fn behind_a_default_firewall_that_drops_port_80_the_app_is_not_answering()
 async fn once_the_firewall_accepts_port_80_the_app_is_ready() {
     let app = spawn_app(&[("SANDBOX_APP_READY_SECS", "0"), ("READY_TIMEOUT_SECS", "60")]).await;
     let token = app.account_token(&["account:read_write", "firewall:read_write"]).await;
-    let firewall = ssh_only_default_firewall(&app, &token).await;
-    deploy_without_firewall_permission(&app).await;
+    let firewall = app.ssh_only_default_firewall(&token).await;
+    app.deploy_granting(&["linodes:read_write"]).await;
     // Running and installed, but the firewall drops the probe: still "installing" after 2 s.
-    app_state_until(&app, Duration::from_secs(10), "installing").await;
+    app.app_state_until(Duration::from_secs(10), "installing").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(state_name(&app.progress().await["app"]), "installing");
+    assert_eq!(app_state_name(&app.progress().await["app"]), "installing");
     assert!(!app.sandbox.inspect().instances[0].app_answering);
 
     let open = serde_json::json!({
@@ -403,7 +345,7 @@ async fn once_the_firewall_accepts_port_80_the_app_is_ready() {
         .await
         .unwrap();
     assert_eq!(opened.status(), StatusCode::OK);
-    let ready = app_state_until(&app, Duration::from_secs(20), "ready").await;
+    let ready = app.app_state_until(Duration::from_secs(20), "ready").await;
     assert_eq!(ready["app"]["ready"]["address"], format!("{}:80", ready["ipv4"].as_str().unwrap()));
     assert!(app.sandbox.inspect().instances[0].app_answering);
 }

@@ -15,61 +15,22 @@ use support::{failure_kind, spawn_app, testid_text, TestApp};
 /// What the login page asks for when a firewall is made for the app.
 const BOTH: &[&str] = &["linodes:read_write", "firewall:read_write"];
 
-/// Gives the account a default firewall for Linodes and public interfaces that accepts SSH
-/// only (what a new 2026 account may have), through Linode's own API; returns its id.
+/// The account's default firewall made SSH-only through Linode's own API, with a token of the
+/// test's own that is revoked after; returns its id.
 async fn ssh_only_default(app: &TestApp) -> u64 {
     let admin = app.account_token(&["account:read_write", "firewall:read_write"]).await;
-    let rules = json!({
-        "inbound_policy": "DROP",
-        "inbound": [{ "action": "ACCEPT", "protocol": "TCP", "ports": "22", "addresses": { "ipv4": ["0.0.0.0/0"] } }],
-        "outbound_policy": "ACCEPT", "outbound": []
-    });
-    let (_, firewall) = app
-        .sandbox_api(
-            &admin,
-            Method::POST,
-            "/networking/firewalls",
-            Some(json!({ "label": "ssh-only", "rules": rules })),
-        )
-        .await;
-    let id = firewall["id"].as_u64().expect("a firewall");
-    let defaults = json!({ "default_firewall_ids": { "linode": id, "public_interface": id } });
-    let (status, _) = app.sandbox_api(&admin, Method::PUT, "/networking/firewalls/settings", Some(defaults)).await;
-    assert_eq!(status, reqwest::StatusCode::OK);
+    let id = app.ssh_only_default_firewall(&admin).await;
     app.revoke_account_token(&admin).await;
     id
-}
-
-/// Deploys with the consent page's boxes `scopes` ticked; returns the result page.
-async fn deploy_granting(app: &TestApp, scopes: &[&str]) -> String {
-    let authorize = app.start().await;
-    assert!(authorize.contains("firewall%3Aread_write"), "the login page asks for firewalls: {authorize}");
-    let callback = app.consent(&authorize, "approve", scopes).await;
-    app.finish(&callback).await
-}
-
-/// Asks the progress endpoint until the app's state is `state`.
-async fn app_state(app: &TestApp, state: &str) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let progress = app.progress().await;
-        let name = progress["app"]
-            .as_str()
-            .map(str::to_owned)
-            .or_else(|| progress["app"].as_object().and_then(|o| o.keys().next().cloned()));
-        if name.as_deref() == Some(state) {
-            return progress;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the app's state stayed {progress}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test]
 async fn the_apps_own_firewall_accepts_exactly_its_ports_and_the_app_answers_behind_an_ssh_only_default() {
     let app = spawn_app(&[("SANDBOX_APP_READY_SECS", "0"), ("APP_PORTS", "22/tcp,80/tcp")]).await;
     let default = ssh_only_default(&app).await;
-    let page = deploy_granting(&app, BOTH).await;
+    let authorize = app.start().await;
+    assert!(authorize.contains("firewall%3Aread_write"), "the login page asks for firewalls: {authorize}");
+    let page = app.finish(&app.consent(&authorize, "approve", BOTH).await).await;
     let shown = testid_text(&page, "firewall").expect("the firewall on the success view");
     assert!(shown.contains("accepts 22/tcp, 80/tcp"), "{shown}");
     assert!(!page.contains("data-testid=\"extra-grant\""), "firewall:read_write was asked for: {page}");
@@ -91,7 +52,7 @@ async fn the_apps_own_firewall_accepts_exactly_its_ports_and_the_app_answers_beh
     assert_eq!(accepted, [("TCP", "22"), ("TCP", "80")]);
     let sent: serde_json::Value = serde_json::from_str(linode.request_body.as_deref().unwrap()).unwrap();
     assert_eq!(sent["firewall_id"], own.id);
-    let ready = app_state(&app, "ready").await;
+    let ready = app.app_state_until(Duration::from_secs(20), "ready").await;
     assert!(ready["ipv4"].as_str().is_some());
     assert_eq!(inspection.count("POST /v4/networking/firewalls"), 2, "the default, then one for this click");
     app.assert_all_tokens_revoked().await;
@@ -101,7 +62,7 @@ async fn the_apps_own_firewall_accepts_exactly_its_ports_and_the_app_answers_beh
 async fn without_firewall_permission_the_default_applies_and_the_page_says_so() {
     let app = spawn_app(&[("SANDBOX_APP_READY_SECS", "0"), ("READY_TIMEOUT_SECS", "2")]).await;
     let default = ssh_only_default(&app).await;
-    let page = deploy_granting(&app, &["linodes:read_write"]).await;
+    let page = app.deploy_granting(&["linodes:read_write"]).await;
     let shown = testid_text(&page, "firewall").expect("the firewall on the success view");
     assert!(shown.contains("default firewall") && shown.contains("firewall:read_write, was not granted"), "{shown}");
     let inspection = app.sandbox.inspect();
@@ -111,7 +72,7 @@ async fn without_firewall_permission_the_default_applies_and_the_page_says_so() 
         1,
         "only the test's default: none made without the permission"
     );
-    app_state(&app, "not_answering").await;
+    app.app_state_until(Duration::from_secs(20), "not_answering").await;
     let page = app.result_page().await;
     let hint = testid_text(&page, "firewall-hint").expect("a firewall hint");
     assert!(hint.contains("default firewall, which may drop the port"), "{hint}");
@@ -122,7 +83,7 @@ async fn without_firewall_permission_the_default_applies_and_the_page_says_so() 
 async fn a_linode_refused_after_its_firewall_was_made_leaves_no_firewall() {
     let app = spawn_app(&[("READY_CHECK", "off")]).await;
     app.sandbox.add_fault(sandbox::FaultRule::status("POST /v4/linode/instances", 400, "region is not valid").times(1));
-    let page = deploy_granting(&app, BOTH).await;
+    let page = app.deploy_granting(BOTH).await;
     assert_eq!(failure_kind(&page), Some("linode_error"), "{page}");
     let inspection = app.sandbox.inspect();
     assert!(inspection.instances.is_empty());
@@ -201,9 +162,9 @@ async fn under_each_account_setting_the_linode_runs_with_a_public_ipv4() {
         app.revoke_account_token(&admin).await;
 
         let page = if own_firewall {
-            deploy_granting(&app, BOTH).await
+            app.deploy_granting(BOTH).await
         } else {
-            deploy_granting(&app, &["linodes:read_write"]).await
+            app.deploy_granting(&["linodes:read_write"]).await
         };
         assert!(page.contains("data-testid=\"deployed\""), "{setting}: {page}");
         let progress = running(&app).await;

@@ -104,9 +104,9 @@ impl AppFirewall {
         self.ports.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
     }
 
-    /// The firewall for the Linode labelled `linode_label`: inbound DROP but one ACCEPT rule per
+    /// The firewall labelled `label` (see [`label_for`]): inbound DROP but one ACCEPT rule per
     /// declared port (IPv4 and IPv6), outbound ACCEPT, tagged with the app's tag.
-    pub fn request(&self, linode_label: &str, tag: &str) -> CreateFirewall {
+    pub fn request(&self, label: &str, tag: &str) -> CreateFirewall {
         let everyone =
             FirewallAddresses { ipv4: Some(vec!["0.0.0.0/0".to_owned()]), ipv6: Some(vec!["::/0".to_owned()]) };
         let inbound = self
@@ -121,7 +121,7 @@ impl AppFirewall {
             })
             .collect();
         CreateFirewall {
-            label: label_for(linode_label),
+            label: label.to_owned(),
             rules: FirewallRules {
                 inbound,
                 inbound_policy: "DROP".to_owned(),
@@ -167,7 +167,9 @@ mod tests {
 
     #[test]
     fn the_firewall_accepts_exactly_the_declared_ports() {
-        let request = AppFirewall::parse("22/tcp,80/tcp,53/udp").expect("valid").request("my-app-us-east-x1", "My App");
+        let request = AppFirewall::parse("22/tcp,80/tcp,53/udp")
+            .expect("valid")
+            .request(&label_for("my-app-us-east-x1"), "My App");
         let body = serde_json::to_value(&request).expect("json");
         assert_eq!(body["label"], "my-app-us-east-x1");
         assert_eq!(body["rules"]["inbound_policy"], "DROP");

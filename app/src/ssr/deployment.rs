@@ -178,7 +178,7 @@ impl DeployService {
         let Some(label) = &held.firewall_label else {
             return FirewallUsed::AccountDefault { why: DefaultFirewallWhy::NotGranted };
         };
-        let request = ports.request(&held.label, &credentials::app_tag(&self.settings.app_name));
+        let request = ports.request(label, &credentials::app_tag(&self.settings.app_name));
         let own = |firewall: linode::Firewall| FirewallUsed::Own {
             id: firewall.id,
             label: firewall.label,

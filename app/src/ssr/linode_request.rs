@@ -124,8 +124,7 @@ pub fn preview(settings: &DeploySettings, selection: &Selection) -> LinodeReques
 /// The firewall made for the app before its Linode, as people read it before they deploy.
 pub fn firewall_preview(settings: &DeploySettings) -> Option<LinodeRequest> {
     let firewall = settings.firewall.as_ref()?;
-    let mut request = firewall.request(LINODE_LABEL, &credentials::app_tag(&settings.app_name));
-    request.label = LINODE_LABEL.to_owned();
+    let request = firewall.request(LINODE_LABEL, &credentials::app_tag(&settings.app_name));
     let body = serde_json::to_string_pretty(&request).unwrap_or_default();
     let rules = &request.rules;
     let mut command = "linode-cli firewalls create".to_owned();

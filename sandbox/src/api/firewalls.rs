@@ -47,6 +47,18 @@ impl Store {
         self.firewalls.iter_mut().find(|f| f.id == id).ok_or(ApiError::NotFound)
     }
 
+    /// A firewall label's problem, if any: Linode's label rules at 3–32 characters, and unique
+    /// among the account's firewalls but `renamed` (the one being relabelled).
+    fn check_firewall_label(&self, label: &str, renamed: Option<u64>) -> Option<FieldError> {
+        if let Err(reason) = check_label(label, 3..=32) {
+            return Some(FieldError::new("label", reason));
+        }
+        self.firewalls
+            .iter()
+            .any(|f| Some(f.id) != renamed && f.label == label)
+            .then(|| FieldError::new("label", "Label must be unique among your Firewalls"))
+    }
+
     fn is_default_firewall(&self, id: u64) -> bool {
         let d = self.default_firewalls;
         [d.linode, d.nodebalancer, d.public_interface, d.vpc_interface].contains(&Some(id))
@@ -122,13 +134,7 @@ pub(crate) async fn create(
     let mut errors = Vec::new();
     match body.label.as_deref() {
         None => errors.push(FieldError::new("label", "label is required")),
-        Some(label) => {
-            if let Err(reason) = check_label(label, 3..=32) {
-                errors.push(FieldError::new("label", reason));
-            } else if store.firewalls.iter().any(|f| f.label == label) {
-                errors.push(FieldError::new("label", "Label must be unique among your Firewalls"));
-            }
-        }
+        Some(label) => errors.extend(store.check_firewall_label(label, None)),
     }
     let rules = match body.rules {
         None => {
@@ -219,11 +225,7 @@ pub(crate) async fn update_firewall(
     store.firewall_mut(id)?;
     let mut errors = Vec::new();
     if let Some(label) = &update.label {
-        if let Err(reason) = check_label(label, 3..=32) {
-            errors.push(FieldError::new("label", reason));
-        } else if store.firewalls.iter().any(|f| f.id != id && &f.label == label) {
-            errors.push(FieldError::new("label", "Label must be unique among your Firewalls"));
-        }
+        errors.extend(store.check_firewall_label(label, Some(id)));
     }
     let status = match update.status.as_deref() {
         None => None,

@@ -116,6 +116,12 @@ pub fn testid_text(html: &str, testid: &str) -> Option<String> {
     Some(html[open_end..close].replace("&amp;", "&").trim().to_owned())
 }
 
+/// The name of the app's state in a progress answer: `"not_checked"`, or the key of
+/// `{"ready": {…}}`.
+pub fn app_state_name(app: &serde_json::Value) -> &str {
+    app.as_str().or_else(|| app.as_object().and_then(|state| state.keys().next()).map(String::as_str)).unwrap_or("")
+}
+
 /// See [`TestApp::refused`], for any client.
 pub async fn refused_with(client: &Client, callback: &str) -> String {
     let response = client.get(callback).send().await.expect("callback");
@@ -313,9 +319,50 @@ impl TestApp {
     /// The whole flow with the consent approved as asked: every permission the login page
     /// requests left ticked, as a person who accepts its defaults does.
     pub async fn deploy(&self) -> String {
+        self.deploy_granting(&["linodes:read_write", "firewall:read_write"]).await
+    }
+
+    /// The whole flow with only `scopes` left ticked on the consent page (without
+    /// `firewall:read_write`, the Linode gets the account's default firewall).
+    pub async fn deploy_granting(&self, scopes: &[&str]) -> String {
         let authorize = self.start().await;
-        let callback = self.consent(&authorize, "approve", &["linodes:read_write", "firewall:read_write"]).await;
+        let callback = self.consent(&authorize, "approve", scopes).await;
         self.finish(&callback).await
+    }
+
+    /// Asks the progress endpoint until the app's state is `state` (see [`app_state_name`]), at
+    /// most `limit`.
+    pub async fn app_state_until(&self, limit: std::time::Duration, state: &str) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let progress = self.progress().await;
+            if app_state_name(&progress["app"]) == state {
+                return progress;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the app's state stayed {progress}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Gives the embedded sandbox's account, through Linode's own API and with `token`
+    /// (`account:read_write firewall:read_write`), a default firewall for Linodes and public
+    /// interfaces that accepts SSH only (what a new 2026 account may have); returns its id.
+    pub async fn ssh_only_default_firewall(&self, token: &str) -> u64 {
+        let rules = serde_json::json!({
+            "inbound_policy": "DROP",
+            "inbound": [{ "action": "ACCEPT", "protocol": "TCP", "ports": "22", "addresses": { "ipv4": ["0.0.0.0/0"] } }],
+            "outbound_policy": "ACCEPT",
+            "outbound": []
+        });
+        let firewall = serde_json::json!({ "label": "ssh-only", "rules": rules });
+        let (_, created) =
+            self.sandbox_api(token, reqwest::Method::POST, "/networking/firewalls", Some(firewall)).await;
+        let id = created["id"].as_u64().expect("a firewall");
+        let defaults = serde_json::json!({ "default_firewall_ids": { "linode": id, "public_interface": id } });
+        let (status, _) =
+            self.sandbox_api(token, reqwest::Method::PUT, "/networking/firewalls/settings", Some(defaults)).await;
+        assert_eq!(status, StatusCode::OK);
+        id
     }
 
     pub async fn assert_all_tokens_revoked_within(&self, limit: std::time::Duration) {
