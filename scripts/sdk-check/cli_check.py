@@ -15,9 +15,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.parse
 
+from checks import Checks
 from sandbox_oauth import RESTRICTED, token
 
 ROOT = os.environ["SANDBOX_ROOT"]
@@ -39,23 +39,10 @@ WEB_INBOUND = [
 DEFAULT_KINDS = ("linode", "nodebalancer", "public_interface", "vpc_interface")
 
 state = {}
-results = []
 home = tempfile.TemporaryDirectory(prefix="cli-check-home-")
 
 
-def check(name):
-    def wrap(step):
-        try:
-            step()
-            results.append((name, None))
-            print(f"ok    {name}")
-        except Exception as error:  # any failure is reported, then counted
-            results.append((name, error))
-            print(f"FAIL  {name}: {error!r}")
-            traceback.print_exc()
-        return step
-
-    return wrap
+check = Checks("cli-check")
 
 
 class CliError(Exception):
@@ -271,6 +258,4 @@ def restricted():
 
 
 home.cleanup()
-failed = sum(1 for _, error in results if error is not None)
-print(f"cli-check: {len(results) - failed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()

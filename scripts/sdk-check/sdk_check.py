@@ -10,9 +10,7 @@ Each step is a check; the last line is "sdk-check: N passed, M failed".
 
 import os
 import re
-import sys
 import time
-import traceback
 import urllib.parse
 
 import requests
@@ -33,6 +31,7 @@ from linode_api4 import (
     Type,
 )
 
+from checks import LOCKED_RULES, WEB_RULES, Checks
 from sandbox_oauth import RESTRICTED, consent
 
 ROOT = os.environ["SANDBOX_ROOT"]
@@ -46,22 +45,9 @@ STACKSCRIPT_ID = 320826
 ROOT_PASS = "sdk-Check-" + "x7Q!" * 6
 
 state = {}
-results = []
 
 
-def check(name):
-    def wrap(step):
-        try:
-            step()
-            results.append((name, None))
-            print(f"ok    {name}")
-        except Exception as error:  # any failure is reported, then counted
-            results.append((name, error))
-            print(f"FAIL  {name}: {error!r}")
-            traceback.print_exc()
-        return step
-
-    return wrap
+check = Checks("sdk-check")
 
 
 @check("OAuth: consent page, code, finish_oauth")
@@ -184,23 +170,6 @@ SSH_KEY = (
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFSImy86C8OGK+XnQ6WO4+xg3PAXJUoVhxIJJ94NIK62 "
     "sdk-check@sandbox"
 )
-# One ACCEPT rule for TCP 22 and 80 from anywhere; everything else inbound is dropped.
-WEB_RULES = {
-    "inbound_policy": "DROP",
-    "inbound": [
-        {
-            "action": "ACCEPT",
-            "protocol": "TCP",
-            "ports": "22,80",
-            "addresses": {"ipv4": ["0.0.0.0/0"], "ipv6": ["::/0"]},
-            "label": "ssh-and-http",
-            "description": "SSH and HTTP from anywhere",
-        }
-    ],
-    "outbound_policy": "ACCEPT",
-    "outbound": [],
-}
-LOCKED_RULES = {"inbound_policy": "DROP", "inbound": [], "outbound_policy": "ACCEPT", "outbound": []}
 
 
 def api_error_status(call):
@@ -458,6 +427,4 @@ def restricted_create():
     assert status == 403, (status, errors)
 
 
-failed = sum(1 for _, error in results if error is not None)
-print(f"sdk-check: {len(results) - failed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()

@@ -36,6 +36,7 @@ from openapi_core.templating.paths.exceptions import PathNotFound
 from openapi_core.templating.paths.finders import APICallPathFinder
 from openapi_spec_validator import OpenAPIV30SpecValidator
 
+from checks import LOCKED_RULES, WEB_RULES
 from sandbox_oauth import RESTRICTED, token
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -425,22 +426,6 @@ def tokens():
 
 
 def run_flow():
-    web_rules = {
-        "inbound_policy": "DROP",
-        "inbound": [
-            {
-                "action": "ACCEPT",
-                "protocol": "TCP",
-                "ports": "22,80",
-                "addresses": {"ipv4": ["0.0.0.0/0"], "ipv6": ["::/0"]},
-                "label": "ssh-and-http",
-                "description": "SSH and HTTP from anywhere",
-            }
-        ],
-        "outbound_policy": "ACCEPT",
-        "outbound": [],
-    }
-    locked_rules = {"inbound_policy": "DROP", "inbound": [], "outbound_policy": "ACCEPT", "outbound": []}
 
     # Account settings.
     call("account settings", "GET", "/account/settings", expect=200)
@@ -470,13 +455,13 @@ def run_flow():
     # Firewalls and default firewalls.
     call("firewall settings", "GET", "/networking/firewalls/settings", expect=200)
     web = call("firewall create", "POST", "/networking/firewalls",
-               {"label": "spec-check-web", "rules": web_rules, "tags": ["spec-check"]}, expect=200)
+               {"label": "spec-check-web", "rules": WEB_RULES, "tags": ["spec-check"]}, expect=200)
     locked = call("firewall create (the default one)", "POST", "/networking/firewalls",
-                  {"label": "spec-check-default", "rules": locked_rules}, expect=200)
+                  {"label": "spec-check-default", "rules": LOCKED_RULES}, expect=200)
     call("firewall create: label too short", "POST", "/networking/firewalls",
-         {"label": "ab", "rules": locked_rules}, expect=400, bad_request=True)
+         {"label": "ab", "rules": LOCKED_RULES}, expect=400, bad_request=True)
     call("firewall create: label taken", "POST", "/networking/firewalls",
-         {"label": "spec-check-web", "rules": locked_rules}, expect=400)
+         {"label": "spec-check-web", "rules": LOCKED_RULES}, expect=400)
     web_id, locked_id = web["id"], locked["id"]
     # No default firewall yet: a Linode interface without firewall_id must fail; -1 means none.
     bare = {
@@ -526,7 +511,7 @@ def run_flow():
     call("firewall update", "PUT", f"/networking/firewalls/{web_id}",
          {"label": "spec-check-web2", "tags": ["spec-check", "web"]}, expect=200)
     call("firewall rules", "GET", f"/networking/firewalls/{web_id}/rules", expect=200)
-    call("firewall rules update", "PUT", f"/networking/firewalls/{web_id}/rules", web_rules, expect=200)
+    call("firewall rules update", "PUT", f"/networking/firewalls/{web_id}/rules", WEB_RULES, expect=200)
     call("firewall view: unknown id", "GET", "/networking/firewalls/999999", expect=404)
 
     # A Linode with Linode interfaces behind the firewall, password-less, with user data.
