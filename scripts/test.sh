@@ -21,8 +21,9 @@ run cargo machete
 # PostgreSQL clusters.
 run cargo test --locked -p sandbox -p linode -p server
 # The flow, replay, resilience, hostile-input and load suites again, on PostgreSQL.
-run scripts/with-postgres.sh cargo test --locked -p server --test deploy_flow --test resilience \
-  --test load --test hostile_input --test logs --test hardening --test today
+run scripts/with-postgres.sh cargo test --locked -p server --test it -- deploy_flow:: resilience:: \
+  load:: hostile_input:: hardening:: today::
+run scripts/with-postgres.sh cargo test --locked -p server --test logs
 run cargo test --locked -p app --features ssr --lib
 run scripts/sdk-check/run.sh
 run cargo leptos build --release --precompress --split

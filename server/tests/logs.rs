@@ -2,6 +2,7 @@
 //! secret: not the root password, not the access or refresh token, not the OAuth code or state,
 //! not the client secret. Its own binary, because it installs the process-wide subscriber.
 
+#[path = "it/support/mod.rs"]
 mod support;
 
 use std::{

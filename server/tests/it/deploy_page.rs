@@ -2,12 +2,10 @@
 //! StackScript's inputs, label and SSH keys, prices per region, shareable links, and the success
 //! view following the new Linode to `running` before the token is given up.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use support::{location, spawn_app, TestApp};
+use crate::support::{location, spawn_app, TestApp};
 
 const FIELDS_SCRIPT: &str = "320827";
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";

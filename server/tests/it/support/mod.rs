@@ -1,7 +1,7 @@
 //! Spawns the real server (with its embedded sandbox) on a random port and drives it over HTTP
 //! the way a browser would: cookies kept, redirects followed by hand so each hop can be checked.
 
-#![allow(dead_code)]
+#![allow(dead_code)] // logs.rs uses a few of these helpers, the `it` binary all of them
 
 pub mod postgres;
 pub mod process;

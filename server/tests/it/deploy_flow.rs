@@ -2,11 +2,9 @@
 //! client in place of the browser. Each error path ends in a specific message, no second Linode,
 //! and no token left alive.
 
-mod support;
-
 use app::ssr::session::{FLOW_COOKIE, OUTCOME_COOKIE};
 use reqwest::StatusCode;
-use support::{location, spawn_app, CLIENT_SECRET};
+use crate::support::{location, spawn_app, CLIENT_SECRET};
 
 fn failure_kind(html: &str) -> Option<&str> {
     let start = html.find("data-kind=\"")? + "data-kind=\"".len();
@@ -110,8 +108,8 @@ async fn callbacks_that_do_not_belong_to_this_browser_are_refused() {
     }
 
     // The genuine callback, stolen and opened in another browser (no flow cookie).
-    let stranger = support::browser();
-    let html = support::refused_with(&stranger, &callback).await;
+    let stranger = crate::support::browser();
+    let html = crate::support::refused_with(&stranger, &callback).await;
     assert_eq!(failure_kind(&html), Some("no_pending_deployment"));
     assert!(app.sandbox.inspect().tokens.is_empty(), "the stolen code was not exchanged");
 
@@ -121,7 +119,7 @@ async fn callbacks_that_do_not_belong_to_this_browser_are_refused() {
     assert_eq!(app.sandbox.inspect().instances.len(), 1);
 
     // Once used, the callback shows its outcome only to the browser that ran it.
-    let html = support::refused_with(&stranger, &callback).await;
+    let html = crate::support::refused_with(&stranger, &callback).await;
     assert_eq!(failure_kind(&html), Some("already_used"));
     let html = app.finish(&callback).await;
     assert!(html.contains("data-testid=\"password-gone\""), "{html}");

@@ -1,11 +1,9 @@
 //! What every response carries and what every client is allowed, over real HTTP: security
 //! headers and the CSP nonce, body limits, per-address rate limits, request ids.
 
-mod support;
-
 use app::error::AppError;
 use reqwest::{header, StatusCode};
-use support::{location, spawn_app};
+use crate::support::{location, spawn_app};
 
 const HEADERS_EVERYWHERE: [(&str, &str); 1] = [("x-content-type-options", "nosniff")];
 
@@ -164,7 +162,7 @@ fn retry_after(response: &reqwest::Response) -> u64 {
 }
 
 /// The deploy form as the hydrated page posts it: the answer is the app's JSON error.
-async fn fetch_start(client: &reqwest::Client, app: &support::TestApp, forwarded: Option<&str>) -> reqwest::Response {
+async fn fetch_start(client: &reqwest::Client, app: &crate::support::TestApp, forwarded: Option<&str>) -> reqwest::Response {
     let mut request = client.post(app.url("/api/start_deploy")).header("Origin", &app.base).form(&[
         ("plan", "g6-nanode-1"),
         ("region", "us-east"),
@@ -201,7 +199,7 @@ async fn starting_deploys_is_limited_per_address_with_a_clear_answer() {
     assert_eq!(error, AppError::RateLimited);
 
     // Another browser from the same address is the same client; other pages are not limited.
-    assert_eq!(fetch_start(&support::browser(), &app, None).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(fetch_start(&crate::support::browser(), &app, None).await.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(app.browser.get(app.url("/")).send().await.unwrap().status(), StatusCode::OK);
     assert_eq!(app.sandbox.inspect().codes.len(), 0, "refused starts reach nothing");
 }
@@ -212,7 +210,7 @@ async fn returns_from_linode_are_limited_per_address() {
     let authorize = app.start().await;
     let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
     let html = app.refused(&app.url("/auth/callback?code=abc")).await;
-    assert_eq!(support::failure_kind(&html), Some("missing_state"));
+    assert_eq!(crate::support::failure_kind(&html), Some("missing_state"));
 
     let response = app.browser.get(&callback).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);

@@ -2,13 +2,11 @@
 //! callback, a server killed with SIGKILL while it holds a token, and a store that is down,
 //! unreachable or slow. Real processes, a real SQLite file and a real PostgreSQL cluster.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use sandbox::FaultRule;
-use support::{
+use crate::support::{
     browser, failure_kind, location,
     postgres::Postgres,
     process::{await_all_revoked, live_tokens, standalone_sandbox, until_callback, ServerProcess},
@@ -63,11 +61,11 @@ async fn a_browser_that_gives_up_finds_its_result_on_the_result_page() {
 
 #[tokio::test]
 async fn after_kill_9_while_following_the_restarted_server_revokes_the_token_and_shows_the_result_once() {
-    let port = support::free_port();
+    let port = crate::support::free_port();
     let public_base = format!("http://127.0.0.1:{port}");
     // Linodes take 4 s to run, so the server is still following when it is killed.
     let sandbox = standalone_sandbox(&public_base, Duration::from_secs(3), Duration::from_secs(1)).await;
-    let data = support::temp_dir("crash");
+    let data = crate::support::temp_dir("crash");
     let env = [("DATA_DIR", data.display().to_string()), ("FOLLOW_IDLE_SECS", "120".to_owned())];
     let mut server = ServerProcess::start(port, &public_base, &sandbox, &env).await;
     let browser = browser();
@@ -98,11 +96,11 @@ async fn after_kill_9_while_following_the_restarted_server_revokes_the_token_and
 
 #[tokio::test]
 async fn after_kill_9_during_the_create_the_restarted_server_tells_what_happened_and_revokes() {
-    let port = support::free_port();
+    let port = crate::support::free_port();
     let public_base = format!("http://127.0.0.1:{port}");
     let sandbox = standalone_sandbox(&public_base, Duration::from_millis(300), Duration::from_millis(300)).await;
     sandbox.sandbox.add_fault(FaultRule::latency(CREATE, 1500).times(1));
-    let data = support::temp_dir("crash-create");
+    let data = crate::support::temp_dir("crash-create");
     // Recovery waits out the longest a create call can take before it believes "no Linode".
     let env = [("DATA_DIR", data.display().to_string()), ("LINODE_HTTP_TIMEOUT_SECS", "3".to_owned())];
     let mut server = ServerProcess::start(port, &public_base, &sandbox, &env).await;
@@ -135,16 +133,16 @@ async fn after_kill_9_during_the_create_the_restarted_server_tells_what_happened
 
 #[tokio::test]
 async fn after_kill_9_between_the_firewall_and_the_create_no_firewall_is_left_without_its_linode() {
-    let port = support::free_port();
+    let port = crate::support::free_port();
     let public_base = format!("http://127.0.0.1:{port}");
     let sandbox = standalone_sandbox(&public_base, Duration::from_millis(300), Duration::from_millis(300)).await;
     // The firewall is made at once; the create call then hangs until the server is killed.
     sandbox.sandbox.add_fault(FaultRule::latency(CREATE, 1500).times(1));
-    let data = support::temp_dir("crash-firewall");
+    let data = crate::support::temp_dir("crash-firewall");
     let env = [("DATA_DIR", data.display().to_string()), ("LINODE_HTTP_TIMEOUT_SECS", "3".to_owned())];
     let mut server = ServerProcess::start(port, &public_base, &sandbox, &env).await;
     let browser = browser();
-    let (_, callback) = support::process::until_callback_granting(
+    let (_, callback) = crate::support::process::until_callback_granting(
         &browser,
         &server.base,
         &["linodes:read_write", "firewall:read_write"],
@@ -172,7 +170,7 @@ async fn after_kill_9_between_the_firewall_and_the_create_no_firewall_is_left_wi
 
 #[tokio::test]
 async fn an_unreachable_database_at_start_names_database_url() {
-    let port = support::free_port();
+    let port = crate::support::free_port();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
         .env_clear()
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")

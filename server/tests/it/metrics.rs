@@ -1,12 +1,10 @@
 //! `/metrics` of the real binary, on its own address, after a real flow: the counters moved,
 //! nothing secret is in it, and the public address does not serve it.
 
-mod support;
-
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use support::{
+use crate::support::{
     browser, free_port,
     process::{await_all_revoked, standalone_sandbox, until_callback, ServerProcess, SESSION_KEY},
 };
@@ -27,7 +25,7 @@ async fn metrics_count_a_whole_flow_on_their_own_address_and_hold_no_secret() {
     let public_base = format!("http://127.0.0.1:{port}");
     let sandbox = standalone_sandbox(&public_base, Duration::from_millis(300), Duration::from_millis(300)).await;
     let env = [
-        ("DATA_DIR", support::temp_dir("metrics").display().to_string()),
+        ("DATA_DIR", crate::support::temp_dir("metrics").display().to_string()),
         ("METRICS_ADDR", format!("127.0.0.1:{metrics_port}")),
     ];
     let server = ServerProcess::start(port, &public_base, &sandbox, &env).await;

@@ -2,15 +2,13 @@
 //! talking to one standalone sandbox: a deployment started on the first finishes on the second.
 //! And two processes that would share one SQLite file: the second refuses to start.
 
-mod support;
-
 use std::{
     process::Stdio,
     time::{Duration, Instant},
 };
 
 use reqwest::StatusCode;
-use support::{
+use crate::support::{
     browser, location,
     process::{self, await_all_revoked, live_tokens, standalone_sandbox, until_callback, ServerProcess},
     testid_text,
@@ -18,12 +16,12 @@ use support::{
 
 #[tokio::test]
 async fn a_deployment_started_on_one_process_finishes_on_the_other() {
-    let (port_a, port_b) = (support::free_port(), support::free_port());
+    let (port_a, port_b) = (crate::support::free_port(), crate::support::free_port());
     // Both processes stand behind one public address; Linode knows only that one.
     let public_base = format!("http://127.0.0.1:{port_a}");
     let sandbox = standalone_sandbox(&public_base, Duration::from_millis(300), Duration::from_millis(300)).await;
     // Each process has a SQLite store of its own: they share nothing but the key.
-    let store = |name| [("DATA_DIR", support::temp_dir(name).display().to_string())];
+    let store = |name| [("DATA_DIR", crate::support::temp_dir(name).display().to_string())];
     let a = ServerProcess::start(port_a, &public_base, &sandbox, &store("two-processes-a")).await;
     let b = ServerProcess::start(port_b, &public_base, &sandbox, &store("two-processes-b")).await;
     let browser = browser();
@@ -51,12 +49,12 @@ async fn a_deployment_started_on_one_process_finishes_on_the_other() {
 
 #[tokio::test]
 async fn a_second_process_on_the_same_sqlite_file_refuses_to_start_and_leaves_the_first_its_tokens() {
-    let (port_a, port_b) = (support::free_port(), support::free_port());
+    let (port_a, port_b) = (crate::support::free_port(), crate::support::free_port());
     let public_base = format!("http://127.0.0.1:{port_a}");
     // Linodes take 4 s to run: the first process is still following (holding the token, its lease
     // renewed) when the second one starts.
     let sandbox = standalone_sandbox(&public_base, Duration::from_secs(3), Duration::from_secs(1)).await;
-    let data = support::temp_dir("one-sqlite-file");
+    let data = crate::support::temp_dir("one-sqlite-file");
     let env = [("DATA_DIR", data.display().to_string()), ("FOLLOW_IDLE_SECS", "120".to_owned())];
     let a = ServerProcess::start(port_a, &public_base, &sandbox, &env).await;
     let browser = browser();

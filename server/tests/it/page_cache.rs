@@ -2,14 +2,12 @@
 //! render per catalog snapshot and query, sent precompressed and revalidated by ETag, with a CSP
 //! that admits exactly the page's own inline scripts by hash; personal pages are not cached.
 
-mod support;
-
 use std::io::Read as _;
 
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use reqwest::{header, Client, StatusCode};
 use sha2::{Digest, Sha256};
-use support::spawn_app;
+use crate::support::spawn_app;
 
 struct Page {
     status: StatusCode,

@@ -4,13 +4,11 @@
 //! gets its network; and a restricted IAM user is told plainly that their user may not create
 //! Linodes, with nothing created and the token revoked.
 
-mod support;
-
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::json;
-use support::{failure_kind, spawn_app, testid_text, TestApp};
+use crate::support::{failure_kind, spawn_app, testid_text, TestApp};
 
 /// What the login page asks for when a firewall is made for the app.
 const BOTH: &[&str] = &["linodes:read_write", "firewall:read_write"];
@@ -218,7 +216,7 @@ async fn a_rate_limited_create_is_sent_again_after_retry_after_and_never_blindly
     app.revoke_account_token(&admin).await;
     let limits = json!({ "create_linode": { "requests": 1, "window": { "secs": 2, "nanos": 0 } },
                          "list_images": null, "list_stackscripts": null, "paginated_list": null, "other": null });
-    let set = support::browser()
+    let set = crate::support::browser()
         .put(format!("{}/__sandbox/rate-limits", app.sandbox_admin))
         .json(&limits)
         .send()

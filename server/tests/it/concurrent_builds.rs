@@ -3,12 +3,10 @@
 //! routes by rendering it with a process-wide flag set that keeps resources from loading; the
 //! server lists them once per process, so no build can set that flag while pages render.
 
-mod support;
-
 use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
-use support::spawn_app;
+use crate::support::spawn_app;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn building_a_server_never_stalls_the_pages_of_another() {

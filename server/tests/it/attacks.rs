@@ -2,11 +2,9 @@
 //! real HTTP against the real server and its embedded sandbox: refused with a clear message,
 //! no Linode created, no token left alive, no visitor's data readable.
 
-mod support;
-
 use base64::Engine;
 use reqwest::{header, StatusCode};
-use support::{browser, failure_kind, location, spawn_app, testid_text};
+use crate::support::{browser, failure_kind, location, spawn_app, testid_text};
 
 const EVIL: &str = "https://evil.example";
 const FORM: [(&str, &str); 3] = [("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")];
@@ -100,7 +98,7 @@ async fn a_cross_site_form_post_is_refused_and_starts_nothing() {
 
 /// The victim's login, up to Linode's redirect back: the code a proxy log or browser history
 /// could leak.
-async fn leaked_code(app: &support::TestApp) -> (String, String) {
+async fn leaked_code(app: &crate::support::TestApp) -> (String, String) {
     let authorize = app.start().await;
     let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
     let url = reqwest::Url::parse(&callback).unwrap();
@@ -109,7 +107,7 @@ async fn leaked_code(app: &support::TestApp) -> (String, String) {
 }
 
 /// The attacker starts a flow of their own and replays the victim's code with their own state.
-async fn inject(app: &support::TestApp, code: &str) -> String {
+async fn inject(app: &crate::support::TestApp, code: &str) -> String {
     let attacker = browser();
     let response = attacker
         .post(app.url("/api/start_deploy"))
@@ -259,7 +257,7 @@ async fn the_embedded_sandbox_sits_behind_the_body_cap_and_the_rate_limits() {
     let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
     assert!(callback.contains("/auth/callback?"), "{callback}");
     let page = app.browser.get(&authorize).send().await.unwrap().text().await.unwrap();
-    let mut form = support::hidden_inputs(&page);
+    let mut form = crate::support::hidden_inputs(&page);
     form.push(("decision".into(), "approve".into()));
     let second = app.browser.post(&authorize).form(&form).send().await.unwrap();
     assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -270,7 +268,7 @@ fn password_of(html: &str) -> Option<String> {
 }
 
 /// The person's browser back from Linode, the result not yet looked at.
-async fn an_unviewed_result(app: &support::TestApp) {
+async fn an_unviewed_result(app: &crate::support::TestApp) {
     let authorize = app.start().await;
     let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
     let response = app.browser.get(&callback).send().await.unwrap();

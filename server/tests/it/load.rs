@@ -1,11 +1,9 @@
 //! Many people at once: N complete deployments (form → consent → callback → success view), each
 //! from its own browser (cookie jar), against one server and its embedded sandbox.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::{spawn_app, TestApp};
+use crate::support::{spawn_app, TestApp};
 
 /// At least 200 (issue 5); `LOAD_TEST_FLOWS` raises it for a heavier run.
 const DEFAULT_FLOWS: usize = 200;
@@ -30,7 +28,7 @@ async fn two_hundred_concurrent_deployments_each_create_one_linode_and_revoke_th
                 base: app.base.clone(),
                 sandbox: app.sandbox.clone(),
                 sandbox_admin: app.sandbox_admin.clone(),
-                browser: support::browser(),
+                browser: crate::support::browser(),
             };
             tokio::spawn(async move { person.deploy().await })
         })

@@ -2,12 +2,10 @@
 //! past `running` until the app answers (or says it does not), the request shown is the request
 //! sent, and every failure offers to try again with the same choices.
 
-mod support;
-
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use support::{app_state_name, failure_kind, spawn_app};
+use crate::support::{app_state_name, failure_kind, spawn_app};
 
 const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";
 
@@ -106,7 +104,7 @@ async fn the_request_shown_after_deploying_is_the_request_linode_received() {
         ])
         .await;
     assert_eq!(response.status(), StatusCode::FOUND);
-    let authorize = support::location(&response);
+    let authorize = crate::support::location(&response);
     let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
     let page = app.finish(&callback).await;
 
@@ -197,7 +195,7 @@ async fn a_failure_offers_to_try_again_with_the_same_choices_but_no_password() {
             ("many[packages][]", "htop"),
         ])
         .await;
-    let callback = app.consent(&support::location(&response), "approve", &["linodes:read_write"]).await;
+    let callback = app.consent(&crate::support::location(&response), "approve", &["linodes:read_write"]).await;
     let page = app.finish(&callback).await;
     assert_eq!(failure_kind(&page), Some("linode_error"), "{page}");
     let retry = retry_link(&page);
@@ -221,7 +219,7 @@ async fn a_failure_offers_to_try_again_with_the_same_choices_but_no_password() {
 
     // The same link followed by another browser (handed to someone, say, by the person who made
     // it fail with their own key): the choices, never the keys.
-    let stranger = support::browser();
+    let stranger = crate::support::browser();
     let form = stranger.get(app.url(&retry)).send().await.unwrap().text().await.unwrap();
     assert!(form.contains("value=\"g6-standard-1\" selected") && form.contains("value=\"retry-me\""));
     assert!(!form.contains("AAAAC3NzaC1lZDI1NTE5AAAAIHJl"), "another browser's retry link pre-filled its keys");
@@ -238,14 +236,14 @@ async fn a_denied_login_offers_the_keys_back_to_its_own_browser_only() {
     let response = app
         .submit(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12"), ("ssh_keys", ED25519)])
         .await;
-    let callback = app.consent(&support::location(&response), "deny", &["linodes:read_write"]).await;
+    let callback = app.consent(&crate::support::location(&response), "deny", &["linodes:read_write"]).await;
     let page = app.finish(&callback).await;
     assert_eq!(failure_kind(&page), Some("access_denied"), "{page}");
     let retry = retry_link(&page);
     assert!(retry.contains("&keys="), "{retry}");
     let own = app.browser.get(app.url(&retry)).send().await.unwrap().text().await.unwrap();
     assert!(own.contains(ED25519), "the browser that was refused gets its key back");
-    let stranger = support::browser();
+    let stranger = crate::support::browser();
     let other = stranger.get(app.url(&retry)).send().await.unwrap().text().await.unwrap();
     assert!(!other.contains("AAAAC3NzaC1lZDI1NTE5AAAAIHJl"), "another browser got the keys");
 }
@@ -268,7 +266,7 @@ async fn a_denied_login_whose_keys_are_too_long_to_carry_back_still_shows_its_fa
                 ("ssh_keys", &keys.join("\n")),
             ])
             .await;
-        if support::location(&response).contains("/sandbox/login/oauth/authorize?") {
+        if crate::support::location(&response).contains("/sandbox/login/oauth/authorize?") {
             break response;
         }
         length -= 25;
@@ -276,7 +274,7 @@ async fn a_denied_login_whose_keys_are_too_long_to_carry_back_still_shows_its_fa
     };
     let flow = response.headers().get("set-cookie").unwrap().len();
     assert!(flow > 3800, "the flow cookie ({flow} bytes) is not near the limit");
-    let callback = app.consent(&support::location(&response), "deny", &["linodes:read_write"]).await;
+    let callback = app.consent(&crate::support::location(&response), "deny", &["linodes:read_write"]).await;
     let answer = app.browser.get(&callback).send().await.unwrap();
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     let outcome = answer
@@ -337,7 +335,7 @@ async fn once_the_firewall_accepts_port_80_the_app_is_ready() {
         "outbound_policy": "ACCEPT",
         "outbound": []
     });
-    let opened = support::browser()
+    let opened = crate::support::browser()
         .put(format!("{}/v4/networking/firewalls/{firewall}/rules", app.sandbox_admin))
         .bearer_auth(&token)
         .json(&open)

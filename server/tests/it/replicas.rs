@@ -1,8 +1,6 @@
 //! Several server processes on one PostgreSQL database, sharing only `DATABASE_URL` and
 //! `SESSION_KEY`, with no sticky sessions: every request of every flow goes to a random replica.
 
-mod support;
-
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -10,7 +8,7 @@ use std::{
 
 use rand::Rng;
 use reqwest::StatusCode;
-use support::{
+use crate::support::{
     browser,
     postgres::Postgres,
     process::{await_all_revoked, live_tokens, standalone_sandbox, until_callback_on, ServerProcess},
@@ -66,7 +64,7 @@ async fn a_hundred_concurrent_flows_across_three_replicas_without_sticky_session
     // The sandbox sends people back to the first replica's address (the "public" one).
     let (public_base, servers, sandbox) = {
         // Start the sandbox knowing the public base: pick the ports first.
-        let ports: Vec<u16> = (0..3).map(|_| support::free_port()).collect();
+        let ports: Vec<u16> = (0..3).map(|_| crate::support::free_port()).collect();
         let public_base = format!("http://127.0.0.1:{}", ports[0]);
         let sandbox = standalone_sandbox(&public_base, Duration::from_millis(300), Duration::from_millis(300)).await;
         let env = vec![("DATABASE_URL", cluster.url("replicas")), ("DATABASE_MAX_CONNECTIONS", "8".to_owned())];
@@ -109,7 +107,7 @@ async fn a_hundred_concurrent_flows_across_three_replicas_without_sticky_session
 async fn the_tokens_of_a_killed_replica_are_revoked_by_the_others_within_30_s() {
     let cluster = Postgres::start();
     cluster.database("killed");
-    let ports: Vec<u16> = (0..3).map(|_| support::free_port()).collect();
+    let ports: Vec<u16> = (0..3).map(|_| crate::support::free_port()).collect();
     let public_base = format!("http://127.0.0.1:{}", ports[0]);
     // Linodes run after 3 s: the replica is still following (holding tokens) when killed.
     let sandbox = standalone_sandbox(&public_base, Duration::from_secs(2), Duration::from_secs(1)).await;

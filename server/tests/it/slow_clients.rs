@@ -2,15 +2,13 @@
 //! TCP: a request line or headers sent slowly, a body dribbled, too many connections from one
 //! address. Each is cut off, and the site keeps answering everyone else.
 
-mod support;
-
 use std::{
     net::IpAddr,
     time::{Duration, Instant},
 };
 
 use reqwest::StatusCode;
-use support::spawn_app;
+use crate::support::spawn_app;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,

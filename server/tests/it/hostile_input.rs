@@ -4,8 +4,6 @@
 //!
 //! One server for the whole file, and few enough cases that it runs in seconds.
 
-mod support;
-
 use std::{sync::OnceLock, time::Duration};
 
 use app::{
@@ -18,7 +16,7 @@ use app::{
 };
 use proptest::prelude::*;
 use reqwest::{header, Client, StatusCode};
-use support::{failure_kind, location, TestApp};
+use crate::support::{failure_kind, location, TestApp};
 
 const SESSION_KEY: &str = "hostile-input-session-key-0123456789abcdef";
 const VALID: (&str, &str, &str) = ("g6-nanode-1", "us-east", "linode/debian12");
@@ -47,7 +45,7 @@ fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let app = runtime.block_on(support::spawn_app(&[
+        let app = runtime.block_on(crate::support::spawn_app(&[
             ("SESSION_KEY", SESSION_KEY),
             // This file is one client sending hundreds of requests on purpose.
             ("RATE_LIMIT_DEPLOYS_PER_MINUTE", "0"),
@@ -166,7 +164,7 @@ proptest! {
     fn any_deploy_form_gets_a_clear_answer(pairs in form_pairs(), html in any::<bool>()) {
         let body = serde_urlencoded::to_string(&pairs).unwrap().into_bytes();
         run(async {
-            let client = support::browser();
+            let client = crate::support::browser();
             let response = post_start(&client, body, html).await;
             if html { assert_form_answer(&client, response).await } else { assert_fetch_answer(response).await }
         })?;
@@ -175,7 +173,7 @@ proptest! {
     #[test]
     fn any_bytes_as_the_deploy_form_get_a_clear_answer(body in proptest::collection::vec(any::<u8>(), 0..600), html in any::<bool>()) {
         run(async {
-            let client = support::browser();
+            let client = crate::support::browser();
             let response = post_start(&client, body, html).await;
             if html { assert_form_answer(&client, response).await } else { assert_fetch_answer(response).await }
         })?;
@@ -237,7 +235,7 @@ async fn callback(client: &Client, query: &str, cookie: Option<&str>) -> Result<
 
 /// A browser with a pending deployment: its client and the `state` Linode would send back.
 async fn pending() -> (Client, String, String) {
-    let client = support::browser();
+    let client = crate::support::browser();
     let (plan, region, image) = VALID;
     let response = client
         .post(world().app.url("/api/start_deploy"))
@@ -268,7 +266,7 @@ proptest! {
     #[test]
     fn any_callback_query_from_a_stranger_is_refused_clearly(query in callback_query()) {
         run(async {
-            let client = support::browser();
+            let client = crate::support::browser();
             let kind = callback(&client, &query, None).await?;
             prop_assert!(["missing_state", "no_pending_deployment"].contains(&kind.as_str()), "{query}: {kind}");
             Ok::<(), TestCaseError>(())
@@ -394,7 +392,7 @@ proptest! {
             let (_, state, genuine) = pending().await;
             let cookie = tamper(&genuine, &state, &tampering);
             // A fresh client: only the tampered cookie goes along.
-            let client = support::browser();
+            let client = crate::support::browser();
             let query = serde_urlencoded::to_string([("state", state.as_str()), ("code", "0123456789abcdef0123")]).unwrap();
             let kind = callback(&client, &query, Some(&cookie)).await?;
             let expected: &[&str] = match &tampering {
@@ -413,7 +411,7 @@ proptest! {
     #[test]
     fn tampered_outcome_cookies_show_nothing_and_break_nothing(value in "[ -~&&[^;,]]{0,300}") {
         run(async {
-            let client = support::browser();
+            let client = crate::support::browser();
             let page = client
                 .get(world().app.url("/deployment"))
                 .header(header::COOKIE, format!("{OUTCOME_COOKIE}={value}"))

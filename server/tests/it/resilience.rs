@@ -4,13 +4,11 @@
 //! token ends up revoked. Also: the catalog outlives Linode being down, and shutdown lets
 //! deployments in flight finish.
 
-mod support;
-
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use sandbox::FaultRule;
-use support::{failure_kind, spawn_app, spawn_stoppable_app, TestApp};
+use crate::support::{failure_kind, spawn_app, spawn_stoppable_app, TestApp};
 
 const CREATE: &str = "POST /v4/linode/instances";
 const TOKEN: &str = "POST /login/oauth/token";
@@ -91,7 +89,7 @@ async fn catalog_faults_before_anything_is_cached_say_what_went_wrong() {
         // Deploying without a catalog: back to the form (no WASM), or a 503 with the message.
         let response = app.submit_form("g6-nanode-1", "us-east", "linode/debian12").await;
         assert_eq!(response.status(), StatusCode::FOUND);
-        assert!(!support::location(&response).contains("oauth/authorize"));
+        assert!(!crate::support::location(&response).contains("oauth/authorize"));
         let response = app
             .browser
             .post(app.url("/api/start_deploy"))
@@ -228,7 +226,7 @@ async fn shutdown_lets_an_in_flight_deploy_finish_and_revokes_its_token() {
     running.stop.send(()).unwrap();
     let response = in_flight.await.unwrap().expect("the callback is answered");
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(support::location(&response), "/deployment");
+    assert_eq!(crate::support::location(&response), "/deployment");
     // Shutdown returns once revocations are done.
     tokio::time::timeout(Duration::from_secs(25), running.server).await.expect("shutdown finishes").unwrap().unwrap();
     let inspection = app.sandbox.inspect();
