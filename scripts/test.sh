@@ -16,10 +16,15 @@ run() { printf '\033[1m==> %s\033[0m\n' "$*"; "$@" 2>&1 | tee -a "$log"; }
 # Formatting, lints and unused dependencies first: fast, so a slip fails early.
 run cargo fmt --all -- --check
 run cargo clippy --locked --workspace --all-targets -- -D warnings
+# The browser half as cargo-leptos builds it (the islands' fetches, the copy button), and the
+# crate the browser and the server share, which must stay free of anything that cannot run there.
+run cargo clippy --locked -p app --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
+run cargo check --locked -p domain --target wasm32-unknown-unknown
+run scripts/check-crate-graph.sh
 run cargo machete
 # SQLite (the default store) for every suite; the durability and replica suites start their own
 # PostgreSQL clusters.
-run cargo test --locked -p sandbox -p linode -p server
+run cargo test --locked -p sandbox -p linode -p domain -p deploy -p server
 # The flow, replay, resilience, hostile-input and load suites again, on PostgreSQL.
 run scripts/with-postgres.sh cargo test --locked -p server --test it -- deploy_flow:: resilience:: \
   load:: hostile_input:: hardening:: today::

@@ -38,8 +38,17 @@ pub enum AppError {
     Transport(String),
 }
 
-impl From<crate::selection::Invalid> for AppError {
-    fn from(invalid: crate::selection::Invalid) -> Self {
+#[cfg(feature = "ssr")]
+impl From<deploy::catalog::CatalogError> for AppError {
+    fn from(error: deploy::catalog::CatalogError) -> Self {
+        match error {
+            deploy::catalog::CatalogError::Unavailable { reason } => AppError::CatalogUnavailable { reason },
+        }
+    }
+}
+
+impl From<domain::selection::Invalid> for AppError {
+    fn from(invalid: domain::selection::Invalid) -> Self {
         AppError::InvalidSelection { field: invalid.field, message: invalid.message }
     }
 }

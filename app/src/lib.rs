@@ -1,21 +1,18 @@
 //! Install on Linode: the Leptos application.
 //!
 //! The crate is compiled twice: to WASM with `hydrate` (the browser half) and natively with `ssr`
-//! (server rendering, server functions and the deploy flow in [`ssr`]). Everything that holds a
-//! secret — the OAuth client secret, access tokens, the Linode client — lives behind `ssr`, so it
-//! cannot end up in the WASM.
+//! (server rendering, server functions, and in [`server_side`] the adapters to the deploy engine,
+//! the `deploy` crate). Everything that holds a secret — the OAuth client secret, access tokens,
+//! the Linode client — is in `deploy`, which only `ssr` depends on, so it cannot end up in the
+//! WASM. What both halves share is the `domain` crate.
 
 pub mod components;
 pub mod error;
 pub mod live_form;
-pub mod model;
 pub mod pages;
-pub mod selection;
-pub mod share;
+pub mod server_fns;
 #[cfg(feature = "ssr")]
-pub mod ssr;
-#[cfg(test)]
-mod test_fixtures;
+pub mod server_side;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};

@@ -11,9 +11,9 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    model::{RegionChoice, RegionGroup},
+use domain::{
     selection::{check_label, check_ssh_keys},
+    RegionChoice, RegionGroup,
 };
 
 /// What the browser needs to follow the person's choices.
@@ -44,7 +44,7 @@ pub struct LiveImage {
 }
 
 impl LiveCatalog {
-    pub fn new(form: &crate::model::DeployForm) -> Self {
+    pub fn new(form: &domain::DeployForm) -> Self {
         let plans = form
             .plans
             .iter()
@@ -193,12 +193,12 @@ impl Choices {
             let edit = self.edits.get_value();
             leptos::task::spawn_local(async move {
                 use leptos::server_fn::ServerFn;
-                let action = crate::pages::deploy_form::PreviewRequest::url();
+                let action = crate::server_fns::PreviewRequest::url();
                 let Ok(wire) = post::<String>(action, &form).await else { return };
                 if self.edits.get_value() != edit {
                     return;
                 }
-                let latest = crate::model::LinodeRequest::from_wire(&wire);
+                let latest = domain::LinodeRequest::from_wire(&wire);
                 for (id, text) in [(PREVIEW_BODY_ID, latest.body), (PREVIEW_CLI_ID, latest.cli)] {
                     if let Some(code) = document().get_element_by_id(id) {
                         code.set_text_content(Some(&text));
@@ -491,9 +491,9 @@ pub fn DeployButton() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        model::{DeployForm, PlanChoice, Price, RegionPrice},
+    use domain::{
         test_fixtures::{form as fixture, plan, region},
+        DeployForm, PlanChoice, Price, RegionPrice,
     };
 
     fn form() -> DeployForm {

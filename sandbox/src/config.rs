@@ -118,10 +118,3 @@ impl Default for Timings {
         }
     }
 }
-
-/// A fixed-window request limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RateLimit {
-    pub requests: u32,
-    pub window: Duration,
-}

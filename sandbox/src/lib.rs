@@ -43,14 +43,13 @@ pub use catalog::{
     STACKSCRIPT_WITH_FIELDS,
 };
 pub use config::{
-    ClientConfig, Config, RateLimit, Timings, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_LABEL, DEFAULT_CLIENT_SECRET,
-    DEFAULT_REDIRECT_URI,
+    ClientConfig, Config, Timings, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_LABEL, DEFAULT_CLIENT_SECRET, DEFAULT_REDIRECT_URI,
 };
 pub use errors::{FORBIDDEN, INVALID_TOKEN, NOT_AUTHORIZED, NOT_FOUND};
 pub use fault_rules::{FaultKind, FaultRule, ANY_ROUTE};
 pub use inspect::{InspectedCode, InspectedFirewall, InspectedInstance, InspectedToken, Inspection};
 pub use installed_app::AppBehaviour;
-pub use rate_limit::{LimitClass, RateLimits};
+pub use rate_limit::{LimitClass, RateLimit, RateLimits};
 pub use records::RequestRecord;
 pub use state::token_id;
 

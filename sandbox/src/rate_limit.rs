@@ -10,8 +10,14 @@ use axum::http::Method;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::config::RateLimit;
 use crate::errors::ApiError;
+
+/// A fixed-window request limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimit {
+    pub requests: u32,
+    pub window: Duration,
+}
 
 /// The classes of request Linode limits separately.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -3,9 +3,9 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use app::ssr::{
+use deploy::{
     app_firewall::{AppFirewall, AppPortsError},
-    progress::FollowLimits,
+    follower::FollowLimits,
     readiness::{ProbeLimits, ReadyCheck, ReadyCheckError},
 };
 
@@ -96,7 +96,7 @@ impl Default for StoreConfig {
             database_url: None,
             data_dir: std::path::PathBuf::from("data"),
             max_connections: 10,
-            op_timeout: app::ssr::store::DEFAULT_OP_TIMEOUT,
+            op_timeout: deploy::store::DEFAULT_OP_TIMEOUT,
         }
     }
 }

@@ -2,10 +2,12 @@
 //! the configuration and calls [`Application::build`]; tests build the same application on port 0.
 
 pub mod body_limit;
+pub mod callback;
 pub mod config;
 pub mod connections;
 pub mod metrics_export;
 pub mod page_cache;
+pub mod plain_page;
 pub mod rate_limit;
 pub mod same_origin;
 pub mod security_headers;

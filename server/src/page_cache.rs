@@ -10,7 +10,6 @@
 
 use std::{sync::Arc, time::Duration};
 
-use app::{share::RETRY_KEYS_PARAM, ssr::DeployService};
 use axum::{
     body::{Body, Bytes},
     extract::{Request, State},
@@ -18,6 +17,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use base64::{engine::general_purpose::STANDARD, Engine as _};
+use deploy::DeployService;
+use domain::prefill::RETRY_KEYS_PARAM;
 use http::{
     header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE},
     HeaderMap, HeaderValue, Method, StatusCode,

@@ -11,7 +11,9 @@ use std::{
     time::Duration,
 };
 
-use app::{error::AppError, ssr::plain_page};
+use app::error::AppError;
+
+use crate::plain_page;
 use axum::{
     extract::{ConnectInfo, Request, State},
     middleware::Next,

@@ -7,7 +7,9 @@
 
 use std::sync::Arc;
 
-use app::{error::AppError, ssr::plain_page};
+use app::error::AppError;
+
+use crate::plain_page;
 use axum::{
     extract::{Request, State},
     middleware::Next,

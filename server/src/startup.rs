@@ -4,11 +4,7 @@ use std::{
     time::Duration,
 };
 
-use app::{
-    shell,
-    ssr::{callback::auth_callback, AppState, DeployService, DeploySettings},
-    App,
-};
+use app::{server_side::AppState, shell, App};
 use axum::{
     extract::Request,
     extract::State,
@@ -19,6 +15,7 @@ use axum::{
     routing::get,
     Router,
 };
+use deploy::{DeployService, DeploySettings};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use linode::{ApiClient, LoginClient, OAuthClientCredentials};
@@ -34,13 +31,14 @@ use tower_http::{
 };
 use url::Url;
 
-use app::ssr::{
+use deploy::{
     readiness::{Network, ProbeLimits, Prober},
     store::{Store, StoreSettings},
 };
 
 use crate::{
     body_limit::BodyTimeout,
+    callback::auth_callback,
     config::{Config, HttpSettings, LinodeTarget, StoreConfig},
     connections::{self, ConnectionLimits},
     metrics_export,
@@ -76,7 +74,7 @@ pub enum StartupError {
     #[error("could not create the data directory {0}: {1} (set DATA_DIR, or DATABASE_URL for PostgreSQL)")]
     DataDir(std::path::PathBuf, std::io::Error),
     #[error("the store at DATABASE_URL ({0}) could not be opened: {1}")]
-    Store(String, app::ssr::store::StoreError),
+    Store(String, deploy::store::StoreError),
     #[error(transparent)]
     SqliteLock(#[from] SqliteLockError),
 }

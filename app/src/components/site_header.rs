@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::model::SiteInfo;
+use domain::SiteInfo;
 
 /// Who runs this site and whether it talks to the real Linode. Rendered on the server only (it is
 /// not an island), straight from the server's configuration: no resource, no `<Suspense>`.
@@ -27,7 +27,7 @@ pub fn SiteHeader() -> impl IntoView {
 
 #[cfg(feature = "ssr")]
 fn site_info() -> Option<SiteInfo> {
-    crate::ssr::context::deploy().ok().map(|deploy| deploy.site_info())
+    crate::server_side::context::deploy().ok().map(|deploy| deploy.site_info())
 }
 
 /// The WASM never renders this component (islands mode), but still compiles it.

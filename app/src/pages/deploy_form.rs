@@ -11,9 +11,11 @@ use crate::{
         Chosen, DeployButton, LabelInput, LiveCatalog, LiveForm, RegionSelect, SshKeysInput, Summary, PREVIEW_BODY_ID,
         PREVIEW_CLI_ID,
     },
-    model::{DeployForm, FieldKind, FieldSpec, LinodeRequest, PlanGroup},
-    selection::{slugify, DeployRequest, MAX_SSH_KEYS},
-    share::{initial, Initial, RETRY_KEYS_PARAM},
+};
+use domain::{
+    prefill::{initial, Initial, RETRY_KEYS_PARAM},
+    selection::{slugify, MAX_SSH_KEYS},
+    DeployForm, FieldKind, FieldSpec, LinodeRequest, PlanGroup,
 };
 
 /// The catalog as the form shows it. Served from the server's cache: a page view never waits on
@@ -21,7 +23,7 @@ use crate::{
 /// renders this page, so nothing needs it as an endpoint.
 async fn load_deploy_form() -> Result<DeployForm, AppError> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::context::deploy()?.deploy_form().await;
+    return Ok(crate::server_side::context::deploy()?.deploy_form().await?);
     #[cfg(not(feature = "ssr"))]
     Err(AppError::Transport("the form is rendered on the server".into()))
 }
@@ -29,7 +31,7 @@ async fn load_deploy_form() -> Result<DeployForm, AppError> {
 /// The SSH keys a retry link sealed by this server carries (never keys a link just names).
 fn retry_keys(token: &str) -> Option<String> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::start::open_retry_keys(token);
+    return crate::server_side::start::open_retry_keys(token);
     #[cfg(not(feature = "ssr"))]
     {
         let _ = token;
@@ -43,7 +45,7 @@ const UNREADABLE_POST: &str = "The form could not be read. Please reload the pag
 /// The text of a refusal sealed by this server (a plain form post sent back here), if genuine.
 fn refusal_text(token: &str) -> Option<String> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::start::open_refusal(token);
+    return crate::server_side::start::open_refusal(token);
     #[cfg(not(feature = "ssr"))]
     {
         let _ = token;
@@ -51,28 +53,10 @@ fn refusal_text(token: &str) -> Option<String> {
     }
 }
 
-/// Validates the request against the catalog, remembers it with a fresh `state` in an encrypted
-/// cookie and answers with Linode's authorize URL. A plain HTML form post gets a 302 to it; the
-/// hydrated page gets the URL back and navigates itself, because the router would otherwise try to
-/// handle a same-origin URL (the embedded sandbox) as one of its own routes. The form's fields are
-/// [`DeployRequest`]'s, each with a default (a forged post that leaves one out gets the same clear
-/// message as a wrong value).
-#[server(endpoint = "start_deploy")]
-pub async fn start_deploy(#[server(flatten)] request: DeployRequest) -> Result<String, AppError> {
-    crate::ssr::start::start_deploy(request).await
-}
-
-/// The create request the form's current values would send, masked: what the form's preview
-/// shows after each change, as [`LinodeRequest::to_wire`]. Calls nothing at Linode.
-#[server(endpoint = "preview_request")]
-pub async fn preview_request(#[server(flatten)] request: DeployRequest) -> Result<String, AppError> {
-    crate::ssr::start::preview(&request).await.map(|preview| preview.to_wire())
-}
-
 /// The request the form's starting values would send, rendered with the page.
 fn initial_preview(form: &DeployForm, initial: &Initial) -> LinodeRequest {
     #[cfg(feature = "ssr")]
-    if let Ok(deploy) = crate::ssr::context::deploy() {
+    if let Ok(deploy) = crate::server_side::context::deploy() {
         return deploy.preview(form, &initial.as_request(form));
     }
     let _ = (form, initial);
@@ -82,7 +66,7 @@ fn initial_preview(form: &DeployForm, initial: &Initial) -> LinodeRequest {
 /// The firewall the server makes for the app before the Linode, rendered with the page.
 fn initial_firewall_preview() -> Option<LinodeRequest> {
     #[cfg(feature = "ssr")]
-    if let Ok(deploy) = crate::ssr::context::deploy() {
+    if let Ok(deploy) = crate::server_side::context::deploy() {
         return deploy.firewall_preview();
     }
     None
@@ -163,7 +147,7 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
                     {initial.notices.iter().map(|notice| view! { <li>{notice.clone()}</li> }).collect_view()}
                 </ul>
             })}
-            <LiveForm action=StartDeploy::url().to_owned() catalog chosen refused>
+            <LiveForm action=crate::server_fns::StartDeploy::url().to_owned() catalog chosen refused>
                 <fieldset>
                     <legend>"Server"</legend>
                     <div class="field">

@@ -2,18 +2,15 @@
 
 use leptos::prelude::*;
 
-use crate::{
-    components::copy_button::CopyButton,
-    error::AppError,
-    model::{DeployedLinode, Failure, FirewallUsed, InstanceStatus, Outcome, Progress, Readiness},
-};
+use crate::{components::copy_button::CopyButton, error::AppError};
+use domain::{DeployedLinode, Failure, FirewallUsed, InstanceStatus, Outcome, Progress, Readiness};
 
 /// The outcome recorded for this browser by the OAuth callback. The root password is handed out
 /// on the first call only; the server forgets it right after. A plain function, not a server
 /// function: only the server renders this page, and the password must not have a second way out.
 async fn deployment_outcome() -> Result<Option<Outcome>, AppError> {
     #[cfg(feature = "ssr")]
-    return crate::ssr::outcome::deployment_outcome().await;
+    return crate::server_side::result_page::deployment_outcome().await;
     #[cfg(not(feature = "ssr"))]
     Err(AppError::Transport("the result is rendered on the server".into()))
 }
@@ -44,7 +41,7 @@ pub fn DeploymentPage() -> impl IntoView {
 /// token it still holds); this only reads what it saw, so it costs Linode nothing.
 #[server(endpoint = "deployment_progress")]
 pub async fn deployment_progress() -> Result<Option<Progress>, AppError> {
-    crate::ssr::outcome::deployment_progress().await
+    crate::server_side::result_page::deployment_progress().await
 }
 
 /// The steps a new Linode goes through, as shown to the person.
@@ -348,7 +345,7 @@ fn Failed(failure: Failure) -> impl IntoView {
 /// The application's name, as configured (`APP_NAME`).
 fn app_name() -> String {
     #[cfg(feature = "ssr")]
-    if let Ok(deploy) = crate::ssr::context::deploy() {
+    if let Ok(deploy) = crate::server_side::context::deploy() {
         return deploy.settings().app_name.clone();
     }
     "The application".to_owned()
@@ -357,8 +354,8 @@ fn app_name() -> String {
 /// How long results are kept, as configured (`outcome_ttl`).
 fn kept_for() -> String {
     #[cfg(feature = "ssr")]
-    if let Ok(deploy) = crate::ssr::context::deploy() {
-        return crate::ssr::failure::minutes(deploy.settings().outcome_ttl);
+    if let Ok(deploy) = crate::server_side::context::deploy() {
+        return deploy::failure::minutes(deploy.settings().outcome_ttl);
     }
     "a while".to_owned()
 }

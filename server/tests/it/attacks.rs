@@ -2,9 +2,9 @@
 //! real HTTP against the real server and its embedded sandbox: refused with a clear message,
 //! no Linode created, no token left alive, no visitor's data readable.
 
+use crate::support::{browser, failure_kind, location, spawn_app, testid_text};
 use base64::Engine;
 use reqwest::{header, StatusCode};
-use crate::support::{browser, failure_kind, location, spawn_app, testid_text};
 
 const EVIL: &str = "https://evil.example";
 const FORM: [(&str, &str); 3] = [("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")];

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use reqwest::{Client, StatusCode};
 use crate::support::spawn_app;
+use reqwest::{Client, StatusCode};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn building_a_server_never_stalls_the_pages_of_another() {

@@ -2,9 +2,9 @@
 //! client in place of the browser. Each error path ends in a specific message, no second Linode,
 //! and no token left alive.
 
-use app::ssr::session::{FLOW_COOKIE, OUTCOME_COOKIE};
-use reqwest::StatusCode;
 use crate::support::{location, spawn_app, CLIENT_SECRET};
+use deploy::sealed::{FLOW_COOKIE, OUTCOME_COOKIE};
+use reqwest::StatusCode;
 
 fn failure_kind(html: &str) -> Option<&str> {
     let start = html.find("data-kind=\"")? + "data-kind=\"".len();
@@ -219,7 +219,7 @@ async fn a_failed_code_exchange_is_reported() {
 async fn no_response_carries_a_secret() {
     const KEY: &str = "deploy-flow-test-key-8f1c2b7a9e0d4c6b5a3f2e1d0c9b8a7f6e5d4c3b";
     let app = spawn_app(&[("SESSION_KEY", KEY)]).await;
-    let sealer = app::ssr::session::Sealer::new(KEY.as_bytes(), false);
+    let sealer = deploy::sealed::Sealer::new(KEY.as_bytes(), false);
     // What the cookies hold, decrypted with the server's own key: only the pending flow's
     // fields, then only a reference to the outcome — never the client secret or a token.
     let response = app.submit_form("g6-nanode-1", "us-east", "linode/debian12").await;
@@ -236,12 +236,9 @@ async fn no_response_carries_a_secret() {
         let cookie = cookie.to_str().unwrap();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     }
-    let outcome: app::ssr::ResultRef =
+    let outcome: deploy::ResultRef =
         sealer.open(&as_request(&response), OUTCOME_COOKIE).expect("the outcome cookie opens");
-    assert!(
-        matches!(outcome, app::ssr::ResultRef::Stored(_)),
-        "the cookie names the outcome, nothing more: {outcome:?}"
-    );
+    assert!(matches!(outcome, deploy::ResultRef::Stored(_)), "the cookie names the outcome, nothing more: {outcome:?}");
     let tokens = app.sandbox.inspect().tokens;
     assert_eq!(tokens.len(), 1);
 

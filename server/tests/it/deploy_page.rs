@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
 use crate::support::{location, spawn_app, TestApp};
+use reqwest::StatusCode;
 
 const FIELDS_SCRIPT: &str = "320827";
 const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";

@@ -4,14 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
-use sandbox::FaultRule;
 use crate::support::{
     browser, failure_kind, location,
     postgres::Postgres,
     process::{await_all_revoked, live_tokens, standalone_sandbox, until_callback, ServerProcess},
     spawn_app, testid_text, TestApp,
 };
+use reqwest::StatusCode;
+use sandbox::FaultRule;
 
 const CREATE: &str = "POST /v4/linode/instances";
 

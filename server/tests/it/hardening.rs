@@ -1,9 +1,9 @@
 //! What every response carries and what every client is allowed, over real HTTP: security
 //! headers and the CSP nonce, body limits, per-address rate limits, request ids.
 
+use crate::support::{location, spawn_app};
 use app::error::AppError;
 use reqwest::{header, StatusCode};
-use crate::support::{location, spawn_app};
 
 const HEADERS_EVERYWHERE: [(&str, &str); 1] = [("x-content-type-options", "nosniff")];
 
@@ -162,7 +162,11 @@ fn retry_after(response: &reqwest::Response) -> u64 {
 }
 
 /// The deploy form as the hydrated page posts it: the answer is the app's JSON error.
-async fn fetch_start(client: &reqwest::Client, app: &crate::support::TestApp, forwarded: Option<&str>) -> reqwest::Response {
+async fn fetch_start(
+    client: &reqwest::Client,
+    app: &crate::support::TestApp,
+    forwarded: Option<&str>,
+) -> reqwest::Response {
     let mut request = client.post(app.url("/api/start_deploy")).header("Origin", &app.base).form(&[
         ("plan", "g6-nanode-1"),
         ("region", "us-east"),

@@ -6,17 +6,15 @@
 
 use std::{sync::OnceLock, time::Duration};
 
-use app::{
-    error::AppError,
-    selection::Selection,
-    ssr::{
-        flow::PendingFlow,
-        session::{Sealer, FLOW_COOKIE, OUTCOME_COOKIE},
-    },
+use crate::support::{failure_kind, location, TestApp};
+use app::error::AppError;
+use deploy::{
+    flow::PendingFlow,
+    sealed::{Sealer, FLOW_COOKIE, OUTCOME_COOKIE},
 };
+use domain::selection::Selection;
 use proptest::prelude::*;
 use reqwest::{header, Client, StatusCode};
-use crate::support::{failure_kind, location, TestApp};
 
 const SESSION_KEY: &str = "hostile-input-session-key-0123456789abcdef";
 const VALID: (&str, &str, &str) = ("g6-nanode-1", "us-east", "linode/debian12");

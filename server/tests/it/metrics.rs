@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
 use crate::support::{
     browser, free_port,
     process::{await_all_revoked, standalone_sandbox, until_callback, ServerProcess, SESSION_KEY},
 };
+use reqwest::StatusCode;
 
 /// The value of the sample `name` (with its labels as written, e.g. `deploys_total` or
 /// `x_total{kind="y"}`), if present.

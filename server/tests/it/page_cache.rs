@@ -4,10 +4,10 @@
 
 use std::io::Read as _;
 
+use crate::support::spawn_app;
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use reqwest::{header, Client, StatusCode};
 use sha2::{Digest, Sha256};
-use crate::support::spawn_app;
 
 struct Page {
     status: StatusCode,

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
 use crate::support::{app_state_name, failure_kind, spawn_app};
+use reqwest::StatusCode;
 
 const ED25519: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";
 

@@ -6,14 +6,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use rand::Rng;
-use reqwest::StatusCode;
 use crate::support::{
     browser,
     postgres::Postgres,
     process::{await_all_revoked, live_tokens, standalone_sandbox, until_callback_on, ServerProcess},
     testid_text,
 };
+use rand::Rng;
+use reqwest::StatusCode;
 
 struct Replicas {
     bases: Vec<String>,

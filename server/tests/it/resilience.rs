@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
+use crate::support::{failure_kind, spawn_app, spawn_stoppable_app, TestApp};
 use reqwest::StatusCode;
 use sandbox::FaultRule;
-use crate::support::{failure_kind, spawn_app, spawn_stoppable_app, TestApp};
 
 const CREATE: &str = "POST /v4/linode/instances";
 const TOKEN: &str = "POST /login/oauth/token";

@@ -7,8 +7,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use reqwest::StatusCode;
 use crate::support::spawn_app;
+use reqwest::StatusCode;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,

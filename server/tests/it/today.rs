@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
+use crate::support::{failure_kind, spawn_app, testid_text, TestApp};
 use reqwest::Method;
 use serde_json::json;
-use crate::support::{failure_kind, spawn_app, testid_text, TestApp};
 
 /// What the login page asks for when a firewall is made for the app.
 const BOTH: &[&str] = &["linodes:read_write", "firewall:read_write"];

@@ -7,12 +7,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use reqwest::StatusCode;
 use crate::support::{
     browser, location,
     process::{self, await_all_revoked, live_tokens, standalone_sandbox, until_callback, ServerProcess},
     testid_text,
 };
+use reqwest::StatusCode;
 
 #[tokio::test]
 async fn a_deployment_started_on_one_process_finishes_on_the_other() {

@@ -1,0 +1,174 @@
+//! The store's upkeep, on every replica: renew the leases of the tokens this replica holds, take
+//! over tokens whose holder is gone (killed, out of memory, rebooted, cut off from the database)
+//! and finish what it left — follow the Linode again while inside the follow bound, else revoke —
+//! record an outcome for flows whose request died before it journaled a token, and forget what
+//! has expired.
+
+use std::{sync::Arc, time::Duration};
+
+use super::{
+    failure::FlowFailure,
+    follower::Followed,
+    new_linode,
+    store::{now_ms, Backend, JournalEntry},
+    DeployService,
+};
+
+/// How often the upkeep runs; a lapsed lease is taken over within this much of lapsing.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+/// Tokens taken over per sweep, so one replica does not take everything at once.
+const TAKE_PER_SWEEP: u32 = 50;
+/// A claim this old without an outcome or a journaled token belongs to a request that died
+/// before it could create anything (the code exchange is bounded well below this).
+const ORPHAN_AGE: Duration = Duration::from_secs(90);
+/// Expired rows are removed every this many sweeps.
+const PURGE_EVERY: u32 = 12;
+
+impl DeployService {
+    pub(super) async fn maintain(self: Arc<Self>) {
+        // A SQLite file has one server process: whatever another holder left is from a process
+        // that is gone, so it is taken over now rather than when its lease lapses.
+        if self.store.backend() == Backend::Sqlite {
+            match self.store.lapse_others(&self.replica).await {
+                Ok(0) => {}
+                Ok(count) => tracing::warn!(count, "taking over tokens left by a previous run"),
+                Err(error) => tracing::error!(%error, "could not read the token journal at start-up"),
+            }
+        }
+        // Leases are renewed on their own beat, so a slow sweep cannot let this replica's own
+        // tokens lapse while it still works on them.
+        let this = self.clone();
+        self.tasks.spawn(async move {
+            loop {
+                this.renew().await;
+                tokio::select! {
+                    () = tokio::time::sleep(this.settings.lease / 3) => {}
+                    () = this.shutdown.cancelled() => return,
+                }
+            }
+        });
+        let mut sweeps: u32 = 0;
+        loop {
+            self.sweep(sweeps).await;
+            sweeps = sweeps.wrapping_add(1);
+            tokio::select! {
+                () = tokio::time::sleep(SWEEP_EVERY) => {}
+                () = self.shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    pub(super) async fn renew(&self) {
+        match self.store.renew_leases(&self.replica, self.settings.lease).await {
+            Ok(held) => super::metrics::tokens_held(held),
+            Err(error) => tracing::warn!(%error, "could not renew this replica's token leases"),
+        }
+    }
+
+    async fn sweep(self: &Arc<Self>, sweeps: u32) {
+        match self.store.take_over_lapsed(&self.replica, self.settings.lease, TAKE_PER_SWEEP).await {
+            Ok(taken) => {
+                for entry in taken {
+                    match entry {
+                        Ok(entry) => {
+                            let this = self.clone();
+                            self.tasks.spawn(async move { this.recover(entry).await });
+                        }
+                        // Sealed with another SESSION_KEY (a replica configured differently)
+                        // or altered: refused, and left for a replica that can read it.
+                        // The embedded sandbox starts empty and with a new key each run: what an
+                        // earlier run journaled names tokens of a sandbox that is gone.
+                        Err((id, _)) if self.settings.sandbox => {
+                            tracing::info!("dropping a token journaled by an earlier run of the embedded sandbox");
+                            let _ = self.store.forget_token(&id).await;
+                        }
+                        Err((id, error)) => {
+                            tracing::error!(%error, "a journaled token cannot be read here");
+                            let _ = self.store.defer_token(&id, Duration::from_secs(600)).await;
+                        }
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not look for tokens to take over"),
+        }
+        match self.store.orphan_claims(ORPHAN_AGE).await {
+            Ok(orphans) => {
+                for id in orphans {
+                    self.record_failure(&id, FlowFailure::Interrupted { created: None }, None).await;
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not look for interrupted flows"),
+        }
+        if sweeps.is_multiple_of(PURGE_EVERY) {
+            if let Err(error) = self.store.purge_expired().await {
+                tracing::warn!(%error, "could not remove expired rows");
+            }
+        }
+    }
+
+    /// Finishes what the token's previous holder left.
+    async fn recover(self: Arc<Self>, entry: JournalEntry) {
+        let JournalEntry { id, outcome_id, held, linode_id, follow_until, created_at: entry_created_at } = entry;
+        let settles_ms = i64::try_from(self.settings.create_settles.as_millis()).unwrap_or(i64::MAX);
+        tracing::info!(?linode_id, "took over a journaled token");
+        let linode_id = match linode_id {
+            Some(linode_id) => Some(linode_id),
+            // The create call may still be running on its holder (a lease can lapse during a
+            // slow call): decide nothing before that call must have ended.
+            None if now_ms() < entry_created_at + settles_ms => {
+                let wait = Duration::from_millis(u64::try_from(entry_created_at + settles_ms - now_ms()).unwrap_or(0));
+                let _ = self.store.defer_token(&id, wait).await;
+                return;
+            }
+            // The holder died around the create call: ask Linode whether the Linode exists.
+            None => match self.api.instances_labelled(&held.access, &held.label).await {
+                Ok(found) => match found
+                    .into_iter()
+                    .find(|instance| instance.tags.contains(&new_linode::app_tag(&self.settings.app_name)))
+                {
+                    Some(instance) => {
+                        let linode = self.describe(&instance, held.ssh_keys).await;
+                        self.record_deployed(&outcome_id, &linode, &held.root_password).await;
+                        let _ = self.store.journal_linode(&id, instance.id).await;
+                        Some(instance.id)
+                    }
+                    None => {
+                        // No Linode: nor should its firewall be left, if one was made.
+                        self.discard_firewall(&held).await;
+                        self.record_failure(&outcome_id, FlowFailure::Interrupted { created: None }, None).await;
+                        None
+                    }
+                },
+                Err(error) if error.is_retryable() => {
+                    tracing::warn!(%error, "could not ask Linode about an interrupted deployment; later");
+                    let _ = self.store.defer_token(&id, SWEEP_EVERY * 2).await;
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "Linode refused to say whether an interrupted deployment created anything");
+                    self.record_failure(
+                        &outcome_id,
+                        FlowFailure::Interrupted { created: Some(held.label.clone()) },
+                        None,
+                    )
+                    .await;
+                    None
+                }
+            },
+        };
+        match linode_id {
+            Some(linode_id) if now_ms() < follow_until => {
+                let followed = Followed::resumed(id, outcome_id, linode_id, held.access, follow_until);
+                self.follow_then_revoke(followed).await;
+            }
+            Some(linode_id) => {
+                let followed = Followed::resumed(id, outcome_id, linode_id, held.access, follow_until);
+                self.revoker.revoke(Some(&followed.journal), &followed.token).await;
+                followed.finish(&self.store, |_| domain::Readiness::NotChecked).await;
+            }
+            None => {
+                self.revoker.revoke(Some(&id), &held.access).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Encrypted, signed cookies: the browser carries the pending deployment, but can neither read nor
+//! alter it. Built on the `cookie` crate's private jar (AES-256-GCM), the same one axum-extra's
+//! `PrivateCookieJar` wraps; used directly because server functions set cookies through headers.
+
+use std::time::Duration;
+
+use cookie::{Cookie, CookieJar, Key, SameSite};
+use http::{header::COOKIE, HeaderMap};
+use serde::{de::DeserializeOwned, Serialize};
+use sha2::{Digest, Sha512};
+
+/// The deployment between "Deploy" and the return from Linode.
+pub const FLOW_COOKIE: &str = "iol_flow";
+/// Which outcome this browser may look at.
+pub const OUTCOME_COOKIE: &str = "iol_outcome";
+/// What every browser keeps of one cookie (RFC 6265 §6.1 asks for at least 4096 bytes).
+pub const MAX_COOKIE: usize = 4000;
+
+pub struct Sealer {
+    key: Key,
+    secure: bool,
+}
+
+impl Sealer {
+    /// `session_key` is the operator's secret (at least 32 bytes, checked by the configuration);
+    /// hashing it gives the 64 bytes of key material the jar wants, whatever its length.
+    pub fn new(session_key: &[u8], secure: bool) -> Self {
+        let material = Sha512::digest(session_key);
+        Self { key: Key::from(material.as_slice()), secure }
+    }
+
+    /// The cookie's name as sent: over https with the `__Host-` prefix, which browsers accept
+    /// only from a secure origin, with `Path=/` and no `Domain` — so neither a sibling subdomain
+    /// nor a plain-http page can plant or overwrite it.
+    pub fn cookie_name(&self, name: &'static str) -> String {
+        if self.secure {
+            format!("__Host-{name}")
+        } else {
+            name.to_owned()
+        }
+    }
+
+    /// A `Set-Cookie` value holding `value`, encrypted and authenticated.
+    pub fn seal<T: Serialize>(&self, name: &'static str, value: &T, max_age: Duration) -> Option<String> {
+        let json = serde_json::to_string(value).ok()?;
+        let mut jar = CookieJar::new();
+        jar.private_mut(&self.key).add(self.build(name, json, max_age));
+        jar.delta().next().map(|cookie| cookie.encoded().to_string())
+    }
+
+    /// A `Set-Cookie` value that deletes the cookie.
+    pub fn removal(&self, name: &'static str) -> String {
+        self.build(name, String::new(), Duration::ZERO).encoded().to_string()
+    }
+
+    /// `value`, encrypted and authenticated, as a URL-safe token (for a query parameter).
+    pub fn seal_token<T: Serialize>(&self, purpose: &'static str, value: &T) -> Option<String> {
+        let json = serde_json::to_string(value).ok()?;
+        let mut jar = CookieJar::new();
+        jar.private_mut(&self.key).add(Cookie::new(purpose, json));
+        jar.get(purpose).map(|cookie| cookie.value().to_owned())
+    }
+
+    /// The value of a token made by [`Self::seal_token`] for the same purpose, or `None`.
+    pub fn open_token<T: DeserializeOwned>(&self, purpose: &'static str, token: &str) -> Option<T> {
+        let mut jar = CookieJar::new();
+        jar.add_original(Cookie::new(purpose, token.to_owned()));
+        let cookie = jar.private(&self.key).get(purpose)?;
+        serde_json::from_str(cookie.value()).ok()
+    }
+
+    /// The decrypted value of cookie `name`, or `None` when it is absent, tampered with, sealed
+    /// with another key, or not what we wrote.
+    pub fn open<T: DeserializeOwned>(&self, headers: &HeaderMap, name: &'static str) -> Option<T> {
+        let mut jar = CookieJar::new();
+        for header in headers.get_all(COOKIE) {
+            let Ok(header) = header.to_str() else { continue };
+            for cookie in Cookie::split_parse_encoded(header.to_owned()).flatten() {
+                jar.add_original(cookie.into_owned());
+            }
+        }
+        let cookie = jar.private(&self.key).get(&self.cookie_name(name))?;
+        serde_json::from_str(cookie.value()).ok()
+    }
+
+    fn build(&self, name: &'static str, value: String, max_age: Duration) -> Cookie<'static> {
+        Cookie::build((self.cookie_name(name), value))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .max_age(cookie::time::Duration::seconds(max_age.as_secs() as i64))
+            .build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn request_with(set_cookie: &str) -> HeaderMap {
+        let pair = set_cookie.split(';').next().unwrap_or_default();
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(pair).unwrap());
+        headers
+    }
+
+    #[test]
+    fn round_trips_and_hides_the_value() {
+        let sealer = Sealer::new(b"0123456789abcdef0123456789abcdef", true);
+        let set = sealer.seal(FLOW_COOKIE, &"secret selection", Duration::from_secs(60)).unwrap();
+        assert!(!set.contains("secret selection"));
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Secure"));
+        let opened: Option<String> = sealer.open(&request_with(&set), FLOW_COOKIE);
+        assert_eq!(opened.as_deref(), Some("secret selection"));
+        assert!(set.starts_with("__Host-iol_flow="), "over https the name carries __Host-: {set}");
+        assert!(set.contains("Path=/") && !set.contains("Domain"));
+        let plain = Sealer::new(b"0123456789abcdef0123456789abcdef", false);
+        assert!(plain.seal(FLOW_COOKIE, &1u8, Duration::from_secs(60)).unwrap().starts_with("iol_flow="));
+    }
+
+    #[test]
+    fn tokens_round_trip_only_for_their_purpose() {
+        let sealer = Sealer::new(b"0123456789abcdef0123456789abcdef", false);
+        let token = sealer.seal_token("refusal", &"a message").unwrap();
+        assert!(!token.contains("a message"));
+        assert_eq!(sealer.open_token::<String>("refusal", &token).as_deref(), Some("a message"));
+        assert_eq!(sealer.open_token::<String>("other", &token), None);
+        assert_eq!(sealer.open_token::<String>("refusal", "forged"), None);
+    }
+
+    #[test]
+    fn rejects_another_key_and_tampering() {
+        let sealer = Sealer::new(b"0123456789abcdef0123456789abcdef", false);
+        let other = Sealer::new(b"fedcba9876543210fedcba9876543210", false);
+        let set = sealer.seal(FLOW_COOKIE, &42u32, Duration::from_secs(60)).unwrap();
+        assert_eq!(other.open::<u32>(&request_with(&set), FLOW_COOKIE), None);
+        let mut tampered = set.clone();
+        let at = tampered.find('=').unwrap() + 5;
+        let flipped = if &tampered[at..at + 1] == "A" { "B" } else { "A" };
+        tampered.replace_range(at..at + 1, flipped);
+        assert_eq!(sealer.open::<u32>(&request_with(&tampered), FLOW_COOKIE), None);
+    }
+}
