@@ -33,10 +33,10 @@ impl Default for FollowLimits {
 
 /// A Linode being followed with its deployment's token.
 pub struct Followed {
-    pub(super) journal: JournalId,
-    pub(super) outcome: OutcomeId,
-    pub(super) linode_id: u64,
-    pub(super) token: AccessToken,
+    pub(crate) journal: JournalId,
+    pub(crate) outcome: OutcomeId,
+    pub(crate) linode_id: u64,
+    pub(crate) token: AccessToken,
     /// Milliseconds since the epoch after which following stops.
     until: i64,
 }

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod new_linode;
 pub mod readiness;
 mod recovery;
+pub mod result_ref;
 pub mod revoke;
 mod runner;
 pub mod sealed;
@@ -26,5 +27,6 @@ pub mod service;
 pub mod settings;
 pub mod store;
 
-pub use service::{CallbackParams, CallbackReply, DeployService, ResultRef};
+pub use result_ref::ResultRef;
+pub use service::{CallbackParams, CallbackReply, DeployService};
 pub use settings::DeploySettings;

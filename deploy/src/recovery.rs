@@ -6,12 +6,15 @@
 
 use std::{sync::Arc, time::Duration};
 
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
 use super::{
-    failure::FlowFailure,
     follower::Followed,
-    new_linode,
-    store::{now_ms, Backend, JournalEntry},
-    DeployService,
+    ids::ReplicaId,
+    revoke::Revoker,
+    runner::FlowRunner,
+    settings::DeploySettings,
+    store::{now_ms, Backend, JournalEntry, Store},
 };
 
 /// How often the upkeep runs; a lapsed lease is taken over within this much of lapsing.
@@ -24,8 +27,34 @@ const ORPHAN_AGE: Duration = Duration::from_secs(90);
 /// Expired rows are removed every this many sweeps.
 const PURGE_EVERY: u32 = 12;
 
-impl DeployService {
-    pub(super) async fn maintain(self: Arc<Self>) {
+/// The replica's upkeep: renews its leases, takes over the tokens of replicas that died and
+/// finishes their flows (with the [`FlowRunner`]'s own steps), records flows that died before
+/// journaling anything, and removes expired rows.
+pub(crate) struct Upkeep {
+    runner: Arc<FlowRunner>,
+    store: Arc<Store>,
+    settings: DeploySettings,
+    replica: ReplicaId,
+    revoker: Revoker,
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+impl Upkeep {
+    pub(crate) fn new(
+        runner: Arc<FlowRunner>,
+        store: Arc<Store>,
+        settings: DeploySettings,
+        replica: ReplicaId,
+        revoker: Revoker,
+        tasks: TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self { runner, store, settings, replica, revoker, tasks, shutdown }
+    }
+
+    /// Runs until shutdown: leases renewed every third of a lease, a sweep every few seconds.
+    pub(crate) async fn maintain(self: Arc<Self>) {
         // A SQLite file has one server process: whatever another holder left is from a process
         // that is gone, so it is taken over now rather than when its lease lapses.
         if self.store.backend() == Backend::Sqlite {
@@ -58,7 +87,7 @@ impl DeployService {
         }
     }
 
-    pub(super) async fn renew(&self) {
+    pub(crate) async fn renew(&self) {
         match self.store.renew_leases(&self.replica, self.settings.lease).await {
             Ok(held) => super::metrics::tokens_held(held),
             Err(error) => tracing::warn!(%error, "could not renew this replica's token leases"),
@@ -94,7 +123,7 @@ impl DeployService {
         match self.store.orphan_claims(ORPHAN_AGE).await {
             Ok(orphans) => {
                 for id in orphans {
-                    self.record_failure(&id, FlowFailure::Interrupted { created: None }, None).await;
+                    self.runner.record_interrupted(&id, None).await;
                 }
             }
             Err(error) => tracing::warn!(%error, "could not look for interrupted flows"),
@@ -121,24 +150,19 @@ impl DeployService {
                 return;
             }
             // The holder died around the create call: ask Linode whether the Linode exists.
-            None => match self.api.instances_labelled(&held.access, &held.label).await {
-                Ok(found) => match found
-                    .into_iter()
-                    .find(|instance| instance.tags.contains(&new_linode::app_tag(&self.settings.app_name)))
-                {
-                    Some(instance) => {
-                        let linode = self.describe(&instance, held.ssh_keys).await;
-                        self.record_deployed(&outcome_id, &linode, &held.root_password).await;
-                        let _ = self.store.journal_linode(&id, instance.id).await;
-                        Some(instance.id)
-                    }
-                    None => {
-                        // No Linode: nor should its firewall be left, if one was made.
-                        self.discard_firewall(&held).await;
-                        self.record_failure(&outcome_id, FlowFailure::Interrupted { created: None }, None).await;
-                        None
-                    }
-                },
+            None => match self.runner.find_created(&held).await {
+                Ok(Some(instance)) => {
+                    let linode = self.runner.describe(&instance, held.ssh_keys).await;
+                    self.runner.record_deployed(&outcome_id, &linode, &held.root_password).await;
+                    let _ = self.store.journal_linode(&id, instance.id).await;
+                    Some(instance.id)
+                }
+                Ok(None) => {
+                    // No Linode: nor should its firewall be left, if one was made.
+                    self.runner.discard_firewall(&held).await;
+                    self.runner.record_interrupted(&outcome_id, None).await;
+                    None
+                }
                 Err(error) if error.is_retryable() => {
                     tracing::warn!(%error, "could not ask Linode about an interrupted deployment; later");
                     let _ = self.store.defer_token(&id, SWEEP_EVERY * 2).await;
@@ -146,29 +170,21 @@ impl DeployService {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "Linode refused to say whether an interrupted deployment created anything");
-                    self.record_failure(
-                        &outcome_id,
-                        FlowFailure::Interrupted { created: Some(held.label.clone()) },
-                        None,
-                    )
-                    .await;
+                    self.runner.record_interrupted(&outcome_id, Some(held.label.clone())).await;
                     None
                 }
             },
         };
-        match linode_id {
-            Some(linode_id) if now_ms() < follow_until => {
-                let followed = Followed::resumed(id, outcome_id, linode_id, held.access, follow_until);
-                self.follow_then_revoke(followed).await;
-            }
-            Some(linode_id) => {
-                let followed = Followed::resumed(id, outcome_id, linode_id, held.access, follow_until);
-                self.revoker.revoke(Some(&followed.journal), &followed.token).await;
-                followed.finish(&self.store, |_| domain::Readiness::NotChecked).await;
-            }
-            None => {
-                self.revoker.revoke(Some(&id), &held.access).await;
-            }
+        let Some(linode_id) = linode_id else {
+            self.revoker.revoke(Some(&id), &held.access).await;
+            return;
+        };
+        let followed = Followed::resumed(id, outcome_id, linode_id, held.access, follow_until);
+        if now_ms() < follow_until {
+            self.runner.follow_then_revoke(followed).await;
+        } else {
+            self.revoker.revoke(Some(&followed.journal), &followed.token).await;
+            followed.finish(&self.store, |_| domain::Readiness::NotChecked).await;
         }
     }
 }

@@ -4,24 +4,34 @@
 //! token. It runs as a task on the server's tracker, so a browser that gives up half-way does
 //! not cancel it, and graceful shutdown waits for it.
 
-use std::{net::Ipv4Addr, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    net::Ipv4Addr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use backon::{ExponentialBuilder, Retryable};
-use linode::{ApiError, CreateInstance, Instance, ScopeLevel};
+use linode::{ApiClient, ApiError, CreateInstance, Instance, LoginClient, ScopeLevel};
 use secrecy::SecretString;
 use tokio::sync::watch;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
     app_firewall,
-    failure::{retry_link, FlowFailure},
+    catalog::CatalogCache,
+    failure::{retry_link, FlowFailure, Texts},
     flow::PendingFlow,
     follower::Followed,
-    ids::OutcomeId,
+    ids::{OutcomeId, ReplicaId},
     linode_request::{self, NetworkPlan},
     new_linode,
-    service::ResultRef,
-    store::{HeldToken, NewJournalEntry, StoreError},
-    DeployService,
+    readiness::Prober,
+    result_ref::ResultRef,
+    revoke::Revoker,
+    sealed::Sealer,
+    settings::DeploySettings,
+    store::{HeldToken, NewJournalEntry, Store, StoreError},
 };
 use domain::{DefaultFirewallWhy, DeployedLinode, FirewallUsed, InstanceStatus, Outcome, Progress, Readiness};
 
@@ -35,14 +45,124 @@ const CREATE_RATE_LIMIT_WAIT: Duration = Duration::from_secs(20);
 const RECORD_ATTEMPTS: usize = 4;
 
 /// What the flow hands on: the browser's result, and the Linode to follow, if one was created.
-pub(super) struct Ran {
+struct Ran {
     result: ResultRef,
     follow: Option<Followed>,
 }
 
-impl DeployService {
+/// Flows this replica is running, by outcome: a replay on this replica is woken the moment the
+/// outcome is known (replays on other replicas poll the store).
+#[derive(Default)]
+struct Running(Mutex<HashMap<OutcomeId, watch::Receiver<Option<ResultRef>>>>);
+
+impl Running {
+    fn insert(&self, id: &OutcomeId, receiver: watch::Receiver<Option<ResultRef>>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), receiver);
+    }
+
+    fn remove(&self, id: &OutcomeId) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+
+    fn get(&self, id: &OutcomeId) -> Option<watch::Receiver<Option<ResultRef>>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    }
+}
+
+/// What a flow and its follower use: the clients, the store and the token's revoker, and the
+/// replica's task tracker and shutdown signal. [`DeployService`](super::DeployService) starts
+/// flows on it; the upkeep ([`Upkeep`](super::recovery::Upkeep)) resumes, with the same steps,
+/// the flows a dead replica left.
+pub(crate) struct FlowRunner {
+    settings: DeploySettings,
+    login: LoginClient,
+    api: ApiClient,
+    /// Human names for the new Linode's plan, region and image.
+    catalog: CatalogCache,
+    /// Seals the retry link of a failure.
+    sealer: Arc<Sealer>,
+    store: Arc<Store>,
+    revoker: Revoker,
+    replica: ReplicaId,
+    running: Running,
+    /// Checks whether deployed applications answer, when the operator declared how.
+    prober: Option<Arc<Prober>>,
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+/// The handles a [`FlowRunner`] is built from.
+pub(crate) struct RunnerParts {
+    pub settings: DeploySettings,
+    pub login: LoginClient,
+    pub api: ApiClient,
+    pub catalog: CatalogCache,
+    pub sealer: Arc<Sealer>,
+    pub store: Arc<Store>,
+    pub revoker: Revoker,
+    pub replica: ReplicaId,
+    pub prober: Option<Arc<Prober>>,
+    pub tasks: TaskTracker,
+    pub shutdown: CancellationToken,
+}
+
+impl FlowRunner {
+    pub(crate) fn new(parts: RunnerParts) -> Self {
+        let RunnerParts { settings, login, api, catalog, sealer, store, revoker, replica, prober, tasks, shutdown } =
+            parts;
+        Self {
+            settings,
+            login,
+            api,
+            catalog,
+            sealer,
+            store,
+            revoker,
+            replica,
+            running: Running::default(),
+            prober,
+            tasks,
+            shutdown,
+        }
+    }
+
+    /// The result of a flow running on this replica, to wait on.
+    pub(crate) fn running(&self, id: &OutcomeId) -> Option<watch::Receiver<Option<ResultRef>>> {
+        self.running.get(id)
+    }
+
+    fn texts(&self) -> Texts<'_> {
+        Texts { app_name: &self.settings.app_name, flow_ttl: self.settings.flow_ttl }
+    }
+
+    /// A failure shown without the store; with `selection`, it offers to try again with it.
+    pub(crate) fn shown_for(
+        &self,
+        failure: FlowFailure,
+        selection: Option<&domain::selection::Selection>,
+    ) -> ResultRef {
+        tracing::info!(kind = %failure.kind(), %failure, "deployment did not happen");
+        if failure.kind() != domain::FailureKind::StillRunning {
+            super::metrics::deploy_failed(failure.kind());
+        }
+        let mut view = failure.to_view(&self.texts());
+        view.retry = selection.map(|selection| retry_link(selection, &self.sealer, None));
+        ResultRef::Shown(view)
+    }
+
+    pub(crate) fn shown(&self, failure: FlowFailure) -> ResultRef {
+        self.shown_for(failure, None)
+    }
+
+    /// A callback refused before any flow (not this browser's, or a forged one).
+    pub(crate) fn refused(&self, failure: FlowFailure) -> domain::Failure {
+        tracing::info!(kind = %failure.kind(), %failure, "callback refused");
+        super::metrics::callback_refused(failure.kind());
+        failure.to_view(&self.texts())
+    }
+
     /// Starts the flow of outcome `id` as a task; the receiver gets its result.
-    pub(super) fn spawn_flow(
+    pub(crate) fn spawn_flow(
         self: &Arc<Self>,
         id: OutcomeId,
         flow: PendingFlow,
@@ -216,7 +336,7 @@ impl DeployService {
 
     /// Removes the app's firewall of a deployment that created no Linode, if it was made and
     /// protects nothing: one firewall per Linode, none without one.
-    pub(super) async fn discard_firewall(&self, held: &HeldToken) {
+    pub(crate) async fn discard_firewall(&self, held: &HeldToken) {
         let Some(label) = &held.firewall_label else { return };
         let Some(firewall) = self.our_firewall(held, label).await else { return };
         if !firewall.entities.is_empty() {
@@ -233,17 +353,20 @@ impl DeployService {
         }
     }
 
-    /// The Linode a create call that failed in transit made after all, if it did: ours has the
-    /// label we chose and the app's tag.
-    async fn created_anyway(&self, held: &HeldToken) -> Option<Instance> {
+    /// The Linode this deployment created, if Linode has it: ours has the label we chose and the
+    /// app's tag. How a create that failed in transit, and recovery, find out whether it exists.
+    pub(crate) async fn find_created(&self, held: &HeldToken) -> Result<Option<Instance>, ApiError> {
         let tag = new_linode::app_tag(&self.settings.app_name);
-        match self.api.instances_labelled(&held.access, &held.label).await {
-            Ok(found) => found.into_iter().find(|instance| instance.tags.contains(&tag)),
-            Err(error) => {
-                tracing::warn!(%error, "could not check whether the failed create made a Linode");
-                None
-            }
-        }
+        let found = self.api.instances_labelled(&held.access, &held.label).await?;
+        Ok(found.into_iter().find(|instance| instance.tags.contains(&tag)))
+    }
+
+    /// The Linode a create call that failed in transit made after all, if it did.
+    async fn created_anyway(&self, held: &HeldToken) -> Option<Instance> {
+        self.find_created(held).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "could not check whether the failed create made a Linode");
+            None
+        })
     }
 
     /// Creates the Linode, saying how it gets its network: the next [`NetworkPlan`] when Linode
@@ -290,7 +413,7 @@ impl DeployService {
 
     /// The new Linode as the person reads it: human names from the cached catalog, the ids as a
     /// fallback.
-    pub(super) async fn describe(&self, instance: &Instance, ssh_keys: usize) -> DeployedLinode {
+    pub(crate) async fn describe(&self, instance: &Instance, ssh_keys: usize) -> DeployedLinode {
         let catalog = self.catalog.get().await.ok();
         let form = catalog.as_ref().map(|c| &c.form);
         let plan = form.and_then(|f| f.plan(&instance.type_id)).map(|p| p.label.clone());
@@ -319,7 +442,7 @@ impl DeployService {
 
     /// Stores a new Linode's outcome, retrying a little: the Linode exists, and only the stored
     /// outcome can show its root password.
-    pub(super) async fn record_deployed(
+    pub(crate) async fn record_deployed(
         &self,
         id: &OutcomeId,
         linode: &DeployedLinode,
@@ -352,7 +475,7 @@ impl DeployService {
 
     /// Stores a failure, so a replay anywhere finds it; shown directly if the store is down.
     /// Also how recovery records an interrupted flow (it has no request to hand the result to).
-    pub(super) async fn record_failure(
+    async fn record_failure(
         &self,
         id: &OutcomeId,
         failure: FlowFailure,
@@ -376,9 +499,14 @@ impl DeployService {
         Ran { result, follow: None }
     }
 
+    /// Records a flow that was interrupted (recovery has no request to hand the result to).
+    pub(crate) async fn record_interrupted(&self, id: &OutcomeId, created: Option<String>) {
+        self.record_failure(id, FlowFailure::Interrupted { created }, None).await;
+    }
+
     /// Follows the Linode until it runs or a limit is reached, then revokes the token; then,
     /// without it, checks whether the application answers (when a check is configured).
-    pub(super) async fn follow_then_revoke(&self, followed: Followed) {
+    pub(crate) async fn follow_then_revoke(&self, followed: Followed) {
         let stop = tokio::select! {
             stop = followed.follow(&self.api, &self.store, self.settings.follow) => stop,
             () = self.shutdown.cancelled() => "server shutting down",

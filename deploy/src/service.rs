@@ -2,11 +2,7 @@
 //! read the progress. Server functions, the callback handler and middleware are thin adapters
 //! around it (cookies, redirects, status codes); everything behind it is private to the flow.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use linode::{ApiClient, LoginClient};
 use tokio::sync::watch;
@@ -15,11 +11,14 @@ use url::Url;
 
 use super::{
     catalog::{Catalog, CatalogCache, CatalogError},
-    failure::{FlowFailure, Texts},
+    failure::FlowFailure,
     flow::PendingFlow,
     ids::{OutcomeId, ReplicaId, StateKey},
     readiness::{self, Prober},
+    recovery::Upkeep,
+    result_ref::ResultRef,
     revoke::Revoker,
+    runner::{FlowRunner, RunnerParts},
     sealed::Sealer,
     settings::DeploySettings,
     store::{Claim, Store, StoreError},
@@ -30,14 +29,6 @@ use domain::{DeployForm, Failure, LinodeRequest, Outcome, Progress, SiteInfo};
 const OUTCOME_WAIT: Duration = Duration::from_secs(60);
 /// How often a request waiting on a flow run by another replica looks for its outcome.
 const OUTCOME_POLL: Duration = Duration::from_millis(100);
-
-/// Which outcome a browser may look at, as sealed in its outcome cookie: one in the store, or a
-/// failure that needed no store (a forged callback, a denied login, the database down).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum ResultRef {
-    Stored(OutcomeId),
-    Shown(Failure),
-}
 
 /// The callback's answer, for the adapter to turn into cookies and a redirect.
 #[derive(Debug)]
@@ -62,72 +53,67 @@ pub struct CallbackParams {
     pub error: Option<String>,
 }
 
-/// Flows this replica is running, by outcome: a replay on this replica is woken the moment the
-/// outcome is known (replays on other replicas poll the store).
-#[derive(Default)]
-pub(super) struct Running(Mutex<HashMap<OutcomeId, watch::Receiver<Option<ResultRef>>>>);
-
-impl Running {
-    pub(super) fn insert(&self, id: &OutcomeId, receiver: watch::Receiver<Option<ResultRef>>) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), receiver);
-    }
-
-    pub(super) fn remove(&self, id: &OutcomeId) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-    }
-
-    fn get(&self, id: &OutcomeId) -> Option<watch::Receiver<Option<ResultRef>>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
-    }
-}
-
-/// The deploy flow's collaborators, built once at start-up and shared by every request.
+/// The deploy engine's one door, built once at start-up and shared by every request. It answers
+/// the adapters itself (the catalog, the outcome, progress) and hands the rest to the two that
+/// do the work: the [`FlowRunner`] runs each flow detached from its request, the [`Upkeep`]
+/// renews leases and finishes what dead replicas left.
 pub struct DeployService {
-    pub(super) settings: DeploySettings,
-    pub(super) login: LoginClient,
-    pub(super) api: ApiClient,
-    pub(super) catalog: CatalogCache,
-    pub(super) sealer: Sealer,
-    pub(super) store: Arc<Store>,
-    pub(super) revoker: Revoker,
-    pub(super) replica: ReplicaId,
-    pub(super) running: Running,
-    /// Checks whether deployed applications answer, when the operator declared how.
-    pub(super) prober: Option<Arc<Prober>>,
+    settings: DeploySettings,
+    login: LoginClient,
+    catalog: CatalogCache,
+    sealer: Arc<Sealer>,
+    store: Arc<Store>,
+    /// Settles a readiness check whose checker stopped, at read time.
+    prober: Option<Arc<Prober>>,
+    runner: Arc<FlowRunner>,
+    upkeep: Arc<Upkeep>,
     /// Every detached flow, follower and revocation: shutdown waits for them.
-    pub(super) tasks: TaskTracker,
-    pub(super) shutdown: CancellationToken,
+    tasks: TaskTracker,
+    shutdown: CancellationToken,
 }
 
 impl DeployService {
-    pub fn new(settings: DeploySettings, login: LoginClient, api: ApiClient, session_key: &[u8], store: Store) -> Self {
+    /// `prober`: checks, after each Linode runs, whether its application answers, when the
+    /// operator declared how.
+    pub fn new(
+        settings: DeploySettings,
+        login: LoginClient,
+        api: ApiClient,
+        session_key: &[u8],
+        store: Store,
+        prober: Option<Prober>,
+    ) -> Self {
         let catalog = CatalogCache::new(api.clone(), settings.clone());
-        let sealer = Sealer::new(session_key, settings.secure_cookies);
+        let sealer = Arc::new(Sealer::new(session_key, settings.secure_cookies));
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
         let store = Arc::new(store);
         let revoker = Revoker::new(login.clone(), store.clone(), tasks.clone());
-        Self {
-            settings,
-            login,
+        let replica = ReplicaId::random();
+        let prober = prober.map(Arc::new);
+        let runner = Arc::new(FlowRunner::new(RunnerParts {
+            settings: settings.clone(),
+            login: login.clone(),
             api,
-            catalog,
-            sealer,
-            store,
+            catalog: catalog.clone(),
+            sealer: sealer.clone(),
+            store: store.clone(),
+            revoker: revoker.clone(),
+            replica: replica.clone(),
+            prober: prober.clone(),
+            tasks: tasks.clone(),
+            shutdown: shutdown.clone(),
+        }));
+        let upkeep = Arc::new(Upkeep::new(
+            runner.clone(),
+            store.clone(),
+            settings.clone(),
+            replica,
             revoker,
-            replica: ReplicaId::random(),
-            running: Running::default(),
-            prober: None,
-            tasks,
-            shutdown,
-        }
-    }
-
-    /// Checks, after each Linode runs, whether its application answers.
-    #[must_use]
-    pub fn with_prober(mut self, prober: Prober) -> Self {
-        self.prober = Some(Arc::new(prober));
-        self
+            tasks.clone(),
+            shutdown.clone(),
+        ));
+        Self { settings, login, catalog, sealer, store, prober, runner, upkeep, tasks, shutdown }
     }
 
     pub fn settings(&self) -> &DeploySettings {
@@ -137,10 +123,6 @@ impl DeployService {
     /// The cookie sealer the adapters use.
     pub fn sealer(&self) -> &Sealer {
         &self.sealer
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     pub fn site_info(&self) -> SiteInfo {
@@ -185,8 +167,8 @@ impl DeployService {
     /// recovery of tokens whose holder is gone, expiry).
     pub fn start_background(self: &Arc<Self>) {
         self.catalog.warm();
-        let this = self.clone();
-        self.tasks.spawn(async move { this.maintain().await });
+        let upkeep = self.upkeep.clone();
+        self.tasks.spawn(upkeep.maintain());
     }
 
     /// Where Linode's login page is for a new flow, and the flow to seal in the browser.
@@ -201,27 +183,8 @@ impl DeployService {
         (url, flow)
     }
 
-    pub(super) fn texts(&self) -> Texts<'_> {
-        Texts { app_name: &self.settings.app_name, flow_ttl: self.settings.flow_ttl }
-    }
-
-    pub(super) fn shown(&self, failure: FlowFailure) -> ResultRef {
-        self.shown_for(failure, None)
-    }
-
-    /// A failure shown without the store; with `selection`, it offers to try again with it.
-    pub(super) fn shown_for(
-        &self,
-        failure: FlowFailure,
-        selection: Option<&domain::selection::Selection>,
-    ) -> ResultRef {
-        tracing::info!(kind = %failure.kind(), %failure, "deployment did not happen");
-        if failure.kind() != domain::FailureKind::StillRunning {
-            super::metrics::deploy_failed(failure.kind());
-        }
-        let mut view = failure.to_view(&self.texts());
-        view.retry = selection.map(|selection| super::failure::retry_link(selection, &self.sealer, None));
-        ResultRef::Shown(view)
+    fn shown_for(&self, failure: FlowFailure, selection: Option<&domain::selection::Selection>) -> ResultRef {
+        self.runner.shown_for(failure, selection)
     }
 
     /// Linode sent the browser back. Exactly one request per `state`, on any replica, runs the
@@ -234,7 +197,7 @@ impl DeployService {
         params: CallbackParams,
     ) -> CallbackReply {
         let Some(state) = params.state.clone().filter(|s| !s.is_empty()) else {
-            return CallbackReply::Refused(self.refused(FlowFailure::MissingState));
+            return CallbackReply::Refused(self.runner.refused(FlowFailure::MissingState));
         };
         let key = StateKey::of(&state);
         let had_flow = flow.is_some();
@@ -254,7 +217,7 @@ impl DeployService {
         };
         let result = match self.store.claim(&key, self.settings.flow_ttl + self.settings.outcome_ttl).await {
             Ok(Claim::Mine(id)) => {
-                let receiver = self.spawn_flow(id.clone(), flow, code);
+                let receiver = self.runner.spawn_flow(id.clone(), flow, code);
                 self.wait_for(&id, Some(receiver)).await
             }
             Ok(Claim::Taken(id)) => {
@@ -273,12 +236,6 @@ impl DeployService {
         CallbackReply::Result { result, spends_flow }
     }
 
-    fn refused(&self, failure: FlowFailure) -> Failure {
-        tracing::info!(kind = %failure.kind(), %failure, "callback refused");
-        super::metrics::callback_refused(failure.kind());
-        failure.to_view(&self.texts())
-    }
-
     /// A callback that is not this browser's pending flow: a replay of a finished one shows its
     /// outcome only to the browser that holds it; anything else is refused.
     async fn foreign_callback(&self, key: &StateKey, own: Option<ResultRef>, no_flow: bool) -> CallbackReply {
@@ -291,7 +248,7 @@ impl DeployService {
             Ok(None) => FlowFailure::StateMismatch,
             Err(error) => FlowFailure::StoreUnavailable(error.to_string()),
         };
-        CallbackReply::Refused(self.refused(failure))
+        CallbackReply::Refused(self.runner.refused(failure))
     }
 
     /// Waits for outcome `id`: woken by the local flow when it runs here, else by polling the
@@ -300,7 +257,7 @@ impl DeployService {
         let deadline = tokio::time::Instant::now() + OUTCOME_WAIT;
         let mut receiver = receiver;
         loop {
-            if let Some(mut local) = receiver.take().or_else(|| self.running.get(id)) {
+            if let Some(mut local) = receiver.take().or_else(|| self.runner.running(id)) {
                 let waited = tokio::time::timeout_at(deadline, local.wait_for(Option::is_some))
                     .await
                     .map(|seen| seen.map(|result| result.clone()));
@@ -310,9 +267,9 @@ impl DeployService {
                     // is in the store.
                     Ok(Err(_)) => match self.store.outcome_exists(id).await {
                         Ok(true) => ResultRef::Stored(id.clone()),
-                        _ => self.shown(FlowFailure::StillRunning),
+                        _ => self.runner.shown(FlowFailure::StillRunning),
                     },
-                    Err(_) => self.shown(FlowFailure::StillRunning),
+                    Err(_) => self.runner.shown(FlowFailure::StillRunning),
                 };
             }
             match self.store.outcome_exists(id).await {
@@ -321,7 +278,7 @@ impl DeployService {
                 Err(error) => tracing::warn!(%error, "looking for an outcome failed; will retry"),
             }
             if tokio::time::Instant::now() >= deadline {
-                return self.shown(FlowFailure::StillRunning);
+                return self.runner.shown(FlowFailure::StillRunning);
             }
             tokio::time::sleep(OUTCOME_POLL).await;
         }
@@ -421,7 +378,7 @@ impl DeployService {
         // other replica takes them over while this one is finishing with them.
         let renewing = async {
             loop {
-                self.renew().await;
+                self.upkeep.renew().await;
                 tokio::time::sleep(self.settings.lease / 3).await;
             }
         };

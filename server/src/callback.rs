@@ -12,8 +12,9 @@ use axum::{
 use app::server_side::AppState;
 use deploy::{
     flow::PendingFlow,
+    result_ref::ResultRef,
     sealed::{FLOW_COOKIE, OUTCOME_COOKIE},
-    service::{CallbackParams, CallbackReply, ResultRef},
+    service::{CallbackParams, CallbackReply},
 };
 
 use crate::plain_page;

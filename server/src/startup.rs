@@ -192,8 +192,8 @@ impl Application {
         }
         let api = ApiClient::new(api_base, http);
         let (store, sqlite_lock) = open_store(&config.store, session_key.expose_secret().as_bytes()).await?;
-        let mut deploy = DeployService::new(settings, login, api, session_key.expose_secret().as_bytes(), store);
         let mut installed_apps = None;
+        let mut prober = None;
         if let Some(check) = config.ready_check {
             let network = match &sandbox {
                 // The sandbox's Linodes have documentation-range addresses: their apps answer on
@@ -213,11 +213,11 @@ impl Application {
                 None => Network::Internet,
             };
             let limits = ProbeLimits { timeout: config.ready_timeout, ..ProbeLimits::default() };
-            let prober =
-                Prober::new(check, network, limits).map_err(|error| StartupError::ReadyCheck(error.to_string()))?;
-            deploy = deploy.with_prober(prober);
+            prober =
+                Some(Prober::new(check, network, limits).map_err(|error| StartupError::ReadyCheck(error.to_string()))?);
         }
-        let deploy = Arc::new(deploy);
+        let deploy =
+            Arc::new(DeployService::new(settings, login, api, session_key.expose_secret().as_bytes(), store, prober));
         let state = AppState { leptos_options, deploy };
         let policy = SecurityPolicy { hsts: public_base.scheme() == "https", live_reload: watching };
         let origin = SiteOrigin::new(config.public_base.as_ref(), &listening, state.leptos_options.clone());

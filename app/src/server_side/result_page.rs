@@ -5,8 +5,8 @@ use http::{header::CACHE_CONTROL, request::Parts, HeaderMap, HeaderValue, Method
 
 use deploy::{
     flow::PendingFlow,
+    result_ref::ResultRef,
     sealed::{FLOW_COOKIE, OUTCOME_COOKIE},
-    service::ResultRef,
     store::StoreError,
 };
 use domain::{Outcome, Progress};

@@ -6,8 +6,8 @@ use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
 
 use deploy::{
+    result_ref::ResultRef,
     sealed::{FLOW_COOKIE, OUTCOME_COOKIE},
-    service::ResultRef,
 };
 use domain::selection::{DeployRequest, Selection};
 
