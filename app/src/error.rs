@@ -38,6 +38,24 @@ pub enum AppError {
     Transport(String),
 }
 
+impl AppError {
+    /// The HTTP status this error is answered with, chosen here and nowhere else: the server's
+    /// middleware sets it on every server function's error, and the refusals made before a
+    /// server function runs (rate limits, cross-site posts) use it too. A `u16`, so the WASM
+    /// build needs no HTTP types.
+    pub fn status(&self) -> u16 {
+        match self {
+            // The sender's mistake: a forged, outdated or truncated form.
+            AppError::InvalidSelection { .. } | AppError::Malformed(_) => 400,
+            AppError::CrossSite => 403,
+            AppError::RateLimited => 429,
+            // Something this server depends on is down for now; the same request may work later.
+            AppError::CatalogUnavailable { .. } | AppError::StoreUnavailable => 503,
+            AppError::StoredRecordUnreadable | AppError::Transport(_) => 500,
+        }
+    }
+}
+
 #[cfg(feature = "ssr")]
 impl From<deploy::catalog::CatalogError> for AppError {
     fn from(error: deploy::catalog::CatalogError) -> Self {
@@ -62,6 +80,40 @@ impl FromServerFnError for AppError {
                 AppError::Malformed(value.to_string())
             }
             other => AppError::Transport(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_has_its_status() {
+        let invalid = AppError::InvalidSelection { field: "plan".into(), message: "no".into() };
+        let cases = [
+            (invalid, 400),
+            (AppError::Malformed("bad".into()), 400),
+            (AppError::CrossSite, 403),
+            (AppError::RateLimited, 429),
+            (AppError::CatalogUnavailable { reason: "down".into() }, 503),
+            (AppError::StoreUnavailable, 503),
+            (AppError::StoredRecordUnreadable, 500),
+            (AppError::Transport("lost".into()), 500),
+        ];
+        for (error, status) in &cases {
+            // A new variant must be added here: this match has no wildcard.
+            match error {
+                AppError::InvalidSelection { .. }
+                | AppError::Malformed(_)
+                | AppError::CrossSite
+                | AppError::RateLimited
+                | AppError::CatalogUnavailable { .. }
+                | AppError::StoreUnavailable
+                | AppError::StoredRecordUnreadable
+                | AppError::Transport(_) => {}
+            }
+            assert_eq!(error.status(), *status, "{error:?}");
         }
     }
 }

@@ -22,13 +22,13 @@ use axum::{
 use governor::{clock::Clock, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::{
     header::{CACHE_CONTROL, RETRY_AFTER},
-    HeaderMap, HeaderValue, Method, StatusCode,
+    HeaderMap, HeaderValue, Method,
 };
 use leptos::prelude::LeptosOptions;
 
 use crate::{
     config::HttpSettings,
-    server_fn_status::{app_error, wants_html},
+    server_fn_status::{app_error, status_of, wants_html},
 };
 
 /// The server function the deploy form posts to (its `endpoint`, under server_fn's `/api`).
@@ -144,7 +144,7 @@ fn refusal(options: &LeptosOptions, request: &Request, wait: Duration) -> Respon
     let seconds = seconds.max(1);
     let mut response =
         if wants_html(request) { page(options, seconds) } else { app_error(&AppError::RateLimited, request) };
-    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    *response.status_mut() = status_of(&AppError::RateLimited);
     let headers = response.headers_mut();
     headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -158,7 +158,7 @@ fn page(options: &LeptosOptions, seconds: u64) -> Response {
         "You can try again in {wait}: reload this page then, or start over from the form. The refused request did nothing on your Linode account."
     );
     let page = plain_page::PlainPage {
-        status: StatusCode::TOO_MANY_REQUESTS,
+        status: status_of(&AppError::RateLimited),
         testid: "rate-limited",
         kind: "rate_limited",
         title: "Too many attempts",

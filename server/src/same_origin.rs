@@ -17,12 +17,12 @@ use axum::{
 };
 use http::{
     header::{HOST, ORIGIN, REFERER},
-    HeaderMap, HeaderValue, Method, StatusCode,
+    HeaderMap, HeaderValue, Method,
 };
 use leptos::prelude::LeptosOptions;
 use url::Url;
 
-use crate::server_fn_status::{app_error, wants_html};
+use crate::server_fn_status::{app_error, status_of, wants_html};
 
 pub struct SiteOrigin {
     /// `scheme://host[:port]` of `PUBLIC_BASE_URL`, or of the listening address.
@@ -95,13 +95,11 @@ pub async fn require(State(site): State<Arc<SiteOrigin>>, request: Request, next
 
 fn refusal(site: &SiteOrigin, request: &Request) -> Response {
     if !wants_html(request) {
-        let mut response = app_error(&AppError::CrossSite, request);
-        *response.status_mut() = StatusCode::FORBIDDEN;
-        return response;
+        return app_error(&AppError::CrossSite, request);
     }
     let message = AppError::CrossSite.to_string();
     let page = plain_page::PlainPage {
-        status: StatusCode::FORBIDDEN,
+        status: status_of(&AppError::CrossSite),
         testid: "cross-site",
         kind: "cross_site",
         title: "This request came from another site",

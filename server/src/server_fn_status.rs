@@ -1,6 +1,7 @@
-//! server_fn answers every error it meets before our code runs with a 500, even arguments that
-//! could not be decoded. Those are the sender's fault: this turns them into 400, so a forged or
-//! truncated post is never reported (or alerted on) as a server failure.
+//! server_fn answers every error with a 500, its own (arguments that could not be decoded) and
+//! ours. This middleware gives each the status the error itself names (`AppError::status`, the
+//! one place a status is chosen): a forged or truncated post is a 400, never reported (or alerted
+//! on) as a server failure; Linode or the database being down is a 503.
 
 use app::error::AppError;
 use axum::{body::Body, extract::Request, middleware::Next, response::Response};
@@ -24,22 +25,29 @@ pub async fn client_errors(request: Request, next: Next) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BYTES).await else {
         return Response::from_parts(parts, Body::empty());
     };
-    if matches!(AppError::de(bytes.clone()), AppError::Malformed(_)) {
-        parts.status = StatusCode::BAD_REQUEST;
+    if let Ok(status) = StatusCode::from_u16(AppError::de(bytes.clone()).status()) {
+        parts.status = status;
     }
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// The body and headers server_fn itself sends for an error, so the hydrated page shows the
-/// message (for refusals made before a server function runs: rate limits, cross-site posts).
+/// The body and headers server_fn itself sends for an error, with the error's status, so the
+/// hydrated page shows the message (for refusals made before a server function runs: rate
+/// limits, cross-site posts).
 pub fn app_error(error: &AppError, request: &Request) -> Response {
     let mut response = Response::new(Body::from(error.ser()));
+    *response.status_mut() = status_of(error);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Ok(path) = HeaderValue::from_str(request.uri().path()) {
         headers.insert(SERVER_FN_ERROR_HEADER, path);
     }
     response
+}
+
+/// The status `error` is answered with.
+pub fn status_of(error: &AppError) -> StatusCode {
+    StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// Navigations (the callback) and form posts without WASM ask for HTML; the hydrated page's

@@ -112,22 +112,10 @@ async fn start(request: DeployRequest, html_form: bool) -> Result<String, AppErr
     let deploy = context::deploy()?;
     let response = use_context::<ResponseOptions>()
         .ok_or_else(|| AppError::Transport("no response to set the session cookie on".into()))?;
-    let catalog = deploy.catalog().await.inspect_err(|_| {
-        // Linode being down is not the server's fault: 503, not server_fn's default 500.
-        if !html_form {
-            response.set_status(http::StatusCode::SERVICE_UNAVAILABLE);
-        }
-    })?;
-    // A plain form post must keep server_fn's redirect back to the form, which carries the error
-    // in its query so the re-rendered form shows it; a fetch from the hydrated page gets a 400, a
-    // client error, rather than server_fn's default 500.
-    let reject = |error: AppError| {
-        if !html_form {
-            response.set_status(http::StatusCode::BAD_REQUEST);
-        }
-        error
-    };
-    let selection = Selection::parse(&catalog.form, &request).map_err(|invalid| reject(invalid.into()))?;
+    // An error's status is set by the server's middleware (`AppError::status`); a plain form post
+    // is answered with the form again (`start_deploy`).
+    let catalog = deploy.catalog().await?;
+    let selection = Selection::parse(&catalog.form, &request)?;
     let (url, flow) = deploy.begin(selection);
     deploy::metrics::deploy_started();
 
@@ -140,10 +128,10 @@ async fn start(request: DeployRequest, html_form: bool) -> Result<String, AppErr
         .ok_or_else(|| AppError::Transport("could not prepare the session cookie".into()))?;
     if cookie.len() > deploy::sealed::MAX_COOKIE {
         // Browsers drop larger cookies silently; the person would come back to "no deployment".
-        return Err(reject(AppError::InvalidSelection {
+        return Err(AppError::InvalidSelection {
             field: "ssh_keys".into(),
             message: "The SSH keys and inputs are too long to carry through Linode's login. Use fewer or shorter keys (ssh-ed25519 keys are short).".into(),
-        }));
+        });
     }
     response.append_header(SET_COOKIE, cookie);
 

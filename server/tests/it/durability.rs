@@ -210,6 +210,19 @@ async fn a_database_lost_mid_flow_creates_nothing_and_a_reload_succeeds_once_it_
     // The form still renders from the catalog cache.
     let form = app.browser.get(app.url("/")).send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK);
+    // The success view's poll meanwhile is told the database is down, with the status every
+    // "down for now" error has (503), not as a fault of the server (500).
+    let poll = app
+        .browser
+        .post(app.url("/api/deployment_progress"))
+        .header("Origin", app.base.as_str())
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(poll.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let error: app::error::AppError = serde_json::from_str(&poll.text().await.unwrap()).unwrap();
+    assert_eq!(error, app::error::AppError::StoreUnavailable);
 
     cluster.start_again();
     let page = app.finish(&callback).await;
