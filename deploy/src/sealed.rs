@@ -9,10 +9,32 @@ use http::{header::COOKIE, HeaderMap};
 use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha512};
 
+use super::{flow::PendingFlow, result_ref::ResultRef};
+
+/// A cookie this server seals: its name and the type it holds, paired once, so a cookie can only
+/// be opened as what was sealed into it.
+pub trait SealedCookie {
+    /// The name without the `__Host-` prefix https adds.
+    const NAME: &'static str;
+    type Value: Serialize + DeserializeOwned;
+}
+
 /// The deployment between "Deploy" and the return from Linode.
-pub const FLOW_COOKIE: &str = "iol_flow";
+pub struct FlowCookie;
+
+impl SealedCookie for FlowCookie {
+    const NAME: &'static str = "iol_flow";
+    type Value = PendingFlow;
+}
+
 /// Which outcome this browser may look at.
-pub const OUTCOME_COOKIE: &str = "iol_outcome";
+pub struct OutcomeCookie;
+
+impl SealedCookie for OutcomeCookie {
+    const NAME: &'static str = "iol_outcome";
+    type Value = ResultRef;
+}
+
 /// What every browser keeps of one cookie (RFC 6265 §6.1 asks for at least 4096 bytes).
 pub const MAX_COOKIE: usize = 4000;
 
@@ -41,16 +63,16 @@ impl Sealer {
     }
 
     /// A `Set-Cookie` value holding `value`, encrypted and authenticated.
-    pub fn seal<T: Serialize>(&self, name: &'static str, value: &T, max_age: Duration) -> Option<String> {
+    pub fn seal<C: SealedCookie>(&self, value: &C::Value, max_age: Duration) -> Option<String> {
         let json = serde_json::to_string(value).ok()?;
         let mut jar = CookieJar::new();
-        jar.private_mut(&self.key).add(self.build(name, json, max_age));
+        jar.private_mut(&self.key).add(self.build(C::NAME, json, max_age));
         jar.delta().next().map(|cookie| cookie.encoded().to_string())
     }
 
     /// A `Set-Cookie` value that deletes the cookie.
-    pub fn removal(&self, name: &'static str) -> String {
-        self.build(name, String::new(), Duration::ZERO).encoded().to_string()
+    pub fn removal<C: SealedCookie>(&self) -> String {
+        self.build(C::NAME, String::new(), Duration::ZERO).encoded().to_string()
     }
 
     /// `value`, encrypted and authenticated, as a URL-safe token (for a query parameter).
@@ -69,9 +91,9 @@ impl Sealer {
         serde_json::from_str(cookie.value()).ok()
     }
 
-    /// The decrypted value of cookie `name`, or `None` when it is absent, tampered with, sealed
+    /// The decrypted value of cookie `C`, or `None` when it is absent, tampered with, sealed
     /// with another key, or not what we wrote.
-    pub fn open<T: DeserializeOwned>(&self, headers: &HeaderMap, name: &'static str) -> Option<T> {
+    pub fn open<C: SealedCookie>(&self, headers: &HeaderMap) -> Option<C::Value> {
         let mut jar = CookieJar::new();
         for header in headers.get_all(COOKIE) {
             let Ok(header) = header.to_str() else { continue };
@@ -79,7 +101,7 @@ impl Sealer {
                 jar.add_original(cookie.into_owned());
             }
         }
-        let cookie = jar.private(&self.key).get(&self.cookie_name(name))?;
+        let cookie = jar.private(&self.key).get(&self.cookie_name(C::NAME))?;
         serde_json::from_str(cookie.value()).ok()
     }
 
@@ -99,6 +121,14 @@ mod tests {
     use super::*;
     use http::HeaderValue;
 
+    /// A cookie of the flow's name holding anything, as the tests seal it.
+    struct Test<T>(std::marker::PhantomData<T>);
+
+    impl<T: Serialize + DeserializeOwned> SealedCookie for Test<T> {
+        const NAME: &'static str = FlowCookie::NAME;
+        type Value = T;
+    }
+
     fn request_with(set_cookie: &str) -> HeaderMap {
         let pair = set_cookie.split(';').next().unwrap_or_default();
         let mut headers = HeaderMap::new();
@@ -109,15 +139,15 @@ mod tests {
     #[test]
     fn round_trips_and_hides_the_value() {
         let sealer = Sealer::new(b"0123456789abcdef0123456789abcdef", true);
-        let set = sealer.seal(FLOW_COOKIE, &"secret selection", Duration::from_secs(60)).unwrap();
+        let set = sealer.seal::<Test<String>>(&"secret selection".to_owned(), Duration::from_secs(60)).unwrap();
         assert!(!set.contains("secret selection"));
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Secure"));
-        let opened: Option<String> = sealer.open(&request_with(&set), FLOW_COOKIE);
+        let opened = sealer.open::<Test<String>>(&request_with(&set));
         assert_eq!(opened.as_deref(), Some("secret selection"));
         assert!(set.starts_with("__Host-iol_flow="), "over https the name carries __Host-: {set}");
         assert!(set.contains("Path=/") && !set.contains("Domain"));
         let plain = Sealer::new(b"0123456789abcdef0123456789abcdef", false);
-        assert!(plain.seal(FLOW_COOKIE, &1u8, Duration::from_secs(60)).unwrap().starts_with("iol_flow="));
+        assert!(plain.seal::<Test<u8>>(&1, Duration::from_secs(60)).unwrap().starts_with("iol_flow="));
     }
 
     #[test]
@@ -134,12 +164,12 @@ mod tests {
     fn rejects_another_key_and_tampering() {
         let sealer = Sealer::new(b"0123456789abcdef0123456789abcdef", false);
         let other = Sealer::new(b"fedcba9876543210fedcba9876543210", false);
-        let set = sealer.seal(FLOW_COOKIE, &42u32, Duration::from_secs(60)).unwrap();
-        assert_eq!(other.open::<u32>(&request_with(&set), FLOW_COOKIE), None);
+        let set = sealer.seal::<Test<u32>>(&42, Duration::from_secs(60)).unwrap();
+        assert_eq!(other.open::<Test<u32>>(&request_with(&set)), None);
         let mut tampered = set.clone();
         let at = tampered.find('=').unwrap() + 5;
         let flipped = if &tampered[at..at + 1] == "A" { "B" } else { "A" };
         tampered.replace_range(at..at + 1, flipped);
-        assert_eq!(sealer.open::<u32>(&request_with(&tampered), FLOW_COOKIE), None);
+        assert_eq!(sealer.open::<Test<u32>>(&request_with(&tampered)), None);
     }
 }

@@ -11,9 +11,8 @@ use axum::{
 
 use app::server_side::AppState;
 use deploy::{
-    flow::PendingFlow,
     result_ref::ResultRef,
-    sealed::{FLOW_COOKIE, OUTCOME_COOKIE},
+    sealed::{FlowCookie, OutcomeCookie},
     service::{CallbackParams, CallbackReply},
 };
 
@@ -33,8 +32,8 @@ async fn answer(state: &AppState, headers: &HeaderMap, query: Option<String>) ->
     let deploy = &state.deploy;
     // A malformed query is treated like an empty one: it lacks the `state` we need.
     let params: CallbackParams = serde_urlencoded::from_str(query.as_deref().unwrap_or_default()).unwrap_or_default();
-    let flow: Option<PendingFlow> = deploy.sealer().open(headers, FLOW_COOKIE);
-    let own: Option<ResultRef> = deploy.sealer().open(headers, OUTCOME_COOKIE);
+    let flow = deploy.sealer().open::<FlowCookie>(headers);
+    let own = deploy.sealer().open::<OutcomeCookie>(headers);
     let (result, spends_flow) = match deploy.complete_callback(flow, own, params).await {
         CallbackReply::Result { result, spends_flow } => (result, spends_flow),
         // Not this browser's flow: the failure itself, no cookie set or removed.
@@ -59,7 +58,7 @@ async fn answer(state: &AppState, headers: &HeaderMap, query: Option<String>) ->
         }
     }
     if spends_flow {
-        if let Ok(value) = HeaderValue::from_str(&deploy.sealer().removal(FLOW_COOKIE)) {
+        if let Ok(value) = HeaderValue::from_str(&deploy.sealer().removal::<FlowCookie>()) {
             headers.append(header::SET_COOKIE, value);
         }
     }
@@ -74,11 +73,11 @@ async fn answer(state: &AppState, headers: &HeaderMap, query: Option<String>) ->
 /// left out: every other choice is still offered again.
 fn outcome_cookie(deploy: &deploy::DeployService, result: ResultRef) -> Option<String> {
     let ttl = deploy.settings().outcome_ttl;
-    let cookie = deploy.sealer().seal(OUTCOME_COOKIE, &result, ttl)?;
+    let cookie = deploy.sealer().seal::<OutcomeCookie>(&result, ttl)?;
     match result {
         ResultRef::Shown(mut failure) if cookie.len() > deploy::sealed::MAX_COOKIE => {
             failure.retry = failure.retry.as_deref().map(without_keys);
-            deploy.sealer().seal(OUTCOME_COOKIE, &ResultRef::Shown(failure), ttl)
+            deploy.sealer().seal::<OutcomeCookie>(&ResultRef::Shown(failure), ttl)
         }
         _ => Some(cookie),
     }

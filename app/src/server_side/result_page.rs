@@ -4,9 +4,7 @@
 use http::{header::CACHE_CONTROL, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
 
 use deploy::{
-    flow::PendingFlow,
-    result_ref::ResultRef,
-    sealed::{FLOW_COOKIE, OUTCOME_COOKIE},
+    sealed::{FlowCookie, OutcomeCookie},
     store::StoreError,
 };
 use domain::{Outcome, Progress};
@@ -71,8 +69,8 @@ pub async fn deployment_outcome() -> Result<Option<Outcome>, AppError> {
             response.set_status(StatusCode::SERVICE_UNAVAILABLE);
         }
     }
-    let result: Option<ResultRef> = deploy.sealer().open(&parts.headers, OUTCOME_COOKIE);
-    let flow: Option<PendingFlow> = deploy.sealer().open(&parts.headers, FLOW_COOKIE);
+    let result = deploy.sealer().open::<OutcomeCookie>(&parts.headers);
+    let flow = deploy.sealer().open::<FlowCookie>(&parts.headers);
     deploy.take_outcome(result, flow, viewer == Viewer::Person).await.map_err(|error| {
         tracing::error!(%error, "could not read an outcome");
         match error {
@@ -87,8 +85,8 @@ pub async fn deployment_progress() -> Result<Option<Progress>, AppError> {
     let deploy = context::deploy()?;
     let parts: http::request::Parts =
         leptos_axum::extract().await.map_err(|error| AppError::Transport(error.to_string()))?;
-    let result: Option<ResultRef> = deploy.sealer().open(&parts.headers, OUTCOME_COOKIE);
-    let flow: Option<PendingFlow> = deploy.sealer().open(&parts.headers, FLOW_COOKIE);
+    let result = deploy.sealer().open::<OutcomeCookie>(&parts.headers);
+    let flow = deploy.sealer().open::<FlowCookie>(&parts.headers);
     deploy.progress(result, flow).await.map_err(|error| {
         tracing::warn!(%error, "could not read a deployment's progress");
         AppError::StoreUnavailable

@@ -7,7 +7,7 @@ use leptos_axum::ResponseOptions;
 
 use deploy::{
     result_ref::ResultRef,
-    sealed::{FLOW_COOKIE, OUTCOME_COOKIE},
+    sealed::{FlowCookie, OutcomeCookie},
 };
 use domain::selection::{DeployRequest, Selection};
 
@@ -67,7 +67,7 @@ pub fn open_retry_keys(token: &str) -> Option<String> {
     let deploy = context::deploy().ok()?;
     let sealed: RetryKeys = deploy.sealer().open_token(RETRY_KEYS_PARAM, token)?;
     let parts = use_context::<http::request::Parts>()?;
-    let own: Option<ResultRef> = deploy.sealer().open(&parts.headers, OUTCOME_COOKIE);
+    let own = deploy.sealer().open::<OutcomeCookie>(&parts.headers);
     let for_this_browser = match (own, &sealed.outcome) {
         (Some(ResultRef::Stored(id)), Some(failed)) => id == *failed,
         (Some(ResultRef::Shown(failure)), None) => failure.retry.as_deref().is_some_and(|link| carries(link, token)),
@@ -123,7 +123,7 @@ async fn start(request: DeployRequest, html_form: bool) -> Result<String, AppErr
     // the server enforces the flow's own lifetime from `started_at`.
     let cookie = deploy
         .sealer()
-        .seal(FLOW_COOKIE, &flow, deploy.settings().flow_ttl + COOKIE_GRACE)
+        .seal::<FlowCookie>(&flow, deploy.settings().flow_ttl + COOKIE_GRACE)
         .and_then(|cookie| HeaderValue::from_str(&cookie).ok())
         .ok_or_else(|| AppError::Transport("could not prepare the session cookie".into()))?;
     if cookie.len() > deploy::sealed::MAX_COOKIE {

@@ -3,7 +3,7 @@
 //! and no token left alive.
 
 use crate::support::{location, spawn_app, CLIENT_SECRET};
-use deploy::sealed::{FLOW_COOKIE, OUTCOME_COOKIE};
+use deploy::sealed::{FlowCookie, OutcomeCookie, SealedCookie};
 use reqwest::StatusCode;
 
 fn failure_kind(html: &str) -> Option<&str> {
@@ -223,7 +223,13 @@ async fn no_response_carries_a_secret() {
     // What the cookies hold, decrypted with the server's own key: only the pending flow's
     // fields, then only a reference to the outcome — never the client secret or a token.
     let response = app.submit_form("g6-nanode-1", "us-east", "linode/debian12").await;
-    let flow: serde_json::Value = sealer.open(&as_request(&response), FLOW_COOKIE).expect("the flow cookie opens");
+    // The flow cookie read as plain JSON, to see every field it holds.
+    struct FlowAsJson;
+    impl SealedCookie for FlowAsJson {
+        const NAME: &'static str = FlowCookie::NAME;
+        type Value = serde_json::Value;
+    }
+    let flow = sealer.open::<FlowAsJson>(&as_request(&response)).expect("the flow cookie opens");
     let mut keys: Vec<&str> = flow.as_object().expect("an object").keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(keys, ["pkce_verifier", "selection", "started_at", "state"]);
@@ -236,8 +242,7 @@ async fn no_response_carries_a_secret() {
         let cookie = cookie.to_str().unwrap();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     }
-    let outcome: deploy::ResultRef =
-        sealer.open(&as_request(&response), OUTCOME_COOKIE).expect("the outcome cookie opens");
+    let outcome = sealer.open::<OutcomeCookie>(&as_request(&response)).expect("the outcome cookie opens");
     assert!(matches!(outcome, deploy::ResultRef::Stored(_)), "the cookie names the outcome, nothing more: {outcome:?}");
     let tokens = app.sandbox.inspect().tokens;
     assert_eq!(tokens.len(), 1);

@@ -10,7 +10,7 @@ use crate::support::{failure_kind, location, TestApp};
 use app::error::AppError;
 use deploy::{
     flow::PendingFlow,
-    sealed::{Sealer, FLOW_COOKIE, OUTCOME_COOKIE},
+    sealed::{FlowCookie, OutcomeCookie, SealedCookie, Sealer},
 };
 use domain::selection::Selection;
 use proptest::prelude::*;
@@ -249,7 +249,7 @@ async fn pending() -> (Client, String, String) {
         .get_all(header::SET_COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with(FLOW_COOKIE))
+        .find(|value| value.starts_with(FlowCookie::NAME))
         .and_then(|value| value.split(';').next())
         .expect("the flow cookie")
         .to_owned();
@@ -347,7 +347,7 @@ fn sealed_flow(key: &str, state: &str, started_at: u64) -> String {
         started_at,
         pkce_verifier: None,
     };
-    let set_cookie = Sealer::new(key.as_bytes(), false).seal(FLOW_COOKIE, &flow, Duration::from_secs(3600)).unwrap();
+    let set_cookie = Sealer::new(key.as_bytes(), false).seal::<FlowCookie>(&flow, Duration::from_secs(3600)).unwrap();
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
@@ -412,7 +412,7 @@ proptest! {
             let client = crate::support::browser();
             let page = client
                 .get(world().app.url("/deployment"))
-                .header(header::COOKIE, format!("{OUTCOME_COOKIE}={value}"))
+                .header(header::COOKIE, format!("{}={value}", OutcomeCookie::NAME))
                 .send()
                 .await
                 .unwrap();
