@@ -6,7 +6,7 @@ use reqwest::{header::LOCATION, redirect::Policy, Client, Response, StatusCode};
 
 use crate::{server::ServerProcess, Result};
 
-pub fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("an HTTP client")
 }
 
@@ -34,7 +34,7 @@ fn hidden_inputs(html: &str) -> Vec<(String, String)> {
 }
 
 /// Form post → Linode's consent page → approve. Returns the callback URL Linode redirects to.
-pub async fn until_callback(browser: &Client, server: &ServerProcess) -> Result<String> {
+pub(crate) async fn until_callback(browser: &Client, server: &ServerProcess) -> Result<String> {
     let response = browser
         .post(server.url("/api/start_deploy"))
         .header("Accept", "text/html")
@@ -64,7 +64,7 @@ pub async fn until_callback(browser: &Client, server: &ServerProcess) -> Result<
 }
 
 /// Callback → 303 → the success view. Returns how long that took.
-pub async fn callback_to_success(browser: &Client, server: &ServerProcess, callback: &str) -> Result<Duration> {
+pub(crate) async fn callback_to_success(browser: &Client, server: &ServerProcess, callback: &str) -> Result<Duration> {
     let started = Instant::now();
     let response = browser.get(callback).send().await?;
     if response.status() != StatusCode::SEE_OTHER {

@@ -4,13 +4,13 @@ use std::{process::Command, time::Duration};
 
 use crate::{server::ServerProcess, Result};
 
-pub struct LoadSettings {
+pub(crate) struct LoadSettings {
     pub connections: u32,
     pub threads: u32,
     pub duration: Duration,
 }
 
-pub struct LoadResult {
+pub(crate) struct LoadResult {
     pub requests: u64,
     pub requests_per_sec: f64,
     pub p50_ms: f64,
@@ -24,7 +24,7 @@ pub struct LoadResult {
 
 /// What each request of a load asks for.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Requests {
+pub(crate) enum Requests {
     /// The URL as given, every time.
     Same,
     /// The URL with a query no request asked before (`?label=…`): for `/`, a page the page cache
@@ -40,7 +40,12 @@ local n = 0
 function request() n = n + 1; return wrk.format(nil, wrk.path .. "?label=load-" .. id .. "-" .. n) end
 "#;
 
-pub async fn run(server: &ServerProcess, url: &str, requests: Requests, settings: &LoadSettings) -> Result<LoadResult> {
+pub(crate) async fn run(
+    server: &ServerProcess,
+    url: &str,
+    requests: Requests,
+    settings: &LoadSettings,
+) -> Result<LoadResult> {
     let script = std::env::temp_dir().join(format!("iol-bench-{}.lua", std::process::id()));
     let mut wrk = Command::new("wrk");
     if requests == Requests::NewQueryEach {

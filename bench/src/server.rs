@@ -14,9 +14,9 @@ use crate::Result;
 
 /// A 64-character key shared by every server the benchmark starts.
 const SESSION_KEY: &str = "bench-session-key-0123456789abcdef0123456789abcdef0123456789abcd";
-pub const APP_NAME: &str = "Bench App";
+pub(crate) const APP_NAME: &str = "Bench App";
 
-pub struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
     pub base: String,
 }
@@ -25,7 +25,12 @@ impl ServerProcess {
     /// Registers the sandbox client for a fresh port, starts the server there and waits until it
     /// answers `/healthz`.
     /// `store` names the deploy flow's store: `DATA_DIR` (SQLite) or `DATABASE_URL`.
-    pub async fn start(exe: &Path, site_root: &Path, sandbox: &RunningSandbox, store: (&str, &str)) -> Result<Self> {
+    pub(crate) async fn start(
+        exe: &Path,
+        site_root: &Path,
+        sandbox: &RunningSandbox,
+        store: (&str, &str),
+    ) -> Result<Self> {
         let port = free_port()?;
         let base = format!("http://127.0.0.1:{port}");
         sandbox.sandbox.register_client(sandbox::ClientConfig {
@@ -67,16 +72,16 @@ impl ServerProcess {
         Ok(server)
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// Resident memory (`VmRSS`) and its peak so far (`VmHWM`), in KiB.
-    pub fn memory_kib(&self) -> Option<(u64, u64)> {
+    pub(crate) fn memory_kib(&self) -> Option<(u64, u64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
         let field = |name: &str| {
             status
@@ -116,7 +121,7 @@ fn free_port() -> Result<u16> {
 }
 
 /// `path` made absolute against the current directory.
-pub fn absolute(path: &Path) -> PathBuf {
+pub(crate) fn absolute(path: &Path) -> PathBuf {
     if path.is_absolute() {
         path.to_owned()
     } else {

@@ -11,7 +11,7 @@ use reqwest::{
 
 use crate::{server::ServerProcess, Result};
 
-pub struct Asset {
+pub(crate) struct Asset {
     pub path: String,
     pub raw: usize,
     pub gzip: Encoded,
@@ -19,14 +19,14 @@ pub struct Asset {
     pub cache_control: String,
 }
 
-pub struct Encoded {
+pub(crate) struct Encoded {
     pub bytes: usize,
     /// True when the server sent this encoding itself (precompressed file).
     pub served: bool,
 }
 
 /// `/pkg/…` URLs in the page, in order of appearance, without duplicates.
-pub fn asset_paths(html: &str) -> Vec<String> {
+pub(crate) fn asset_paths(html: &str) -> Vec<String> {
     let mut paths: Vec<String> = Vec::new();
     for (start, _) in html.match_indices("\"/pkg/") {
         let rest = &html[start + 1..];
@@ -52,7 +52,7 @@ fn split_loaders(js: &str) -> Vec<String> {
         .collect()
 }
 
-pub async fn measure(server: &ServerProcess) -> Result<(Asset, Vec<Asset>)> {
+pub(crate) async fn measure(server: &ServerProcess) -> Result<(Asset, Vec<Asset>)> {
     let client = Client::new();
     let html = client.get(server.url("/")).send().await?.text().await?;
     let page = measure_one(&client, server, "/").await?;

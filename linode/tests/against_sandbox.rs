@@ -1,6 +1,9 @@
 //! The client against the sandbox over real HTTP: the whole OAuth exchange, catalog reads,
 //! creates, revocation, and how each Linode error surfaces.
 
+// Helpers here panic on what a test does not expect, as the tests themselves do.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use linode::{

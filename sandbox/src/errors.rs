@@ -19,21 +19,21 @@ pub const FORBIDDEN: &str = "Unauthorized";
 
 /// One entry of Linode's `errors` array.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FieldError {
+pub(crate) struct FieldError {
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
 }
 
 impl FieldError {
-    pub fn new(field: &str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(field: &str, reason: impl Into<String>) -> Self {
         Self { reason: reason.into(), field: Some(field.to_owned()) }
     }
 }
 
 /// Everything an API v4 route can fail with.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("invalid token")]
     InvalidToken,
     #[error("token lacks scope {accepted}")]
@@ -53,13 +53,13 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn field(field: &str, reason: impl Into<String>) -> Self {
+    pub(crate) fn field(field: &str, reason: impl Into<String>) -> Self {
         Self::BadRequest(vec![FieldError::new(field, reason)])
     }
 }
 
 /// Serializes Linode's error body.
-pub fn linode_error_body(errors: Vec<FieldError>) -> Json<serde_json::Value> {
+pub(crate) fn linode_error_body(errors: Vec<FieldError>) -> Json<serde_json::Value> {
     Json(json!({ "errors": errors }))
 }
 
@@ -105,7 +105,7 @@ impl IntoResponse for ApiError {
 /// login server follows the RFC.
 #[derive(Debug, thiserror::Error)]
 #[error("{code}: {description}")]
-pub struct OAuthError {
+pub(crate) struct OAuthError {
     pub status: StatusCode,
     pub code: &'static str,
     pub description: String,
@@ -119,23 +119,23 @@ impl OAuthError {
         Self { status, code, description: description.into(), basic_auth: false }
     }
 
-    pub fn invalid_request(description: impl Into<String>) -> Self {
+    pub(crate) fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
 
-    pub fn invalid_client(basic_auth: bool) -> Self {
+    pub(crate) fn invalid_client(basic_auth: bool) -> Self {
         Self { basic_auth, ..Self::new(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed") }
     }
 
-    pub fn invalid_grant(description: impl Into<String>) -> Self {
+    pub(crate) fn invalid_grant(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
     }
 
-    pub fn unsupported_grant_type(grant: &str) -> Self {
+    pub(crate) fn unsupported_grant_type(grant: &str) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", format!("grant_type {grant:?} is not supported"))
     }
 
-    pub fn injected(status: StatusCode, description: String) -> Self {
+    pub(crate) fn injected(status: StatusCode, description: String) -> Self {
         let code = if status.is_server_error() { "server_error" } else { "invalid_request" };
         Self::new(status, code, description)
     }

@@ -103,7 +103,7 @@ pub(crate) struct ActiveFault {
 }
 
 impl ActiveFault {
-    pub fn new(rule: FaultRule) -> Self {
+    pub(crate) fn new(rule: FaultRule) -> Self {
         Self { rule, matched: 0, applied: 0 }
     }
 

@@ -17,7 +17,7 @@ use crate::records::RequestRecord;
 use crate::state::AppState;
 
 /// `Retry-After` of an injected 429: the length of Linode's create window.
-pub const INJECTED_RETRY_AFTER_SECS: u64 = 30;
+pub(crate) const INJECTED_RETRY_AFTER_SECS: u64 = 30;
 
 enum Outcome {
     Status(StatusCode, String),

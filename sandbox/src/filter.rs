@@ -43,7 +43,7 @@ fn bad(reason: impl Into<String>) -> ApiError {
 
 impl Filter {
     /// Parses the header value against the collection's filterable fields.
-    pub fn parse(header: &str, filterable: &[&str]) -> Result<Self, ApiError> {
+    pub(crate) fn parse(header: &str, filterable: &[&str]) -> Result<Self, ApiError> {
         let value: Value = serde_json::from_str(header).map_err(|_| bad("Filter must be a valid JSON object"))?;
         let Value::Object(object) = value else {
             return Err(bad("Filter must be a JSON object"));
@@ -77,7 +77,7 @@ impl Filter {
     }
 
     /// Keeps the matching items and sorts them if asked to.
-    pub fn apply(&self, items: Vec<Value>) -> Vec<Value> {
+    pub(crate) fn apply(&self, items: Vec<Value>) -> Vec<Value> {
         let mut kept: Vec<Value> = items.into_iter().filter(|item| self.condition.holds(item)).collect();
         if let Some(field) = &self.order_by {
             kept.sort_by(|a, b| {

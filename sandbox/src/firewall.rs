@@ -13,14 +13,14 @@ use crate::errors::FieldError;
 use crate::records::linode_time;
 
 /// At most this many rules per firewall, inbound and outbound together.
-pub const MAX_RULES: usize = 25;
+pub(crate) const MAX_RULES: usize = 25;
 /// At most this many port pieces per rule; a range counts as two.
-pub const MAX_PORT_PIECES: usize = 15;
+pub(crate) const MAX_PORT_PIECES: usize = 15;
 /// At most this many addresses per rule, IPv4 and IPv6 together.
-pub const MAX_ADDRESSES: usize = 255;
+pub(crate) const MAX_ADDRESSES: usize = 255;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Action {
+pub(crate) enum Action {
     #[serde(rename = "ACCEPT")]
     Accept,
     #[serde(rename = "DROP")]
@@ -28,7 +28,7 @@ pub enum Action {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     #[serde(rename = "TCP")]
     Tcp,
     #[serde(rename = "UDP")]
@@ -46,7 +46,7 @@ impl Protocol {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Addresses {
+pub(crate) struct Addresses {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv4: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,7 +55,7 @@ pub struct Addresses {
 
 /// One rule as sent and as served (optional fields echoed only when sent).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rule {
+pub(crate) struct Rule {
     pub action: Action,
     pub protocol: Protocol,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,7 +69,7 @@ pub struct Rule {
 
 /// The rule set as a client sends it (`rules` of a create, or `PUT …/rules`).
 #[derive(Clone, Debug, Deserialize)]
-pub struct RulesBody {
+pub(crate) struct RulesBody {
     #[serde(default)]
     pub inbound: Vec<Value>,
     pub inbound_policy: Option<Value>,
@@ -79,7 +79,7 @@ pub struct RulesBody {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rules {
+pub(crate) struct Rules {
     pub inbound: Vec<Rule>,
     pub inbound_policy: Action,
     pub outbound: Vec<Rule>,
@@ -89,7 +89,7 @@ pub struct Rules {
 
 impl Rules {
     /// Checks a rule set, every problem at once, each with its field under `prefix`.
-    pub fn parse(body: RulesBody, prefix: &str, version: u64) -> Result<Self, Vec<FieldError>> {
+    pub(crate) fn parse(body: RulesBody, prefix: &str, version: u64) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut policy = |value: Option<Value>, name: &str| -> Option<Action> {
             let field = format!("{prefix}{name}");
@@ -125,14 +125,14 @@ impl Rules {
 
     /// What a packet from `source` to `port` over `protocol` meets: the first inbound rule
     /// that matches decides, else the inbound policy.
-    pub fn inbound_action(&self, source: IpAddr, protocol: Protocol, port: u16) -> Action {
+    pub(crate) fn inbound_action(&self, source: IpAddr, protocol: Protocol, port: u16) -> Action {
         self.inbound
             .iter()
             .find(|rule| rule.matches(source, protocol, port))
             .map_or(self.inbound_policy, |rule| rule.action)
     }
 
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut value = json!({
             "inbound": self.inbound,
             "inbound_policy": self.inbound_policy,
@@ -213,7 +213,7 @@ fn is_prefix_list(address: &str) -> bool {
 
 /// `22`, `80, 443`, `8000-8080`: ranges ascending, 1–65535, at most 15 pieces (a range counts
 /// as two). Returns the inclusive ranges.
-pub fn parse_ports(text: &str) -> Result<Vec<(u16, u16)>, String> {
+pub(crate) fn parse_ports(text: &str) -> Result<Vec<(u16, u16)>, String> {
     let mut ranges = Vec::new();
     let mut pieces = 0;
     for piece in text.split(',').map(str::trim) {
@@ -284,7 +284,7 @@ impl Rule {
 
 /// Label rules shared by Linodes (3–64) and firewalls and rules (3–32): starts with a letter,
 /// then letters, digits, `-`, `_`, `.`, never two of `-`, `_`, `.` in a row.
-pub fn check_label(label: &str, length: std::ops::RangeInclusive<usize>) -> Result<(), String> {
+pub(crate) fn check_label(label: &str, length: std::ops::RangeInclusive<usize>) -> Result<(), String> {
     if !length.contains(&label.chars().count()) {
         return Err(format!("Length must be {}-{} characters", length.start(), length.end()));
     }
@@ -302,14 +302,14 @@ without two '-', '_' or '.' in a row"
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum FirewallStatus {
+pub(crate) enum FirewallStatus {
     Enabled,
     Disabled,
 }
 
 /// What a firewall device protects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeviceEntity {
+pub(crate) enum DeviceEntity {
     /// A Linode with legacy configuration interfaces.
     Linode { linode_id: u64 },
     /// One Linode Interface (public or VPC) of a Linode.
@@ -317,7 +317,7 @@ pub enum DeviceEntity {
 }
 
 impl DeviceEntity {
-    pub fn linode_id(self) -> u64 {
+    pub(crate) fn linode_id(self) -> u64 {
         match self {
             Self::Linode { linode_id } | Self::LinodeInterface { linode_id, .. } => linode_id,
         }
@@ -325,7 +325,7 @@ impl DeviceEntity {
 }
 
 #[derive(Clone, Debug)]
-pub struct Device {
+pub(crate) struct Device {
     pub id: u64,
     pub entity: DeviceEntity,
     pub created: OffsetDateTime,
@@ -333,7 +333,7 @@ pub struct Device {
 
 impl Device {
     /// Needs the Linode's label, which lives with the instance.
-    pub fn to_json(&self, linode_label: Option<&str>) -> Value {
+    pub(crate) fn to_json(&self, linode_label: Option<&str>) -> Value {
         let created = linode_time(self.created);
         json!({
             "id": self.id,
@@ -343,7 +343,7 @@ impl Device {
         })
     }
 
-    pub fn entity_json(&self, linode_label: Option<&str>) -> Value {
+    pub(crate) fn entity_json(&self, linode_label: Option<&str>) -> Value {
         match self.entity {
             DeviceEntity::Linode { linode_id } => json!({
                 "id": linode_id,
@@ -370,7 +370,7 @@ impl Device {
 }
 
 #[derive(Clone, Debug)]
-pub struct FirewallRecord {
+pub(crate) struct FirewallRecord {
     pub id: u64,
     pub label: String,
     pub status: FirewallStatus,
@@ -383,7 +383,7 @@ pub struct FirewallRecord {
 
 impl FirewallRecord {
     /// `label_of` names a Linode by id (for the `entities` list).
-    pub fn to_json(&self, label_of: impl Fn(u64) -> Option<String>) -> Value {
+    pub(crate) fn to_json(&self, label_of: impl Fn(u64) -> Option<String>) -> Value {
         json!({
             "id": self.id,
             "label": self.label,
@@ -400,7 +400,7 @@ impl FirewallRecord {
         })
     }
 
-    pub fn protects(&self, entity: DeviceEntity) -> bool {
+    pub(crate) fn protects(&self, entity: DeviceEntity) -> bool {
         self.devices.iter().any(|device| device.entity == entity)
     }
 }
@@ -408,11 +408,11 @@ impl FirewallRecord {
 /// The address the sandbox takes a probe of an installed app to come from when its real
 /// source is this machine (loopback or private): a public documentation address, so only a
 /// rule that accepts everyone (`0.0.0.0/0`) or names it lets the probe in.
-pub const OUTSIDE_PROBE_SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 250));
+pub(crate) const OUTSIDE_PROBE_SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 250));
 
 /// The IPv4 and IPv6 networks that hold every address, for rules that accept everyone.
-pub const ANY_IPV4: &str = "0.0.0.0/0";
-pub const ANY_IPV6: &str = "::/0";
+pub(crate) const ANY_IPV4: &str = "0.0.0.0/0";
+pub(crate) const ANY_IPV6: &str = "::/0";
 
 #[cfg(test)]
 mod tests {

@@ -128,13 +128,13 @@ pub(crate) struct Limiter {
 }
 
 impl Limiter {
-    pub fn new(limits: RateLimits) -> Self {
+    pub(crate) fn new(limits: RateLimits) -> Self {
         Self { limits, windows: HashMap::new() }
     }
 
     /// Counts one request of `class` by `caller`, or refuses it once its window is full.
     /// `Ok(None)` when that class is not limited.
-    pub fn hit(&mut self, class: LimitClass, caller: &str) -> Result<Option<Allowance>, ApiError> {
+    pub(crate) fn hit(&mut self, class: LimitClass, caller: &str) -> Result<Option<Allowance>, ApiError> {
         let Some(limit) = self.limits.get(class) else { return Ok(None) };
         let now = Instant::now();
         if self.windows.len() >= MAX_WINDOWS {

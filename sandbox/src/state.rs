@@ -40,14 +40,14 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: Config, catalog: Catalog) -> Self {
+    pub(crate) fn new(config: Config, catalog: Catalog) -> Self {
         let store = Store::new(&config);
         Self { config, catalog, store: Mutex::new(store) }
     }
 
     /// Locks the store. A panic while holding the lock cannot leave it half-updated in a way
     /// that matters for a test double, so a poisoned lock is simply taken over.
-    pub fn store(&self) -> MutexGuard<'_, Store> {
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -113,7 +113,7 @@ pub(crate) struct TokenRecord {
 }
 
 impl TokenRecord {
-    pub fn is_live(&self, now: Instant) -> bool {
+    pub(crate) fn is_live(&self, now: Instant) -> bool {
         !self.revoked && now < self.expires
     }
 }
@@ -200,13 +200,13 @@ pub(crate) struct Store {
 /// How much the sandbox remembers at most: a public demo must not grow without bound however
 /// many authorizations, codes, tokens and requests strangers send it. Past a cap the oldest
 /// entries that no longer matter (expired, used, revoked) go first.
-pub const MAX_PENDING: usize = 10_000;
-pub const MAX_CODES: usize = 10_000;
-pub const MAX_TOKENS: usize = 50_000;
-pub const MAX_REQUESTS: usize = 20_000;
+pub(crate) const MAX_PENDING: usize = 10_000;
+pub(crate) const MAX_CODES: usize = 10_000;
+pub(crate) const MAX_TOKENS: usize = 50_000;
+pub(crate) const MAX_REQUESTS: usize = 20_000;
 /// The longest `state` the authorize endpoint carries back ([undocumented] at Linode; 1 KiB is
 /// far more than any client sends).
-pub const MAX_STATE_LEN: usize = 1024;
+pub(crate) const MAX_STATE_LEN: usize = 1024;
 
 /// Removes entries from `map` until it holds fewer than `max`: expired (or otherwise dead)
 /// ones first, then the oldest by `age`.
@@ -233,7 +233,7 @@ const FIRST_INSTANCE_ID: u64 = 80_000_001;
 const FIRST_OBJECT_ID: u64 = 3_000_000;
 
 impl Store {
-    pub fn new(config: &Config) -> Self {
+    pub(crate) fn new(config: &Config) -> Self {
         let mut store = Self {
             clients: config.clients.clone(),
             pending: HashMap::new(),
@@ -260,7 +260,7 @@ impl Store {
     }
 
     /// A fresh id for a firewall, device or interface.
-    pub fn next_id(&mut self) -> u64 {
+    pub(crate) fn next_id(&mut self) -> u64 {
         self.next_object_id += 1;
         self.next_object_id
     }
@@ -305,40 +305,40 @@ impl Store {
 
     /// The account user a token acts for: a known user, or any other name as an unrestricted
     /// user (the consent page accepts any name).
-    pub fn user(&self, username: &str) -> User {
+    pub(crate) fn user(&self, username: &str) -> User {
         self.users.iter().find(|u| u.username == username).cloned().unwrap_or_else(|| User::unrestricted(username))
     }
 
     /// The enabled firewalls protecting Linode `linode_id` or one of its interfaces.
-    pub fn firewalls_of(&self, linode_id: u64) -> impl Iterator<Item = &FirewallRecord> {
+    pub(crate) fn firewalls_of(&self, linode_id: u64) -> impl Iterator<Item = &FirewallRecord> {
         self.firewalls.iter().filter(move |f| f.devices.iter().any(|d| d.entity.linode_id() == linode_id))
     }
 
     /// Forgets everything that happened, keeping the registered clients.
-    pub fn reset(&mut self, config: &Config) {
+    pub(crate) fn reset(&mut self, config: &Config) {
         let clients = std::mem::take(&mut self.clients);
         *self = Self::new(config);
         self.clients = clients;
     }
 
-    pub fn client(&self, id: &str) -> Option<&ClientConfig> {
+    pub(crate) fn client(&self, id: &str) -> Option<&ClientConfig> {
         self.clients.iter().find(|c| c.id == id)
     }
 
-    pub fn register_client(&mut self, client: ClientConfig) {
+    pub(crate) fn register_client(&mut self, client: ClientConfig) {
         self.clients.retain(|c| c.id != client.id);
         self.clients.push(client);
     }
 
     /// The record for an access token, whether live or not.
-    pub fn token(&self, access_token: &str) -> Option<&TokenRecord> {
+    pub(crate) fn token(&self, access_token: &str) -> Option<&TokenRecord> {
         self.tokens
             .get(&token_id(access_token))
             .filter(|t| crate::secret_eq::secrets_equal(&t.access_token, access_token))
     }
 
     /// The record a refresh token belongs to.
-    pub fn token_by_refresh(&mut self, refresh_token: &str) -> Option<&mut TokenRecord> {
+    pub(crate) fn token_by_refresh(&mut self, refresh_token: &str) -> Option<&mut TokenRecord> {
         let id = self.refresh_index.get(&token_id(refresh_token))?.clone();
         self.tokens
             .get_mut(&id)
@@ -346,7 +346,7 @@ impl Store {
     }
 
     /// Issues a new access token (and a refresh token unless the client is public).
-    pub fn issue_token(&mut self, config: &Config, new: NewToken) -> &TokenRecord {
+    pub(crate) fn issue_token(&mut self, config: &Config, new: NewToken) -> &TokenRecord {
         let now = Instant::now();
         if self.tokens.len() >= MAX_TOKENS {
             cap(&mut self.tokens, MAX_TOKENS, |t| t.revoked || t.expires <= now, |t| t.seq);
@@ -379,7 +379,7 @@ impl Store {
     }
 
     /// Revokes a token by id; its refresh token dies with it.
-    pub fn revoke(&mut self, id: &str) {
+    pub(crate) fn revoke(&mut self, id: &str) {
         if let Some(token) = self.tokens.get_mut(id) {
             token.revoked = true;
         }

@@ -1,6 +1,9 @@
 //! The application a StackScript installs, emulated: it answers on its instance's address a set
 //! time after `running` (or never), and the create request is kept as received for inspection.
 
+// Helpers here panic on what a test does not expect, as the tests themselves do.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;

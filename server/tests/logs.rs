@@ -2,6 +2,9 @@
 //! secret: not the root password, not the access or refresh token, not the OAuth code or state,
 //! not the client secret. Its own binary, because it installs the process-wide subscriber.
 
+// Helpers here panic on what a test does not expect, as the tests themselves do.
+#![allow(clippy::unwrap_used)]
+
 #[path = "it/support/mod.rs"]
 mod support;
 

@@ -72,7 +72,7 @@ pub struct JournalEntry {
 type TakenRow = (String, Vec<u8>, Option<i64>, i64, i64);
 
 /// A row taken over, or why it cannot be used here.
-pub type TakeOver = Result<JournalEntry, (JournalId, StoreError)>;
+pub(super) type TakeOver = Result<JournalEntry, (JournalId, StoreError)>;
 
 fn row(id: &JournalId) -> String {
     format!("token_journal/{id}")

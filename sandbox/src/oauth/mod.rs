@@ -83,11 +83,11 @@ pub(crate) use crate::secret_eq::secrets_equal;
 pub(crate) struct FormFields(Vec<(String, String)>);
 
 impl FormFields {
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str()).filter(|value| !value.is_empty())
     }
 
-    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0.iter().filter(move |(key, _)| key == name).map(|(_, value)| value.as_str())
     }
 }
@@ -135,7 +135,7 @@ pub(crate) struct ClientCredentials {
 }
 
 impl ClientCredentials {
-    pub fn from_request(headers: &HeaderMap, form: &FormFields) -> Result<Self, OAuthError> {
+    pub(crate) fn from_request(headers: &HeaderMap, form: &FormFields) -> Result<Self, OAuthError> {
         if let Some((id, secret)) = basic_credentials(headers) {
             if form.get("client_id").is_some_and(|form_id| form_id != id) {
                 return Err(OAuthError::invalid_request("client_id in the body differs from the Authorization header"));

@@ -9,34 +9,34 @@ use reqwest::{Client, StatusCode};
 use sandbox::{Config, RunningSandbox, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 use serde_json::Value;
 
-pub const REDIRECT: &str = "http://127.0.0.1:3000/auth/callback";
-pub const STRONG_PASSWORD: &str = "c0rrect-Horse-battery-staple";
+pub(crate) const REDIRECT: &str = "http://127.0.0.1:3000/auth/callback";
+pub(crate) const STRONG_PASSWORD: &str = "c0rrect-Horse-battery-staple";
 
 /// Short timings so status progression is observable within a test, on an account opened
 /// before 2025 (legacy interfaces, no default firewall): the API behaviours these tests pin down
 /// are those of a create that names no interfaces. Today's account is `tests/today.rs`'s.
-pub fn fast_config() -> Config {
+pub(crate) fn fast_config() -> Config {
     let mut config = Config { account: sandbox::AccountPreset::Legacy2024, ..Config::default() };
     config.timings.provisioning = Duration::from_millis(300);
     config.timings.booting = Duration::from_millis(300);
     config
 }
 
-pub async fn start() -> RunningSandbox {
+pub(crate) async fn start() -> RunningSandbox {
     start_with(fast_config()).await
 }
 
-pub async fn start_with(config: Config) -> RunningSandbox {
+pub(crate) async fn start_with(config: Config) -> RunningSandbox {
     sandbox::spawn(config).await.expect("sandbox starts")
 }
 
 /// A client that never follows redirects, so tests can read `Location`.
-pub fn http() -> Client {
+pub(crate) fn http() -> Client {
     Client::builder().redirect(Policy::none()).build().expect("client")
 }
 
 /// The opaque request id from a consent page.
-pub fn request_id(html: &str) -> String {
+pub(crate) fn request_id(html: &str) -> String {
     let marker = "name=\"request\" value=\"";
     let start = html.find(marker).expect("request field") + marker.len();
     let end = start + html[start..].find('"').expect("end quote");
@@ -44,18 +44,18 @@ pub fn request_id(html: &str) -> String {
 }
 
 /// Query parameters of a redirect's `Location`.
-pub fn location_params(response: &reqwest::Response) -> Vec<(String, String)> {
+pub(crate) fn location_params(response: &reqwest::Response) -> Vec<(String, String)> {
     let location = response.headers().get("location").expect("location header").to_str().expect("ascii");
     let url = url::Url::parse(location).expect("absolute location");
     url.query_pairs().into_owned().collect()
 }
 
-pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// Opens the consent page for `query` and answers it, returning the redirect response.
-pub async fn consent(
+pub(crate) async fn consent(
     sb: &RunningSandbox,
     query: &[(&str, &str)],
     decision: &str,
@@ -76,7 +76,7 @@ pub async fn consent(
 }
 
 /// Runs the consent flow approving every requested scope; returns the code.
-pub async fn code_for(sb: &RunningSandbox, scopes: &str) -> String {
+pub(crate) async fn code_for(sb: &RunningSandbox, scopes: &str) -> String {
     let ticked: Vec<&str> = scopes.split([',', ' ']).collect();
     let response = consent(
         sb,
@@ -90,40 +90,40 @@ pub async fn code_for(sb: &RunningSandbox, scopes: &str) -> String {
 }
 
 /// Posts `form` to the token endpoint, as a client of the login server does.
-pub async fn post_token(sb: &RunningSandbox, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post_token(sb: &RunningSandbox, form: &[(&str, &str)]) -> reqwest::Response {
     http().post(format!("{}/oauth/token", sb.login_base())).form(form).send().await.expect("token")
 }
 
 /// Posts `form` to the revocation endpoint.
-pub async fn post_revoke(sb: &RunningSandbox, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post_revoke(sb: &RunningSandbox, form: &[(&str, &str)]) -> reqwest::Response {
     http().post(format!("{}/oauth/revoke", sb.login_base())).form(form).send().await.expect("revoke")
 }
 
 /// Revokes `token` as the default (confidential) client does.
-pub async fn revoke(sb: &RunningSandbox, token: &str) -> reqwest::Response {
+pub(crate) async fn revoke(sb: &RunningSandbox, token: &str) -> reqwest::Response {
     post_revoke(sb, &[("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET), ("token", token)])
         .await
 }
 
 /// Exchanges a code the way linode_api4 does (three form fields).
-pub async fn exchange(sb: &RunningSandbox, code: &str) -> reqwest::Response {
+pub(crate) async fn exchange(sb: &RunningSandbox, code: &str) -> reqwest::Response {
     post_token(sb, &[("client_id", DEFAULT_CLIENT_ID), ("client_secret", DEFAULT_CLIENT_SECRET), ("code", code)]).await
 }
 
 /// A token response JSON for `scopes`.
-pub async fn token_json(sb: &RunningSandbox, scopes: &str) -> Value {
+pub(crate) async fn token_json(sb: &RunningSandbox, scopes: &str) -> Value {
     let code = code_for(sb, scopes).await;
     let response = exchange(sb, &code).await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.expect("json")
 }
 
-pub async fn token(sb: &RunningSandbox, scopes: &str) -> String {
+pub(crate) async fn token(sb: &RunningSandbox, scopes: &str) -> String {
     token_json(sb, scopes).await["access_token"].as_str().expect("access_token").to_owned()
 }
 
 /// A valid create body for the no-input StackScript.
-pub fn create_body() -> Value {
+pub(crate) fn create_body() -> Value {
     serde_json::json!({
         "type": "g6-nanode-1",
         "region": "us-east",
@@ -134,7 +134,7 @@ pub fn create_body() -> Value {
     })
 }
 
-pub async fn create(sb: &RunningSandbox, token: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn create(sb: &RunningSandbox, token: &str, body: &Value) -> reqwest::Response {
     http()
         .post(format!("{}/linode/instances", sb.api_base()))
         .bearer_auth(token)
@@ -145,7 +145,7 @@ pub async fn create(sb: &RunningSandbox, token: &str, body: &Value) -> reqwest::
 }
 
 /// `errors[*].field` and `errors[*].reason` of a Linode error body.
-pub async fn errors(response: reqwest::Response) -> Vec<(Option<String>, String)> {
+pub(crate) async fn errors(response: reqwest::Response) -> Vec<(Option<String>, String)> {
     let body: Value = response.json().await.expect("error json");
     body["errors"]
         .as_array()

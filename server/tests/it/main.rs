@@ -6,6 +6,9 @@
 //!
 //! One concern at a time: `cargo test -p server --test it -- deploy_flow::`.
 
+// Helpers here panic on what a test does not expect, as the tests themselves do.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 mod attacks;

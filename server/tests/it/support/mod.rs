@@ -3,8 +3,8 @@
 
 #![allow(dead_code)] // logs.rs uses a few of these helpers, the `it` binary all of them
 
-pub mod postgres;
-pub mod process;
+pub(crate) mod postgres;
+pub(crate) mod process;
 
 use std::collections::HashMap;
 
@@ -12,9 +12,9 @@ use leptos::prelude::LeptosOptions;
 use reqwest::{header::LOCATION, redirect::Policy, Client, Response, StatusCode};
 use server::{Application, Config};
 
-pub const CLIENT_SECRET: &str = "test-client-secret-0123456789abcdef0123456789abcdef";
+pub(crate) const CLIENT_SECRET: &str = "test-client-secret-0123456789abcdef0123456789abcdef";
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub base: String,
     pub sandbox: sandbox::Sandbox,
     /// The embedded sandbox's admin endpoints (loopback only, never on `base`).
@@ -22,20 +22,20 @@ pub struct TestApp {
     pub browser: Client,
 }
 
-pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
     let (app, application) = build_app(extra).await;
     tokio::spawn(application.run_until(std::future::pending()));
     app
 }
 
 /// A server that stops when `stop` is sent; `server` ends when its shutdown has finished.
-pub struct StoppableApp {
+pub(crate) struct StoppableApp {
     pub app: TestApp,
     pub stop: tokio::sync::oneshot::Sender<()>,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-pub async fn spawn_stoppable_app(extra: &[(&str, &str)]) -> StoppableApp {
+pub(crate) async fn spawn_stoppable_app(extra: &[(&str, &str)]) -> StoppableApp {
     let (app, application) = build_app(extra).await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until(async {
@@ -79,12 +79,12 @@ async fn build_app(extra: &[(&str, &str)]) -> (TestApp, Application) {
     (TestApp { base, sandbox, sandbox_admin, browser: browser() }, application)
 }
 
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A fresh, empty directory under the system's temp dir (left for the OS to clean).
-pub fn temp_dir(what: &str) -> std::path::PathBuf {
+pub(crate) fn temp_dir(what: &str) -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -102,13 +102,13 @@ fn rand_suffix() -> u64 {
 }
 
 /// The `data-kind` of the failure the result page shows.
-pub fn failure_kind(html: &str) -> Option<&str> {
+pub(crate) fn failure_kind(html: &str) -> Option<&str> {
     let start = html.find("data-kind=\"")? + "data-kind=\"".len();
     Some(&html[start..start + html[start..].find('"')?])
 }
 
 /// The text of the element marked `data-testid="{testid}"`, tags stripped.
-pub fn testid_text(html: &str, testid: &str) -> Option<String> {
+pub(crate) fn testid_text(html: &str, testid: &str) -> Option<String> {
     let marker = format!("data-testid=\"{testid}\"");
     let start = html.find(&marker)?;
     let open_end = html[start..].find('>')? + start + 1;
@@ -118,12 +118,12 @@ pub fn testid_text(html: &str, testid: &str) -> Option<String> {
 
 /// The name of the app's state in a progress answer: `"not_checked"`, or the key of
 /// `{"ready": {…}}`.
-pub fn app_state_name(app: &serde_json::Value) -> &str {
+pub(crate) fn app_state_name(app: &serde_json::Value) -> &str {
     app.as_str().or_else(|| app.as_object().and_then(|state| state.keys().next()).map(String::as_str)).unwrap_or("")
 }
 
 /// See [`TestApp::refused`], for any client.
-pub async fn refused_with(client: &Client, callback: &str) -> String {
+pub(crate) async fn refused_with(client: &Client, callback: &str) -> String {
     let response = client.get(callback).send().await.expect("callback");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST, "a refused callback answers 400 itself");
     assert!(response.headers().get("set-cookie").is_none(), "a refused callback touches no cookie");
@@ -131,7 +131,7 @@ pub async fn refused_with(client: &Client, callback: &str) -> String {
 }
 
 /// A cookie-keeping client that does not follow redirects.
-pub fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     // A request that hangs fails the test with its URL instead of hanging the suite.
     Client::builder()
         .cookie_store(true)
@@ -141,7 +141,7 @@ pub fn browser() -> Client {
         .expect("client")
 }
 
-pub fn location(response: &Response) -> String {
+pub(crate) fn location(response: &Response) -> String {
     response
         .headers()
         .get(LOCATION)
@@ -151,7 +151,7 @@ pub fn location(response: &Response) -> String {
 }
 
 /// `name="…" value="…"` pairs of the hidden inputs in `html`.
-pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+pub(crate) fn hidden_inputs(html: &str) -> Vec<(String, String)> {
     html.split("<input")
         .skip(1)
         .filter(|tag| tag.contains("type=\"hidden\""))
@@ -166,12 +166,12 @@ fn attribute(tag: &str, name: &str) -> Option<String> {
 }
 
 impl TestApp {
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     /// Posts the deploy form as a browser without WASM does.
-    pub async fn submit_form(&self, plan: &str, region: &str, image: &str) -> Response {
+    pub(crate) async fn submit_form(&self, plan: &str, region: &str, image: &str) -> Response {
         self.browser
             .post(self.url("/api/start_deploy"))
             .header("Accept", "text/html")
@@ -183,7 +183,7 @@ impl TestApp {
     }
 
     /// Posts any form fields as a browser without WASM does.
-    pub async fn submit(&self, fields: &[(&str, &str)]) -> Response {
+    pub(crate) async fn submit(&self, fields: &[(&str, &str)]) -> Response {
         self.browser
             .post(self.url("/api/start_deploy"))
             .header("Accept", "text/html")
@@ -195,7 +195,7 @@ impl TestApp {
     }
 
     /// What the success view's follower reports (the hydrated page asks this every two seconds).
-    pub async fn progress(&self) -> serde_json::Value {
+    pub(crate) async fn progress(&self) -> serde_json::Value {
         let response = self
             .browser
             .post(self.url("/api/deployment_progress"))
@@ -209,7 +209,7 @@ impl TestApp {
     }
 
     /// Submits the form and returns Linode's (the sandbox's) authorize URL.
-    pub async fn start(&self) -> String {
+    pub(crate) async fn start(&self) -> String {
         let response = self.submit_form("g6-nanode-1", "us-east", "linode/debian12").await;
         assert_eq!(response.status(), StatusCode::FOUND);
         let authorize = location(&response);
@@ -218,13 +218,13 @@ impl TestApp {
     }
 
     /// Answers the consent page; `scopes` are the boxes left ticked. Returns the callback URL.
-    pub async fn consent(&self, authorize: &str, decision: &str, scopes: &[&str]) -> String {
+    pub(crate) async fn consent(&self, authorize: &str, decision: &str, scopes: &[&str]) -> String {
         self.consent_as(authorize, "tester", decision, scopes).await
     }
 
     /// Answers the consent page signed in as `username` (the sandbox's `sandbox-restricted` is
     /// a restricted IAM user who may not create Linodes; other names are unrestricted).
-    pub async fn consent_as(&self, authorize: &str, username: &str, decision: &str, scopes: &[&str]) -> String {
+    pub(crate) async fn consent_as(&self, authorize: &str, username: &str, decision: &str, scopes: &[&str]) -> String {
         let page = self.browser.get(authorize).send().await.expect("consent page");
         assert_eq!(page.status(), StatusCode::OK);
         let html = page.text().await.expect("consent html");
@@ -242,7 +242,7 @@ impl TestApp {
     /// A token for the embedded sandbox's account with `scopes`, got the way any client of the
     /// login server gets one (consent page, code, exchange) over its loopback listener: how a
     /// test sets the account up through Linode's own API (settings, firewalls).
-    pub async fn account_token(&self, scopes: &[&str]) -> String {
+    pub(crate) async fn account_token(&self, scopes: &[&str]) -> String {
         let http = browser();
         let authorize = format!("{}/login/oauth/authorize", self.sandbox_admin);
         let joined = scopes.join(" ");
@@ -267,7 +267,7 @@ impl TestApp {
     }
 
     /// Revokes a token got with [`TestApp::account_token`], as its client would.
-    pub async fn revoke_account_token(&self, token: &str) {
+    pub(crate) async fn revoke_account_token(&self, token: &str) {
         let revoked = browser()
             .post(format!("{}/login/oauth/revoke", self.sandbox_admin))
             .form(&[("client_id", sandbox::DEFAULT_CLIENT_ID), ("client_secret", CLIENT_SECRET), ("token", token)])
@@ -278,7 +278,7 @@ impl TestApp {
     }
 
     /// A call to the embedded sandbox's API v4 with `token`; the status and JSON body.
-    pub async fn sandbox_api(
+    pub(crate) async fn sandbox_api(
         &self,
         token: &str,
         method: reqwest::Method,
@@ -296,7 +296,7 @@ impl TestApp {
     }
 
     /// Follows the callback; returns the page it redirects to (`/deployment`), rendered.
-    pub async fn finish(&self, callback: &str) -> String {
+    pub(crate) async fn finish(&self, callback: &str) -> String {
         let response = self.browser.get(callback).send().await.expect("callback");
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "callback status");
         assert_eq!(location(&response), "/deployment");
@@ -305,11 +305,11 @@ impl TestApp {
 
     /// Follows a callback that is not this browser's flow: answered directly (400) with the
     /// failure page, no cookie set or removed. Returns the page.
-    pub async fn refused(&self, callback: &str) -> String {
+    pub(crate) async fn refused(&self, callback: &str) -> String {
         refused_with(&self.browser, callback).await
     }
 
-    pub async fn result_page(&self) -> String {
+    pub(crate) async fn result_page(&self) -> String {
         let page = self.browser.get(self.url("/deployment")).send().await.expect("result page");
         assert_eq!(page.status(), StatusCode::OK);
         assert_eq!(page.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
@@ -318,13 +318,13 @@ impl TestApp {
 
     /// The whole flow with the consent approved as asked: every permission the login page
     /// requests left ticked, as a person who accepts its defaults does.
-    pub async fn deploy(&self) -> String {
+    pub(crate) async fn deploy(&self) -> String {
         self.deploy_granting(&["linodes:read_write", "firewall:read_write"]).await
     }
 
     /// The whole flow with only `scopes` left ticked on the consent page (without
     /// `firewall:read_write`, the Linode gets the account's default firewall).
-    pub async fn deploy_granting(&self, scopes: &[&str]) -> String {
+    pub(crate) async fn deploy_granting(&self, scopes: &[&str]) -> String {
         let authorize = self.start().await;
         let callback = self.consent(&authorize, "approve", scopes).await;
         self.finish(&callback).await
@@ -332,7 +332,7 @@ impl TestApp {
 
     /// Asks the progress endpoint until the app's state is `state` (see [`app_state_name`]), at
     /// most `limit`.
-    pub async fn app_state_until(&self, limit: std::time::Duration, state: &str) -> serde_json::Value {
+    pub(crate) async fn app_state_until(&self, limit: std::time::Duration, state: &str) -> serde_json::Value {
         let deadline = tokio::time::Instant::now() + limit;
         loop {
             let progress = self.progress().await;
@@ -347,7 +347,7 @@ impl TestApp {
     /// Gives the embedded sandbox's account, through Linode's own API and with `token`
     /// (`account:read_write firewall:read_write`), a default firewall for Linodes and public
     /// interfaces that accepts SSH only (what a new 2026 account may have); returns its id.
-    pub async fn ssh_only_default_firewall(&self, token: &str) -> u64 {
+    pub(crate) async fn ssh_only_default_firewall(&self, token: &str) -> u64 {
         let rules = serde_json::json!({
             "inbound_policy": "DROP",
             "inbound": [{ "action": "ACCEPT", "protocol": "TCP", "ports": "22", "addresses": { "ipv4": ["0.0.0.0/0"] } }],
@@ -365,12 +365,12 @@ impl TestApp {
         id
     }
 
-    pub async fn assert_all_tokens_revoked_within(&self, limit: std::time::Duration) {
+    pub(crate) async fn assert_all_tokens_revoked_within(&self, limit: std::time::Duration) {
         process::await_all_revoked(&self.sandbox, limit).await;
     }
 
     /// Waits until every token the sandbox issued is revoked (revocation runs after the response).
-    pub async fn assert_all_tokens_revoked(&self) {
+    pub(crate) async fn assert_all_tokens_revoked(&self) {
         for _ in 0..100 {
             let inspection = self.sandbox.inspect();
             if inspection.tokens.iter().all(|token| token.revoked) {

@@ -7,7 +7,7 @@ use std::{
     process::{Command, Output},
 };
 
-pub struct Postgres {
+pub(crate) struct Postgres {
     bin: PathBuf,
     dir: PathBuf,
     pub port: u16,
@@ -41,7 +41,7 @@ fn run(tool: &Path, args: &[&str]) -> Output {
 }
 
 impl Postgres {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let bin = bin_dir();
         let dir = super::temp_dir("postgres");
         if is_root() {
@@ -59,7 +59,7 @@ impl Postgres {
     }
 
     /// Starts the (stopped) cluster on its port.
-    pub fn start_again(&self) {
+    pub(crate) fn start_again(&self) {
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300",
             self.port,
@@ -75,28 +75,28 @@ impl Postgres {
     }
 
     /// Stops the cluster at once, as a crash or a lost network would.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         let data = self.dir.join("data");
         let _ = run(&self.bin.join("pg_ctl"), &["-D", data.to_str().unwrap(), "-m", "immediate", "-w", "stop"]);
     }
 
     /// A new, empty database; its URL.
-    pub fn database(&self, name: &str) -> String {
+    pub(crate) fn database(&self, name: &str) -> String {
         let out = self.psql("postgres", &format!("CREATE DATABASE {name}"));
         assert!(out.status.success(), "create database: {}", String::from_utf8_lossy(&out.stderr));
         self.url(name)
     }
 
-    pub fn url(&self, name: &str) -> String {
+    pub(crate) fn url(&self, name: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 
     /// Runs `sql` with psql (waits for it to finish).
-    pub fn psql(&self, database: &str, sql: &str) -> Output {
+    pub(crate) fn psql(&self, database: &str, sql: &str) -> Output {
         self.psql_command(database, sql).output().expect("psql")
     }
 
-    pub fn psql_command(&self, database: &str, sql: &str) -> Command {
+    pub(crate) fn psql_command(&self, database: &str, sql: &str) -> Command {
         let mut command = Command::new(self.bin.join("psql"));
         command.args([
             "-h",
@@ -116,7 +116,7 @@ impl Postgres {
 }
 
 /// A new database in the cluster on `port` (started by scripts/with-postgres.sh); its URL.
-pub fn database_on(port: u16) -> String {
+pub(crate) fn database_on(port: u16) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let name = format!("t{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));

@@ -6,9 +6,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-pub const SESSION_KEY: &str = "process-tests-session-key-0123456789abcdef0123456789abcdef";
+pub(crate) const SESSION_KEY: &str = "process-tests-session-key-0123456789abcdef0123456789abcdef";
 
-pub struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
     pub base: String,
     pub port: u16,
@@ -17,7 +17,7 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the server on `port` with the real-mode environment plus `extra`, and waits until
     /// it answers `/healthz`.
-    pub async fn start(
+    pub(crate) async fn start(
         port: u16,
         public_base: &str,
         sandbox: &sandbox::RunningSandbox,
@@ -38,14 +38,19 @@ impl ServerProcess {
     }
 
     /// SIGKILL: no graceful shutdown, nothing flushed, as an OOM kill or a power cut.
-    pub fn kill9(&mut self) {
+    pub(crate) fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
 /// The `server` binary with the real-mode environment plus `extra` (stdout discarded).
-pub fn command(port: u16, public_base: &str, sandbox: &sandbox::RunningSandbox, extra: &[(&str, String)]) -> Command {
+pub(crate) fn command(
+    port: u16,
+    public_base: &str,
+    sandbox: &sandbox::RunningSandbox,
+    extra: &[(&str, String)],
+) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
     command
         .env_clear()
@@ -82,7 +87,7 @@ impl Drop for ServerProcess {
 }
 
 /// A sandbox on its own port whose only client sends people back to `public_base`.
-pub async fn standalone_sandbox(
+pub(crate) async fn standalone_sandbox(
     public_base: &str,
     provisioning: Duration,
     booting: Duration,
@@ -98,7 +103,7 @@ pub async fn standalone_sandbox(
 }
 
 /// Waits until no token the sandbox issued is alive, or panics after `limit`.
-pub async fn await_all_revoked(sandbox: &sandbox::Sandbox, limit: Duration) -> Duration {
+pub(crate) async fn await_all_revoked(sandbox: &sandbox::Sandbox, limit: Duration) -> Duration {
     let started = Instant::now();
     loop {
         let tokens = sandbox.inspect().tokens;
@@ -115,17 +120,21 @@ pub async fn await_all_revoked(sandbox: &sandbox::Sandbox, limit: Duration) -> D
     }
 }
 
-pub fn live_tokens(sandbox: &sandbox::Sandbox) -> usize {
+pub(crate) fn live_tokens(sandbox: &sandbox::Sandbox) -> usize {
     sandbox.inspect().tokens.iter().filter(|t| !t.revoked).count()
 }
 
 /// One person's flow against `base`, which is also the public address: see [`until_callback_on`].
-pub async fn until_callback(browser: &reqwest::Client, base: &str) -> (String, String) {
+pub(crate) async fn until_callback(browser: &reqwest::Client, base: &str) -> (String, String) {
     until_callback_on(browser, base, base, &["linodes:read_write"]).await
 }
 
 /// [`until_callback`], leaving `scopes` ticked on the consent page.
-pub async fn until_callback_granting(browser: &reqwest::Client, base: &str, scopes: &[&str]) -> (String, String) {
+pub(crate) async fn until_callback_granting(
+    browser: &reqwest::Client,
+    base: &str,
+    scopes: &[&str],
+) -> (String, String) {
     until_callback_on(browser, base, base, scopes).await
 }
 
@@ -133,7 +142,7 @@ pub async fn until_callback_granting(browser: &reqwest::Client, base: &str, scop
 /// is on, hence its `Referer`): the form post, then the consent on the sandbox's page with
 /// `scopes` left ticked. Returns the authorize URL the form sent the browser to, and the callback
 /// URL Linode's redirect carries (to the public address).
-pub async fn until_callback_on(
+pub(crate) async fn until_callback_on(
     browser: &reqwest::Client,
     base: &str,
     public_base: &str,
