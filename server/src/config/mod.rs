@@ -1,5 +1,9 @@
 //! The operator's configuration, read once at start-up from the environment (and an optional
-//! `.env`). Every error names the variable to fix.
+//! `.env`). Every error names the variable to fix. Each section reads its own variables
+//! ([`vars::Vars`] holds the readers); `SESSION_KEY`'s checks are in [`session_key`].
+
+mod session_key;
+mod vars;
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -8,37 +12,14 @@ use deploy::{
     follower::FollowLimits,
     readiness::{ProbeLimits, ReadyCheck, ReadyCheckError},
 };
-
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use url::Url;
+
+pub use session_key::{estimated_bits, MIN_SESSION_KEY_BITS, MIN_SESSION_KEY_BYTES};
+use vars::Vars;
 
 /// The sandbox's demo StackScript "installs" an app that answers HTTP on port 80.
 pub const SANDBOX_READY_CHECK: &str = "http://{ipv4}/";
-
-/// Fewer bytes than this and the cookie key could be guessed.
-pub const MIN_SESSION_KEY_BYTES: usize = 32;
-/// What the key's characters must carry at least, by their spread (`openssl rand -hex 32`
-/// gives about 250).
-pub const MIN_SESSION_KEY_BITS: u32 = 128;
-
-/// The key's length times the Shannon entropy of its characters: a rough ceiling on how much
-/// randomness it holds. It cannot prove a key random, but it refuses the ones that plainly are
-/// not — one character repeated, a short word over and over.
-pub fn estimated_bits(key: &str) -> u32 {
-    // A key that repeats a shorter piece holds no more than that piece.
-    let bytes = key.as_bytes();
-    let period = (1..=bytes.len())
-        .find(|&p| bytes.len().is_multiple_of(p) && bytes.chunks(p).all(|c| c == &bytes[..p]))
-        .unwrap_or(bytes.len());
-    let bytes = &bytes[..period];
-    let mut counts = [0usize; 256];
-    for &b in bytes {
-        counts[usize::from(b)] += 1;
-    }
-    let n = bytes.len() as f64;
-    let per_char: f64 = counts.iter().filter(|&&c| c > 0).map(|&c| c as f64 / n).map(|p| -p * p.log2()).sum();
-    (per_char * n) as u32
-}
 
 #[derive(Debug)]
 pub struct Config {
@@ -224,132 +205,138 @@ impl Config {
 
     /// Reads the configuration through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let bind = match lookup("LEPTOS_SITE_ADDR") {
-            Some(value) => value.parse().map_err(|_| ConfigError::BadValue {
-                variable: "LEPTOS_SITE_ADDR",
-                expected: "an address like 127.0.0.1:3000",
-                value,
-            })?,
-            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
-        };
-        let public_base = lookup("PUBLIC_BASE_URL").map(|value| parse_url("PUBLIC_BASE_URL", value)).transpose()?;
-        let app_name = lookup("APP_NAME").unwrap_or_else(|| "Demo App".to_owned());
+        Self::read(&Vars::new(lookup))
+    }
 
-        let client_id = lookup("LINODE_CLIENT_ID");
-        let client_secret = lookup("LINODE_CLIENT_SECRET").map(SecretString::from);
-        let linode = match (client_id, client_secret) {
-            (None, Some(_)) => return Err(ConfigError::SecretWithoutId("LINODE_CLIENT_SECRET")),
-            (Some(_), None) => return Err(ConfigError::IdWithoutSecret),
-            (None, None) => LinodeTarget::EmbeddedSandbox,
-            (Some(client_id), Some(client_secret)) => LinodeTarget::Remote {
+    fn read(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
+        let bind = vars
+            .parsed("LEPTOS_SITE_ADDR", "an address like 127.0.0.1:3000")?
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 3000)));
+        let public_base = vars.url("PUBLIC_BASE_URL")?;
+        let app_name = vars.text("APP_NAME").unwrap_or_else(|| "Demo App".to_owned());
+        let linode = LinodeTarget::read(vars)?;
+        let stackscript_id = match vars.parsed("LINODE_STACKSCRIPT_ID", "the numeric id of a public StackScript")? {
+            Some(id) => id,
+            None if matches!(linode, LinodeTarget::EmbeddedSandbox) => sandbox::STACKSCRIPT_NO_INPUT,
+            None => return Err(ConfigError::Required("LINODE_STACKSCRIPT_ID")),
+        };
+        let session_key = session_key::read(vars, &linode)?;
+        let ready_check = read_ready_check(vars, &linode)?;
+        let ready_timeout = vars.timeout("READY_TIMEOUT_SECS")?.unwrap_or(ProbeLimits::default().timeout);
+        let app_firewall = read_app_ports(vars, ready_check.as_ref())?;
+        Ok(Self {
+            metrics_addr: read_metrics_addr(vars, bind)?,
+            app_firewall,
+            ready_check,
+            ready_timeout,
+            bind,
+            public_base,
+            app_name,
+            stackscript_id,
+            session_key,
+            linode,
+            timings: Timings::read(vars)?,
+            http: HttpSettings::read(vars)?,
+            sandbox: SandboxSettings::read(vars)?,
+            store: StoreConfig::read(vars)?,
+            pkce: vars.switch("LINODE_PKCE")?.unwrap_or(true),
+        })
+    }
+}
+
+impl LinodeTarget {
+    fn read(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
+        let client_id = vars.text("LINODE_CLIENT_ID");
+        let client_secret = vars.text("LINODE_CLIENT_SECRET").map(SecretString::from);
+        match (client_id, client_secret) {
+            (None, Some(_)) => Err(ConfigError::SecretWithoutId("LINODE_CLIENT_SECRET")),
+            (Some(_), None) => Err(ConfigError::IdWithoutSecret),
+            (None, None) => Ok(LinodeTarget::EmbeddedSandbox),
+            (Some(client_id), Some(client_secret)) => Ok(LinodeTarget::Remote {
                 client_id,
                 client_secret,
-                login_base: parse_url(
-                    "LINODE_LOGIN_URL",
-                    lookup("LINODE_LOGIN_URL").unwrap_or_else(|| "https://login.linode.com".into()),
-                )?,
-                api_base: parse_url(
-                    "LINODE_API_URL",
-                    lookup("LINODE_API_URL").unwrap_or_else(|| "https://api.linode.com/v4".into()),
-                )?,
+                login_base: vars.url("LINODE_LOGIN_URL")?.unwrap_or_else(|| default_url("https://login.linode.com")),
+                api_base: vars.url("LINODE_API_URL")?.unwrap_or_else(|| default_url("https://api.linode.com/v4")),
+            }),
+        }
+    }
+}
+
+/// One of Linode's own addresses, written here.
+fn default_url(url: &'static str) -> Url {
+    Url::parse(url).expect("Linode's address is a valid URL")
+}
+
+impl Timings {
+    fn read(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        Ok(Self {
+            flow_ttl: vars.seconds("DEPLOY_FLOW_TTL_SECS")?.unwrap_or(defaults.flow_ttl),
+            catalog_ttl: vars.seconds("CATALOG_TTL_SECS")?.unwrap_or(defaults.catalog_ttl),
+            outcome_ttl: defaults.outcome_ttl,
+            follow: FollowLimits {
+                poll: vars.seconds("FOLLOW_POLL_SECS")?.unwrap_or(defaults.follow.poll),
+                bound: vars.seconds("FOLLOW_LIMIT_SECS")?.unwrap_or(defaults.follow.bound),
+                idle: vars.seconds("FOLLOW_IDLE_SECS")?.unwrap_or(defaults.follow.idle),
             },
-        };
+            lease: vars.timeout("TOKEN_LEASE_SECS")?.unwrap_or(defaults.lease),
+        })
+    }
+}
 
-        let stackscript_id = match (lookup("LINODE_STACKSCRIPT_ID"), &linode) {
-            (Some(value), _) => value.trim().parse().map_err(|_| ConfigError::BadValue {
-                variable: "LINODE_STACKSCRIPT_ID",
-                expected: "the numeric id of a public StackScript",
-                value,
-            })?,
-            (None, LinodeTarget::EmbeddedSandbox) => sandbox::STACKSCRIPT_NO_INPUT,
-            (None, LinodeTarget::Remote { .. }) => return Err(ConfigError::Required("LINODE_STACKSCRIPT_ID")),
-        };
-
-        let session_key = lookup("SESSION_KEY").map(SecretString::from);
-        match (&session_key, &linode) {
-            (Some(key), _) if key.expose_secret().len() < MIN_SESSION_KEY_BYTES => {
-                return Err(ConfigError::ShortSessionKey(key.expose_secret().len()))
-            }
-            (Some(key), _) if estimated_bits(key.expose_secret()) < MIN_SESSION_KEY_BITS => {
-                return Err(ConfigError::WeakSessionKey(estimated_bits(key.expose_secret())))
-            }
-            (None, LinodeTarget::Remote { .. }) => return Err(ConfigError::Required("SESSION_KEY")),
-            _ => {}
-        }
-
-        let mut timings = Timings::default();
-        if let Some(flow_ttl) = seconds(&lookup, "DEPLOY_FLOW_TTL_SECS")? {
-            timings.flow_ttl = flow_ttl;
-        }
-        if let Some(poll) = seconds(&lookup, "FOLLOW_POLL_SECS")? {
-            timings.follow.poll = poll;
-        }
-        if let Some(bound) = seconds(&lookup, "FOLLOW_LIMIT_SECS")? {
-            timings.follow.bound = bound;
-        }
-        if let Some(idle) = seconds(&lookup, "FOLLOW_IDLE_SECS")? {
-            timings.follow.idle = idle;
-        }
-        if let Some(catalog_ttl) = seconds(&lookup, "CATALOG_TTL_SECS")? {
-            timings.catalog_ttl = catalog_ttl;
-        }
-
-        if let Some(lease) = timeout(&lookup, "TOKEN_LEASE_SECS")? {
-            timings.lease = lease;
-        }
-
-        let mut store = StoreConfig::default();
-        if let Some(url) = lookup("DATABASE_URL") {
-            let url = url.trim().to_owned();
-            if !["sqlite:", "postgres:", "postgresql:"].iter().any(|scheme| url.starts_with(scheme)) {
+impl StoreConfig {
+    fn read(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let database_url = match vars.text("DATABASE_URL").map(|url| url.trim().to_owned()) {
+            Some(url) if !["sqlite:", "postgres:", "postgresql:"].iter().any(|scheme| url.starts_with(scheme)) => {
+                // Only the scheme is echoed: the rest may hold a password.
                 return Err(ConfigError::BadValue {
                     variable: "DATABASE_URL",
                     expected: "a postgres://… or sqlite://… URL",
                     value: url.split(':').next().unwrap_or_default().to_owned() + ":…",
                 });
             }
-            store.database_url = Some(SecretString::from(url));
-        }
-        if let Some(dir) = lookup("DATA_DIR") {
-            store.data_dir = std::path::PathBuf::from(dir.trim());
-        }
-        if let Some(connections) = count(&lookup, "DATABASE_MAX_CONNECTIONS")? {
-            store.max_connections = connections.max(1);
-        }
-        if let Some(op_timeout) = timeout(&lookup, "DATABASE_TIMEOUT_SECS")? {
-            store.op_timeout = op_timeout;
-        }
-
-        let mut http = HttpSettings::default();
-        if let Some(limit) = count(&lookup, "RATE_LIMIT_DEPLOYS_PER_MINUTE")? {
-            http.deploys_per_minute = limit;
-        }
-        if let Some(limit) = count(&lookup, "RATE_LIMIT_CALLBACKS_PER_MINUTE")? {
-            http.callbacks_per_minute = limit;
-        }
-        if let Some(hops) = count(&lookup, "TRUSTED_PROXY_HOPS")? {
-            http.trusted_proxy_hops = hops as usize;
-        }
-        if let Some(connect) = timeout(&lookup, "LINODE_CONNECT_TIMEOUT_SECS")? {
-            http.linode_timeouts.connect = connect;
-        }
-        if let Some(total) = timeout(&lookup, "LINODE_HTTP_TIMEOUT_SECS")? {
-            http.linode_timeouts.total = total;
-        }
-        if let Some(header) = timeout(&lookup, "HTTP_HEADER_TIMEOUT_SECS")? {
-            http.header_timeout = header;
-        }
-        if let Some(body) = timeout(&lookup, "HTTP_BODY_TIMEOUT_SECS")? {
-            http.body_timeout = body;
-        }
-        http.max_connections_per_client = match count(&lookup, "MAX_CONNECTIONS_PER_CLIENT")? {
-            Some(0) => None,
-            Some(cap) => Some(cap),
-            None if http.trusted_proxy_hops > 0 => None,
-            None => Some(DEFAULT_MAX_CONNECTIONS_PER_CLIENT),
+            url => url.map(SecretString::from),
         };
+        Ok(Self {
+            database_url,
+            data_dir: vars.text("DATA_DIR").map_or(defaults.data_dir, |dir| std::path::PathBuf::from(dir.trim())),
+            max_connections: vars.count("DATABASE_MAX_CONNECTIONS")?.map_or(defaults.max_connections, |n| n.max(1)),
+            op_timeout: vars.timeout("DATABASE_TIMEOUT_SECS")?.unwrap_or(defaults.op_timeout),
+        })
+    }
+}
 
-        let admin_addr = match lookup("SANDBOX_ADMIN_ADDR") {
+impl HttpSettings {
+    fn read(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let trusted_proxy_hops = vars.count("TRUSTED_PROXY_HOPS")?.map_or(defaults.trusted_proxy_hops, |n| n as usize);
+        Ok(Self {
+            deploys_per_minute: vars.count("RATE_LIMIT_DEPLOYS_PER_MINUTE")?.unwrap_or(defaults.deploys_per_minute),
+            callbacks_per_minute: vars
+                .count("RATE_LIMIT_CALLBACKS_PER_MINUTE")?
+                .unwrap_or(defaults.callbacks_per_minute),
+            trusted_proxy_hops,
+            linode_timeouts: linode::Timeouts {
+                connect: vars.timeout("LINODE_CONNECT_TIMEOUT_SECS")?.unwrap_or(defaults.linode_timeouts.connect),
+                total: vars.timeout("LINODE_HTTP_TIMEOUT_SECS")?.unwrap_or(defaults.linode_timeouts.total),
+            },
+            header_timeout: vars.timeout("HTTP_HEADER_TIMEOUT_SECS")?.unwrap_or(defaults.header_timeout),
+            body_timeout: vars.timeout("HTTP_BODY_TIMEOUT_SECS")?.unwrap_or(defaults.body_timeout),
+            max_connections_per_client: match vars.count("MAX_CONNECTIONS_PER_CLIENT")? {
+                Some(0) => None,
+                Some(cap) => Some(cap),
+                // Behind trusted proxies every connection comes from the proxy.
+                None if trusted_proxy_hops > 0 => None,
+                None => Some(DEFAULT_MAX_CONNECTIONS_PER_CLIENT),
+            },
+        })
+    }
+}
+
+impl SandboxSettings {
+    fn read(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Self, ConfigError> {
+        let admin_addr = match vars.text("SANDBOX_ADMIN_ADDR") {
             Some(value) => match value.trim().parse::<SocketAddr>() {
                 Ok(addr) if addr.ip().is_loopback() => Some(addr),
                 _ => {
@@ -362,127 +349,65 @@ impl Config {
             },
             None => None,
         };
-        let sandbox = SandboxSettings {
+        Ok(Self {
             admin_addr,
-            client_secret: lookup("SANDBOX_CLIENT_SECRET").map(SecretString::from),
-            provisioning: seconds(&lookup, "SANDBOX_PROVISIONING_SECS")?,
-            booting: seconds(&lookup, "SANDBOX_BOOTING_SECS")?,
-            app_ready: match lookup("SANDBOX_APP_READY_SECS") {
+            client_secret: vars.text("SANDBOX_CLIENT_SECRET").map(SecretString::from),
+            provisioning: vars.seconds("SANDBOX_PROVISIONING_SECS")?,
+            booting: vars.seconds("SANDBOX_BOOTING_SECS")?,
+            app_ready: match vars.text("SANDBOX_APP_READY_SECS") {
                 Some(value) if value.trim().eq_ignore_ascii_case("never") => Some(None),
-                Some(_) => seconds(&lookup, "SANDBOX_APP_READY_SECS")?.map(Some),
+                Some(_) => vars.seconds("SANDBOX_APP_READY_SECS")?.map(Some),
                 None => None,
             },
-        };
-
-        let pkce = match lookup("LINODE_PKCE").map(|value| value.trim().to_ascii_lowercase()) {
-            None => true,
-            Some(value) if ["true", "1", "yes", "on"].contains(&value.as_str()) => true,
-            Some(value) if ["false", "0", "no", "off"].contains(&value.as_str()) => false,
-            Some(value) => {
-                return Err(ConfigError::BadValue { variable: "LINODE_PKCE", expected: "true or false", value })
-            }
-        };
-
-        let ready_check = match lookup("READY_CHECK").map(|value| value.trim().to_owned()) {
-            Some(value) if ["off", "none", "false", "0"].contains(&value.to_ascii_lowercase().as_str()) => None,
-            Some(value) => Some(
-                ReadyCheck::parse(&value)
-                    .map_err(|reason| ConfigError::BadReadyCheck { value: value.clone(), reason })?,
-            ),
-            None if matches!(linode, LinodeTarget::EmbeddedSandbox) => ReadyCheck::parse(SANDBOX_READY_CHECK).ok(),
-            None => None,
-        };
-        let ready_timeout = timeout(&lookup, "READY_TIMEOUT_SECS")?.unwrap_or(ProbeLimits::default().timeout);
-        let app_firewall = match lookup("APP_PORTS").map(|value| value.trim().to_owned()) {
-            Some(value) if value.eq_ignore_ascii_case("off") => None,
-            Some(value) => Some(
-                AppFirewall::parse(&value)
-                    .map_err(|reason| ConfigError::BadAppPorts { value: value.clone(), reason })?,
-            ),
-            None => Some(AppFirewall::ssh_and(ready_check.as_ref().map(ReadyCheck::port))),
-        };
-
-        let metrics_addr = match lookup("METRICS_ADDR") {
-            Some(value) => match value.trim().parse::<SocketAddr>() {
-                Ok(addr) if addr != bind || addr.port() == 0 => Some(addr),
-                _ => {
-                    return Err(ConfigError::BadValue {
-                        variable: "METRICS_ADDR",
-                        expected: "an address like 127.0.0.1:9100, other than the site's own",
-                        value,
-                    })
-                }
-            },
-            None => None,
-        };
-
-        Ok(Self {
-            metrics_addr,
-            app_firewall,
-            ready_check,
-            ready_timeout,
-            bind,
-            public_base,
-            app_name,
-            stackscript_id,
-            session_key,
-            linode,
-            timings,
-            http,
-            sandbox,
-            store,
-            pkce,
         })
     }
 }
 
-fn seconds(lookup: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<Option<Duration>, ConfigError> {
-    lookup(variable)
-        .map(|value| {
-            value
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-                .ok_or(ConfigError::BadValue { variable, expected: "a number of seconds", value })
-        })
-        .transpose()
+/// `READY_CHECK`: unset means the sandbox's demo app is checked and nothing on Linode.
+fn read_ready_check(
+    vars: &Vars<impl Fn(&str) -> Option<String>>,
+    linode: &LinodeTarget,
+) -> Result<Option<ReadyCheck>, ConfigError> {
+    match vars.text("READY_CHECK").map(|value| value.trim().to_owned()) {
+        Some(value) if ["off", "none", "false", "0"].contains(&value.to_ascii_lowercase().as_str()) => Ok(None),
+        Some(value) => ReadyCheck::parse(&value)
+            .map(Some)
+            .map_err(|reason| ConfigError::BadReadyCheck { value: value.clone(), reason }),
+        None if matches!(linode, LinodeTarget::EmbeddedSandbox) => Ok(ReadyCheck::parse(SANDBOX_READY_CHECK).ok()),
+        None => Ok(None),
+    }
 }
 
-fn count(lookup: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<Option<u32>, ConfigError> {
-    lookup(variable)
-        .map(|value| {
-            value.trim().parse::<u32>().map_err(|_| ConfigError::BadValue {
-                variable,
-                expected: "a whole number (0 or more)",
+/// `APP_PORTS`: unset means SSH and the port the readiness check probes; `off`, no firewall.
+fn read_app_ports(
+    vars: &Vars<impl Fn(&str) -> Option<String>>,
+    ready_check: Option<&ReadyCheck>,
+) -> Result<Option<AppFirewall>, ConfigError> {
+    match vars.text("APP_PORTS").map(|value| value.trim().to_owned()) {
+        Some(value) if value.eq_ignore_ascii_case("off") => Ok(None),
+        Some(value) => AppFirewall::parse(&value)
+            .map(Some)
+            .map_err(|reason| ConfigError::BadAppPorts { value: value.clone(), reason }),
+        None => Ok(Some(AppFirewall::ssh_and(ready_check.map(ReadyCheck::port)))),
+    }
+}
+
+/// `METRICS_ADDR`: never the site's own address.
+fn read_metrics_addr(
+    vars: &Vars<impl Fn(&str) -> Option<String>>,
+    bind: SocketAddr,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    match vars.text("METRICS_ADDR") {
+        Some(value) => match value.trim().parse::<SocketAddr>() {
+            Ok(addr) if addr != bind || addr.port() == 0 => Ok(Some(addr)),
+            _ => Err(ConfigError::BadValue {
+                variable: "METRICS_ADDR",
+                expected: "an address like 127.0.0.1:9100, other than the site's own",
                 value,
-            })
-        })
-        .transpose()
-}
-
-/// A time limit: a number of seconds above zero (a zero timeout would fail every call).
-fn timeout(lookup: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<Option<Duration>, ConfigError> {
-    match seconds(lookup, variable) {
-        Ok(Some(duration)) if duration.is_zero() => Err(ConfigError::BadValue {
-            variable,
-            expected: "a number of seconds above 0",
-            value: lookup(variable).unwrap_or_default(),
-        }),
-        other => other,
+            }),
+        },
+        None => Ok(None),
     }
-}
-
-fn parse_url(variable: &'static str, value: String) -> Result<Url, ConfigError> {
-    let url = Url::parse(value.trim()).map_err(|error| ConfigError::BadUrl {
-        variable,
-        value: value.clone(),
-        reason: error.to_string(),
-    })?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(ConfigError::BadUrl { variable, value, reason: "expected an http(s) URL with a host".into() });
-    }
-    Ok(url)
 }
 
 #[cfg(test)]
@@ -633,5 +558,28 @@ mod tests {
         assert_eq!(api_base.as_str(), "https://api.linode.com/v4");
         let debug = format!("{config:?}");
         assert!(!debug.contains("very-secret-value") && !debug.contains(&key));
+    }
+
+    #[test]
+    fn every_variable_the_configuration_reads_is_in_the_readme() {
+        let readme = include_str!("../../../README.md");
+        // Nothing set, then a full Linode configuration: between them every branch asks for its
+        // variables.
+        let full: HashMap<&str, &str> = [
+            ("LINODE_CLIENT_ID", "id"),
+            ("LINODE_CLIENT_SECRET", "secret"),
+            ("LINODE_STACKSCRIPT_ID", "1"),
+            ("SESSION_KEY", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
+            ("SANDBOX_APP_READY_SECS", "3"),
+        ]
+        .into();
+        let nothing: HashMap<&str, &str> = HashMap::new();
+        for set in [&nothing, &full] {
+            let vars = Vars::new(|name: &str| set.get(name).map(|value| (*value).to_owned()));
+            Config::read(&vars).expect("a valid configuration");
+            for name in vars.asked() {
+                assert!(readme.contains(&format!("`{name}`")), "{name} is read but not in README.md's tables");
+            }
+        }
     }
 }

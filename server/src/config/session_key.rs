@@ -1,0 +1,49 @@
+//! `SESSION_KEY`: the secret that seals cookies and encrypts stored rows. Refused at start when it
+//! is short or plainly not random, since a guessable key opens every visitor's cookies.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{vars::Vars, ConfigError, LinodeTarget};
+
+/// Fewer bytes than this and the cookie key could be guessed.
+pub const MIN_SESSION_KEY_BYTES: usize = 32;
+/// What the key's characters must carry at least, by their spread (`openssl rand -hex 32`
+/// gives about 250).
+pub const MIN_SESSION_KEY_BITS: u32 = 128;
+
+/// The key's length times the Shannon entropy of its characters: a rough ceiling on how much
+/// randomness it holds. It cannot prove a key random, but it refuses the ones that plainly are
+/// not — one character repeated, a short word over and over.
+pub fn estimated_bits(key: &str) -> u32 {
+    // A key that repeats a shorter piece holds no more than that piece.
+    let bytes = key.as_bytes();
+    let period = (1..=bytes.len())
+        .find(|&p| bytes.len().is_multiple_of(p) && bytes.chunks(p).all(|c| c == &bytes[..p]))
+        .unwrap_or(bytes.len());
+    let bytes = &bytes[..period];
+    let mut counts = [0usize; 256];
+    for &b in bytes {
+        counts[usize::from(b)] += 1;
+    }
+    let n = bytes.len() as f64;
+    let per_char: f64 = counts.iter().filter(|&&c| c > 0).map(|&c| c as f64 / n).map(|p| -p * p.log2()).sum();
+    (per_char * n) as u32
+}
+
+/// The key, checked; required with a Linode OAuth client (the embedded sandbox makes one up).
+pub(super) fn read(
+    vars: &Vars<impl Fn(&str) -> Option<String>>,
+    linode: &LinodeTarget,
+) -> Result<Option<SecretString>, ConfigError> {
+    let key = vars.text("SESSION_KEY").map(SecretString::from);
+    match (&key, linode) {
+        (Some(key), _) if key.expose_secret().len() < MIN_SESSION_KEY_BYTES => {
+            Err(ConfigError::ShortSessionKey(key.expose_secret().len()))
+        }
+        (Some(key), _) if estimated_bits(key.expose_secret()) < MIN_SESSION_KEY_BITS => {
+            Err(ConfigError::WeakSessionKey(estimated_bits(key.expose_secret())))
+        }
+        (None, LinodeTarget::Remote { .. }) => Err(ConfigError::Required("SESSION_KEY")),
+        _ => Ok(key),
+    }
+}
