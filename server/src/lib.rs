@@ -5,6 +5,7 @@ pub mod body_limit;
 pub mod callback;
 pub mod config;
 pub mod connections;
+mod embedded_sandbox;
 pub mod metrics_export;
 pub mod page_cache;
 pub mod plain_page;

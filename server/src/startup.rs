@@ -1,3 +1,9 @@
+//! The composition root: [`Application::build`] turns the configuration into running parts — the
+//! metrics listener, the public listener, Linode's endpoints (or the embedded sandbox's, see
+//! `embedded_sandbox`), the store, the readiness prober, the deploy engine and the router with its
+//! middleware — and [`Application::run_until`] serves them until shutdown, then drains the
+//! deployments in flight.
+
 use std::{
     net::SocketAddr,
     sync::{Arc, OnceLock},
@@ -41,6 +47,7 @@ use crate::{
     callback::auth_callback,
     config::{Config, HttpSettings, LinodeTarget, StoreConfig},
     connections::{self, ConnectionLimits},
+    embedded_sandbox::{self, LinodeEndpoints},
     metrics_export,
     page_cache::{self, PageCache},
     rate_limit::RateLimits,
@@ -123,54 +130,19 @@ impl Application {
         let http = linode::http_client_with_timeouts(USER_AGENT, config.http.linode_timeouts);
 
         let session_key = config.session_key.unwrap_or_else(random_session_key);
-        let (login_base, authorize_base, api_base, credentials, sandbox, sandbox_loopback) = match config.linode {
+        let linode = match config.linode {
             LinodeTarget::EmbeddedSandbox => {
-                let client_secret = match config.sandbox.client_secret {
-                    Some(secret) => secret.expose_secret().to_owned(),
-                    None => hex::encode(random_bytes::<32>()),
-                };
-                let client = sandbox::ClientConfig {
-                    id: sandbox::DEFAULT_CLIENT_ID.to_owned(),
-                    secret: client_secret.clone(),
-                    redirect_uri: redirect_uri.to_string(),
-                    label: config.app_name.clone(),
-                    public: false,
-                };
-                let mut sandbox_config = sandbox::Config { clients: vec![client], ..Default::default() };
-                if let Some(provisioning) = config.sandbox.provisioning {
-                    sandbox_config.timings.provisioning = provisioning;
-                }
-                if let Some(booting) = config.sandbox.booting {
-                    sandbox_config.timings.booting = booting;
-                }
-                if let Some(app_ready) = config.sandbox.app_ready {
-                    sandbox_config.timings.app_ready = app_ready;
-                }
-                let sandbox = sandbox::Sandbox::new(sandbox_config);
-                // The browser reaches the login pages through the public address; the server calls the
-                // login server and the API over its own loopback listener.
-                // It also serves the sandbox's admin endpoints (inspection, faults, reset), which
-                // the public mount never does: loopback only, at `SANDBOX_ADMIN_ADDR` if set.
-                let admin_addr =
-                    config.sandbox.admin_addr.unwrap_or(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)));
-                let loopback = TcpListener::bind(admin_addr).await.map_err(StartupError::SandboxListener)?;
-                let internal = loopback.local_addr().map_err(StartupError::SandboxListener)?;
-                let authorize_base = join_prefix(&public_base, &format!("{SANDBOX_PREFIX}/login"));
-                let login_base = Url::parse(&format!("http://{internal}/login")).expect("valid URL");
-                let api_base = Url::parse(&format!("http://{internal}/v4")).expect("valid URL");
-                let credentials = OAuthClientCredentials {
-                    client_id: sandbox::DEFAULT_CLIENT_ID.to_owned(),
-                    client_secret: SecretString::from(client_secret),
-                };
-                tracing::info!(admin = %format!("http://{internal}{}/inspect", sandbox::ADMIN_PREFIX), "embedded sandbox admin (loopback only)");
-                let loopback = (loopback, sandbox.router().merge(sandbox.admin_router()));
-                (login_base, Some(authorize_base), api_base, credentials, Some(sandbox), Some(loopback))
+                embedded_sandbox::start(&config.sandbox, &config.app_name, &redirect_uri, &public_base).await?
             }
-            LinodeTarget::Remote { client_id, client_secret, login_base, api_base } => {
-                (login_base, None, api_base, OAuthClientCredentials { client_id, client_secret }, None, None)
-            }
+            LinodeTarget::Remote { client_id, client_secret, login_base, api_base } => LinodeEndpoints {
+                login_base,
+                authorize_base: None,
+                api_base,
+                credentials: OAuthClientCredentials { client_id, client_secret },
+                sandbox: None,
+            },
         };
-
+        let sandbox = linode.sandbox.as_ref().map(|embedded| embedded.sandbox.clone());
         let settings = DeploySettings {
             app_name: config.app_name,
             stackscript_id: config.stackscript_id,
@@ -186,36 +158,29 @@ impl Application {
             create_settles: config.http.linode_timeouts.total + Duration::from_secs(5),
             firewall: config.app_firewall,
         };
-        let mut login = LoginClient::new(login_base, credentials, http.clone());
-        if let Some(authorize_base) = &authorize_base {
+        let mut login = LoginClient::new(linode.login_base, linode.credentials, http.clone());
+        if let Some(authorize_base) = &linode.authorize_base {
             login = login.with_authorize_base(authorize_base);
         }
-        let api = ApiClient::new(api_base, http);
+        let api = ApiClient::new(linode.api_base, http);
+        let sandbox_loopback = linode.sandbox.map(|embedded| embedded.loopback);
         let (store, sqlite_lock) = open_store(&config.store, session_key.expose_secret().as_bytes()).await?;
-        let mut installed_apps = None;
-        let mut prober = None;
-        if let Some(check) = config.ready_check {
-            let network = match &sandbox {
-                // The sandbox's Linodes have documentation-range addresses: their apps answer on
-                // a loopback listener of the sandbox's, reached through this route.
-                Some(sandbox) => {
-                    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
-                        .await
-                        .map_err(StartupError::SandboxListener)?;
-                    let apps = listener.local_addr().map_err(StartupError::SandboxListener)?;
-                    installed_apps = Some((listener, sandbox.installed_app_router()));
-                    let sandbox = sandbox.clone();
-                    Network::Sandbox(Arc::new(move |declared: SocketAddr| match declared.ip() {
-                        std::net::IpAddr::V4(_) if sandbox.app_answers_on(declared) => Some(apps),
-                        _ => None,
-                    }))
-                }
-                None => Network::Internet,
-            };
-            let limits = ProbeLimits { timeout: config.ready_timeout, ..ProbeLimits::default() };
-            prober =
-                Some(Prober::new(check, network, limits).map_err(|error| StartupError::ReadyCheck(error.to_string()))?);
-        }
+        let (prober, installed_apps) = match config.ready_check {
+            Some(check) => {
+                let (network, installed_apps) = match &sandbox {
+                    Some(sandbox) => {
+                        let (network, apps) = embedded_sandbox::installed_apps(sandbox).await?;
+                        (network, Some(apps))
+                    }
+                    None => (Network::Internet, None),
+                };
+                let limits = ProbeLimits { timeout: config.ready_timeout, ..ProbeLimits::default() };
+                let prober =
+                    Prober::new(check, network, limits).map_err(|error| StartupError::ReadyCheck(error.to_string()))?;
+                (Some(prober), installed_apps)
+            }
+            None => (None, None),
+        };
         let deploy =
             Arc::new(DeployService::new(settings, login, api, session_key.expose_secret().as_bytes(), store, prober));
         let state = AppState { leptos_options, deploy };
@@ -459,7 +424,7 @@ fn fallback(
 
 type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
 
-fn join_prefix(base: &Url, prefix: &str) -> Url {
+pub(crate) fn join_prefix(base: &Url, prefix: &str) -> Url {
     let mut url = base.clone();
     let path = format!("{}{prefix}", base.path().trim_end_matches('/'));
     url.set_path(&path);
