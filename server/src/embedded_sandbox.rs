@@ -12,10 +12,10 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use url::Url;
 
-use crate::{
-    config::SandboxSettings,
-    startup::{join_prefix, StartupError, SANDBOX_PREFIX},
-};
+use crate::config::SandboxSettings;
+
+/// Where the embedded sandbox's login pages are mounted on the public address.
+pub(crate) const SANDBOX_PREFIX: &str = "/sandbox";
 
 /// Where the server reaches Linode's login server and API, and as whom.
 pub(crate) struct LinodeEndpoints {
@@ -39,7 +39,7 @@ pub(crate) async fn start(
     app_name: &str,
     redirect_uri: &Url,
     public_base: &Url,
-) -> Result<LinodeEndpoints, StartupError> {
+) -> std::io::Result<LinodeEndpoints> {
     let client_secret = match &settings.client_secret {
         Some(secret) => secret.expose_secret().to_owned(),
         None => {
@@ -71,8 +71,8 @@ pub(crate) async fn start(
     // admin endpoints (inspection, faults, reset), which the public mount never does: loopback
     // only, at `SANDBOX_ADMIN_ADDR` if set.
     let admin_addr = settings.admin_addr.unwrap_or(SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)));
-    let listener = TcpListener::bind(admin_addr).await.map_err(StartupError::SandboxListener)?;
-    let internal = listener.local_addr().map_err(StartupError::SandboxListener)?;
+    let listener = TcpListener::bind(admin_addr).await?;
+    let internal = listener.local_addr()?;
     tracing::info!(admin = %format!("http://{internal}{}/inspect", sandbox::ADMIN_PREFIX), "embedded sandbox admin (loopback only)");
     let loopback = (listener, sandbox.router().merge(sandbox.admin_router()));
     Ok(LinodeEndpoints {
@@ -90,16 +90,20 @@ pub(crate) async fn start(
 /// The network the readiness check probes on the sandbox: its Linodes have documentation-range
 /// addresses, so their applications answer on a loopback listener of the sandbox's, which this
 /// route maps them to. Returns the route and that listener with its router.
-pub(crate) async fn installed_apps(
-    sandbox: &sandbox::Sandbox,
-) -> Result<(Network, (TcpListener, Router)), StartupError> {
-    let listener =
-        TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await.map_err(StartupError::SandboxListener)?;
-    let apps = listener.local_addr().map_err(StartupError::SandboxListener)?;
+pub(crate) async fn installed_apps(sandbox: &sandbox::Sandbox) -> std::io::Result<(Network, (TcpListener, Router))> {
+    let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+    let apps = listener.local_addr()?;
     let sandbox_for_route = sandbox.clone();
     let network = Network::Sandbox(Arc::new(move |declared: SocketAddr| match declared.ip() {
         std::net::IpAddr::V4(_) if sandbox_for_route.app_answers_on(declared) => Some(apps),
         _ => None,
     }));
     Ok((network, (listener, sandbox.installed_app_router())))
+}
+
+fn join_prefix(base: &Url, prefix: &str) -> Url {
+    let mut url = base.clone();
+    let path = format!("{}{prefix}", base.path().trim_end_matches('/'));
+    url.set_path(&path);
+    url
 }

@@ -47,7 +47,7 @@ use crate::{
     callback::auth_callback,
     config::{Config, HttpSettings, LinodeTarget, StoreConfig},
     connections::{self, ConnectionLimits},
-    embedded_sandbox::{self, LinodeEndpoints},
+    embedded_sandbox::{self, LinodeEndpoints, SANDBOX_PREFIX},
     metrics_export,
     page_cache::{self, PageCache},
     rate_limit::RateLimits,
@@ -59,7 +59,6 @@ use crate::{
 };
 
 /// Where the embedded sandbox is mounted.
-pub const SANDBOX_PREFIX: &str = "/sandbox";
 const USER_AGENT: &str = concat!("install-on-linode/", env!("CARGO_PKG_VERSION"));
 /// How long shutdown waits for token revocations still running.
 const REVOKE_DRAIN: Duration = Duration::from_secs(20);
@@ -132,7 +131,9 @@ impl Application {
         let session_key = config.session_key.unwrap_or_else(random_session_key);
         let linode = match config.linode {
             LinodeTarget::EmbeddedSandbox => {
-                embedded_sandbox::start(&config.sandbox, &config.app_name, &redirect_uri, &public_base).await?
+                embedded_sandbox::start(&config.sandbox, &config.app_name, &redirect_uri, &public_base)
+                    .await
+                    .map_err(StartupError::SandboxListener)?
             }
             LinodeTarget::Remote { client_id, client_secret, login_base, api_base } => LinodeEndpoints {
                 login_base,
@@ -169,7 +170,8 @@ impl Application {
             Some(check) => {
                 let (network, installed_apps) = match &sandbox {
                     Some(sandbox) => {
-                        let (network, apps) = embedded_sandbox::installed_apps(sandbox).await?;
+                        let (network, apps) =
+                            embedded_sandbox::installed_apps(sandbox).await.map_err(StartupError::SandboxListener)?;
                         (network, Some(apps))
                     }
                     None => (Network::Internet, None),
@@ -423,13 +425,6 @@ fn fallback(
 }
 
 type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
-
-pub(crate) fn join_prefix(base: &Url, prefix: &str) -> Url {
-    let mut url = base.clone();
-    let path = format!("{}{prefix}", base.path().trim_end_matches('/'));
-    url.set_path(&path);
-    url
-}
 
 fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];

@@ -1,7 +1,13 @@
-use std::sync::{
-    atomic::{AtomicU32, Ordering},
-    Mutex,
+use std::{
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
 };
+
+use tokio_util::sync::CancellationToken;
 
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
