@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs whatever this project needs and is missing; every step is skipped when its tool is
-# already there. Usage: scripts/setup.sh [--browser]   (--browser also installs Chromium for tests)
-# The versions and traps are explained in README.md ("Toolchain").
+# already there. Usage: scripts/setup.sh [--browser] [--postgres]   (--browser also installs
+# Chromium for tests, --postgres Debian's PostgreSQL server for the replica and durability tests)
+# The versions and traps are explained in docs/TOOLCHAIN.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,4 +1,5 @@
-//! The flow's identifiers, as types: plain data, imported by every other module and importing none.
+//! The flow's identifiers, as types: plain data that the rest of the engine imports (they need
+//! only the flow's random source).
 
 use std::fmt;
 

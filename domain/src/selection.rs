@@ -1,6 +1,8 @@
 //! What the person asks for on the deploy form, and the rules it must meet. Compiled into both
 //! halves: the browser checks as the person types, the server checks again on submit, with the
-//! same code and the same messages. A [`Selection`] only exists for values the form offers.
+//! same code and the same messages. A [`Selection`] from [`Selection::parse`] holds only values
+//! the form offers; the preview's [`Selection::as_typed`] is the one way to build one that may
+//! not, and what it builds is only shown, never sent.
 
 use std::collections::BTreeMap;
 

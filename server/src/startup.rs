@@ -212,11 +212,6 @@ impl Application {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Where `/metrics` is served, when it is.
-    pub fn metrics_addr(&self) -> Option<SocketAddr> {
-        self.metrics.as_ref().and_then(|(listener, _)| listener.local_addr().ok())
-    }
-
     pub fn public_base(&self) -> &Url {
         &self.public_base
     }
@@ -230,10 +225,6 @@ impl Application {
     pub fn sandbox_admin_url(&self) -> Option<String> {
         let (listener, _) = self.sandbox_loopback.as_ref()?;
         listener.local_addr().ok().map(|addr| format!("http://{addr}"))
-    }
-
-    pub fn state(&self) -> &AppState {
-        &self.state
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight requests and token revocations finish.
