@@ -53,6 +53,7 @@ pub fn page(options: &LeptosOptions, page: PlainPage<'_>) -> Response {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} — Install on Linode</title>\
+         <link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\">\
          <link rel=\"stylesheet\" href=\"{css}\"></head>\
          <body><main id=\"main\"><section class=\"card failure\" data-testid=\"{testid}\" data-kind=\"{kind}\">\
          <h1>{title}</h1>\

@@ -52,11 +52,16 @@ fieldset{border:1px solid #d9dde3;border-radius:4px;margin:1rem 0}code{font-size
 font-size:1rem;cursor:pointer}button[value=approve]{background:#02b159;color:#fff}\
 button[value=deny]{background:#fff;color:#1f2933;border-color:#9aa5b1}small{color:#52606d}";
 
+/// The pages' icon, inline: without one a browser asks for `/favicon.ico`, which is not the
+/// sandbox's (it may be mounted under another site) and would fail on every visit.
+const ICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E\
+%3Ccircle cx='8' cy='8' r='7' fill='%2302b159'/%3E%3C/svg%3E";
+
 fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{title}</title><style>{STYLE}</style></head><body><main>\
+<title>{title}</title><link rel=\"icon\" href=\"{ICON}\"><style>{STYLE}</style></head><body><main>\
 <p class=\"banner\">Linode sandbox — nothing real is created.</p>{body}</main></body></html>\n",
         title = escape(title),
     )
