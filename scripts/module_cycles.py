@@ -33,9 +33,10 @@ def code_of(file: Path) -> str:
     text = file.read_text()
     text = re.sub(r"//[^\n]*", "", text)
     text = re.sub(r'r#*"(?:.|\n)*?"#*|"(?:\\.|[^"\\])*"', '""', text)
-    # Test modules in the file: everything from `#[cfg(test)]` to the end, as the house style has it.
-    cut = text.find("#[cfg(test)]")
-    return text if cut < 0 else text[:cut]
+    # The file's test module: from `#[cfg(test)]` on a `mod` to the end, as the house style has it
+    # (a `#[cfg(test)]` on a single function leaves the rest of the file in).
+    found = re.search(r"#\[cfg\(test\)\]\s*(pub(\([a-z]+\))?\s+)?mod\s", text)
+    return text if found is None else text[: found.start()]
 
 
 def expand(tree: str) -> list:

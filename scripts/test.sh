@@ -33,7 +33,7 @@ run cargo test --locked -p app --features ssr --lib
 run scripts/sdk-check/run.sh
 run cargo leptos build --release --precompress --split
 run bash -c 'cd end2end && npx playwright test'
-# The same binary behind Debian's nginx (deploy/nginx/) with a throwaway certificate.
+# The same binary behind Debian's nginx (ops/nginx/) with a throwaway certificate.
 run scripts/proxy-check/run.sh
 
 # One closing line for the whole run, summed over every runner above.

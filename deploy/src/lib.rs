@@ -2,10 +2,10 @@
 //! "their Linode runs and the token is revoked", with no Leptos and no HTTP server in it.
 //!
 //! [`service::DeployService`] is its one door. Behind it, one module per step: [`catalog`] (what the
-//! form offers, cached), [`runner`] (Linode's callback → a token, journaled → the app's firewall
+//! form offers, cached), `runner` (Linode's callback → a token, journaled → the app's firewall
 //! ([`app_firewall`]) → a new Linode, detached from the request), [`follower`] (following it to
 //! `running`), [`revoke`], [`readiness`] (whether its application answers, after the token is
-//! gone), [`recovery`] (tokens and flows a dead replica left), all on the [`store`]. [`sealed`]
+//! gone), `recovery` (tokens and flows a dead replica left), all on the [`store`]. [`sealed`]
 //! encrypts what the browser carries; [`failure`] turns a cause into what the person reads.
 
 pub mod app_firewall;

@@ -27,7 +27,7 @@ pub struct Initial {
 }
 
 /// The query parameter that carries the SSH keys of a retry, sealed by this server (see
-/// `ssr::failure::retry_link`): a link anyone can write must never put a stranger's key on
+/// `deploy::failure::retry_link`): a link anyone can write must never put a stranger's key on
 /// someone's new Linode.
 pub const RETRY_KEYS_PARAM: &str = "keys";
 

@@ -2,7 +2,7 @@ import { expect, test } from "@playwright/test";
 import { PROXY_BASE_URL } from "../playwright.config";
 import { expectAllTokensRevoked, inspect, openForm } from "./helpers";
 
-// Run only by scripts/proxy-check/run.sh, which puts Debian's nginx (deploy/nginx/) with a
+// Run only by scripts/proxy-check/run.sh, which puts Debian's nginx (ops/nginx/) with a
 // throwaway certificate in front of the release server and sets PROXY_BASE_URL to it; Chromium
 // trusts that certificate's key and nothing else (playwright.config.ts).
 test.skip(!PROXY_BASE_URL, "needs the proxy started by scripts/proxy-check/run.sh");

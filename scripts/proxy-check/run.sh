@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Puts Debian's nginx, configured by deploy/nginx/install-on-linode.conf inside Debian's own
+# Puts Debian's nginx, configured by ops/nginx/install-on-linode.conf inside Debian's own
 # /etc/nginx/nginx.conf, with a throwaway certificate in front of the release binary on loopback,
 # and checks what the site promises behind a TLS proxy (proxy_check.py says what), ending with one
 # Playwright deploy journey through it. Everything runs as the current user on free high ports of
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 repo=$(pwd)
 here=scripts/proxy-check
 # PROXY_SITE_CONF: another site file, to see the checks catch a broken one.
-site_conf=${PROXY_SITE_CONF:-deploy/nginx/install-on-linode.conf}
+site_conf=${PROXY_SITE_CONF:-ops/nginx/install-on-linode.conf}
 
 give_up() {
   echo "proxy-check: $1"

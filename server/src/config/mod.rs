@@ -220,12 +220,19 @@ impl Config {
             None if matches!(linode, LinodeTarget::EmbeddedSandbox) => sandbox::STACKSCRIPT_NO_INPUT,
             None => return Err(ConfigError::Required("LINODE_STACKSCRIPT_ID")),
         };
+        // Read in this order so that, of several mistakes, the same one is named first as before.
         let session_key = session_key::read(vars, &linode)?;
+        let timings = Timings::read(vars)?;
+        let store = StoreConfig::read(vars)?;
+        let http = HttpSettings::read(vars)?;
+        let sandbox = SandboxSettings::read(vars)?;
+        let pkce = vars.switch("LINODE_PKCE")?.unwrap_or(true);
         let ready_check = read_ready_check(vars, &linode)?;
         let ready_timeout = vars.timeout("READY_TIMEOUT_SECS")?.unwrap_or(ProbeLimits::default().timeout);
         let app_firewall = read_app_ports(vars, ready_check.as_ref())?;
+        let metrics_addr = read_metrics_addr(vars, bind)?;
         Ok(Self {
-            metrics_addr: read_metrics_addr(vars, bind)?,
+            metrics_addr,
             app_firewall,
             ready_check,
             ready_timeout,
@@ -235,11 +242,11 @@ impl Config {
             stackscript_id,
             session_key,
             linode,
-            timings: Timings::read(vars)?,
-            http: HttpSettings::read(vars)?,
-            sandbox: SandboxSettings::read(vars)?,
-            store: StoreConfig::read(vars)?,
-            pkce: vars.switch("LINODE_PKCE")?.unwrap_or(true),
+            timings,
+            http,
+            sandbox,
+            store,
+            pkce,
         })
     }
 }

@@ -53,7 +53,7 @@ async fn every_app_response_carries_the_security_headers() {
         assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
         assert!(csp.contains("'wasm-unsafe-eval'"), "{what}: {csp}");
         // The form page comes from the page cache: its inline scripts are allowed by their hashes
-        // (tests/page_cache.rs); every other page by this response's nonce.
+        // (tests/it/page_cache.rs); every other page by this response's nonce.
         let cached = response.url().path() == "/" && response.url().query().is_none();
         if cached {
             assert!(csp_nonce(csp).is_none() && csp.contains("'sha256-"), "{what}: {csp}");
