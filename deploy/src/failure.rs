@@ -45,7 +45,7 @@ pub fn retry_link(
     if !selection.authorized_keys.is_empty() {
         let sealed = RetryKeys {
             keys: selection.authorized_keys.clone(),
-            at: super::flow::now_secs(),
+            at: super::pending_flow::now_secs(),
             outcome: outcome.cloned(),
         };
         if let Some(token) = sealer.seal_token(RETRY_KEYS_PARAM, &sealed) {

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::flow::random_hex;
+use super::pending_flow::random_hex;
 
 /// Names one deployment's outcome (random, 128 bits). The browser holds it in a sealed cookie.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

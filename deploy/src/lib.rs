@@ -11,12 +11,12 @@
 pub mod app_firewall;
 pub mod catalog;
 pub mod failure;
-pub mod flow;
 pub mod follower;
 pub mod ids;
 pub mod linode_request;
 pub mod metrics;
 pub mod new_linode;
+pub mod pending_flow;
 pub mod readiness;
 mod recovery;
 pub mod result_ref;

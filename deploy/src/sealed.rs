@@ -9,7 +9,7 @@ use http::{header::COOKIE, HeaderMap};
 use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha512};
 
-use super::{flow::PendingFlow, result_ref::ResultRef};
+use super::{pending_flow::PendingFlow, result_ref::ResultRef};
 
 /// A cookie this server seals: its name and the type it holds, paired once, so a cookie can only
 /// be opened as what was sealed into it.

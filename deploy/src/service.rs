@@ -12,8 +12,8 @@ use url::Url;
 use super::{
     catalog::{Catalog, CatalogCache, CatalogError},
     failure::FlowFailure,
-    flow::PendingFlow,
     ids::{OutcomeId, ReplicaId, StateKey},
+    pending_flow::PendingFlow,
     readiness::{self, Prober},
     recovery::Upkeep,
     result_ref::ResultRef,

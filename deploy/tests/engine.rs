@@ -5,8 +5,8 @@
 use std::{sync::Arc, time::Duration};
 
 use deploy::{
-    flow::PendingFlow,
     follower::FollowLimits,
+    pending_flow::PendingFlow,
     store::{Store, StoreSettings},
     CallbackParams, CallbackReply, DeployService, DeploySettings, ResultRef,
 };

@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 
 use crate::site::{
     encoding::{negotiate, Encoding},
-    stored::{Representations, Stored},
+    representations::{Representations, Stored},
     REVALIDATE,
 };
 
@@ -151,11 +151,11 @@ async fn render(request: Request, next: Next) -> Result<CachedPage, Response> {
     let keepable = parts.status == StatusCode::OK
         && !parts.headers.contains_key(SET_COOKIE)
         && parts.headers.get(CACHE_CONTROL).is_none_or(|value| !value.as_bytes().starts_with(b"no-store"));
-    let sealed = match (keepable, nonce, std::str::from_utf8(&bytes)) {
-        (true, Some(nonce), Ok(html)) => seal(html, &nonce),
+    let hashed = match (keepable, nonce, std::str::from_utf8(&bytes)) {
+        (true, Some(nonce), Ok(html)) => nonce_to_hashes(html, &nonce),
         _ => None,
     };
-    let Some((html, scripts)) = sealed else { return Err(Response::from_parts(parts, Body::from(bytes))) };
+    let Some((html, scripts)) = hashed else { return Err(Response::from_parts(parts, Body::from(bytes))) };
     let content_type =
         parts.headers.get(CONTENT_TYPE).cloned().unwrap_or(HeaderValue::from_static("text/html; charset=utf-8"));
     Ok(CachedPage::new(content_type, html, &scripts))
@@ -207,7 +207,7 @@ fn is_personal(query: &str) -> bool {
 /// the nonce, and gets no hash now. `None` if the nonce appears anywhere but as Leptos writes it
 /// (`nonce="…"` on its scripts, the `crossorigin` value of its preload links): it would then be
 /// page content that cannot be shared.
-fn seal(html: &str, nonce: &str) -> Option<(String, Vec<String>)> {
+fn nonce_to_hashes(html: &str, nonce: &str) -> Option<(String, Vec<String>)> {
     let marked = format!(" nonce=\"{nonce}\"");
     let mut hashes = Vec::new();
     let mut rest = html;
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn the_nonce_leaves_the_page_and_each_inline_script_it_marked_is_hashed() {
-        let (html, hashes) = seal(PAGE, "N0nce").unwrap();
+        let (html, hashes) = nonce_to_hashes(PAGE, "N0nce").unwrap();
         assert!(!html.contains("N0nce"));
         assert!(html.contains("crossorigin=\"\""));
         let mut want = vec![hash("import('/pkg/a.js')"), hash("window.x=1")];
@@ -274,7 +274,7 @@ mod tests {
     #[test]
     fn an_inline_script_without_the_nonce_is_not_allowed_by_a_hash() {
         let injected = PAGE.replace("<body>", "<body><p><script>alert(1)</script></p>");
-        let (html, hashes) = seal(&injected, "N0nce").unwrap();
+        let (html, hashes) = nonce_to_hashes(&injected, "N0nce").unwrap();
         assert!(html.contains("alert(1)"), "the page is kept as rendered");
         assert!(!hashes.contains(&hash("alert(1)")), "a script the render did not mark must stay blocked");
         assert_eq!(hashes.len(), 2);
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn a_nonce_in_the_page_content_keeps_the_page_out_of_the_cache() {
-        assert!(seal(&format!("{PAGE}<p>N0nce</p>"), "N0nce").is_none());
+        assert!(nonce_to_hashes(&format!("{PAGE}<p>N0nce</p>"), "N0nce").is_none());
     }
 
     #[test]

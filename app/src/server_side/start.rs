@@ -105,7 +105,7 @@ async fn form_url(sealed: &str) -> String {
 }
 
 fn now_secs() -> u64 {
-    deploy::flow::now_secs()
+    deploy::pending_flow::now_secs()
 }
 
 async fn start(request: DeployRequest, html_form: bool) -> Result<String, AppError> {

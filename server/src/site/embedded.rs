@@ -14,7 +14,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use super::{
     encoding::Encoding,
     has_content_hash,
-    stored::{Representations, Stored},
+    representations::{Representations, Stored},
     IMMUTABLE, REVALIDATE,
 };
 

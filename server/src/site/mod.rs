@@ -7,7 +7,7 @@
 
 pub mod embedded;
 pub mod encoding;
-pub mod stored;
+pub mod representations;
 
 use std::{path::Path, sync::Arc};
 

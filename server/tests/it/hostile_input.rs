@@ -9,7 +9,7 @@ use std::{sync::OnceLock, time::Duration};
 use crate::support::{failure_kind, location, TestApp};
 use app::error::AppError;
 use deploy::{
-    flow::PendingFlow,
+    pending_flow::PendingFlow,
     sealed::{FlowCookie, OutcomeCookie, SealedCookie, Sealer},
 };
 use domain::selection::Selection;
