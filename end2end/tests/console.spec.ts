@@ -1,6 +1,6 @@
 import { expect, Page, test } from "@playwright/test";
 import { BASE_URL } from "../playwright.config";
-import { clearFaults, setAppReady, startDeploy } from "./helpers";
+import { clearFaults, startDeploy } from "./helpers";
 
 // Every page of a visitor's journey, watched for what a browser reports as broken: a console
 // error, an uncaught exception, a Content-Security-Policy violation, or a sub-resource (script,
@@ -62,11 +62,9 @@ async function expectIcon(page: Page) {
 
 test.afterEach(async ({ request }) => {
   await clearFaults(request);
-  await setAppReady(request, 1500);
 });
 
-test("a whole deployment, form to ready app, with no console error, CSP violation or failed load", async ({ page, request }) => {
-  await setAppReady(request, 1500);
+test("a whole deployment, form to ready app, with no console error, CSP violation or failed load", async ({ page }) => {
   await recordViolations(page);
   const problems = watch(page);
 
