@@ -28,5 +28,5 @@ pub mod settings;
 pub mod store;
 
 pub use result_ref::ResultRef;
-pub use service::{CallbackParams, CallbackReply, DeployService};
+pub use service::{CallbackParams, CallbackReply, DeployService, SessionKeys};
 pub use settings::DeploySettings;

@@ -31,6 +31,12 @@ pub fn callback_duration(elapsed: Duration) {
     metrics::histogram!("callback_duration_seconds").record(elapsed.as_secs_f64());
 }
 
+/// A journaled token that no key of this server opens (sealed under a `SESSION_KEY` it does not
+/// have, or altered): left for a replica that can read it, and counted here so it is not missed.
+pub fn journal_unreadable() {
+    metrics::counter!("journal_unreadable_total").increment(1);
+}
+
 /// A token revocation, confirmed by Linode or given up (the journal keeps such a token).
 pub fn token_revocation(confirmed: bool) {
     if confirmed {

@@ -14,7 +14,7 @@ use super::{
     revoke::Revoker,
     runner::FlowRunner,
     settings::DeploySettings,
-    store::{now_ms, Backend, JournalEntry, Store},
+    store::{now_ms, Backend, JournalEntry, Resealed, Store},
 };
 
 /// How often the upkeep runs; a lapsed lease is taken over within this much of lapsing.
@@ -55,6 +55,17 @@ impl Upkeep {
 
     /// Runs until shutdown: leases renewed every third of a lease, a sweep every few seconds.
     pub(crate) async fn maintain(self: Arc<Self>) {
+        // After a SESSION_KEY rotation, what the previous key sealed is sealed again with the
+        // new one first, so the previous key is needed by nothing stored once this has run.
+        match self.store.reseal().await {
+            Ok(Resealed { resealed: 0, unreadable: 0 }) => {}
+            Ok(Resealed { resealed, unreadable }) => tracing::warn!(
+                resealed,
+                unreadable,
+                "rows sealed with a previous SESSION_KEY are now sealed with the current one"
+            ),
+            Err(error) => tracing::error!(%error, "could not seal stored rows again with the current SESSION_KEY"),
+        }
         // A SQLite file has one server process: whatever another holder left is from a process
         // that is gone, so it is taken over now rather than when its lease lapses.
         if self.store.backend() == Backend::Sqlite {
@@ -113,6 +124,7 @@ impl Upkeep {
                         }
                         Err((id, error)) => {
                             tracing::error!(%error, "a journaled token cannot be read here");
+                            super::metrics::journal_unreadable();
                             let _ = self.store.defer_token(&id, Duration::from_secs(600)).await;
                         }
                     }

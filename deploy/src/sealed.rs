@@ -40,15 +40,32 @@ pub const MAX_COOKIE: usize = 4000;
 
 pub struct Sealer {
     key: Key,
+    /// Keys `SESSION_KEY` replaced: what they sealed still opens, nothing new is sealed with them.
+    previous: Vec<Key>,
     secure: bool,
 }
 
+/// The jar's 64 bytes of key material from the operator's secret, whatever its length.
+fn jar_key(session_key: &[u8]) -> Key {
+    Key::from(Sha512::digest(session_key).as_slice())
+}
+
 impl Sealer {
-    /// `session_key` is the operator's secret (at least 32 bytes, checked by the configuration);
-    /// hashing it gives the 64 bytes of key material the jar wants, whatever its length.
+    /// `session_key` is the operator's secret (at least 32 bytes, checked by the configuration).
     pub fn new(session_key: &[u8], secure: bool) -> Self {
-        let material = Sha512::digest(session_key);
-        Self { key: Key::from(material.as_slice()), secure }
+        Self { key: jar_key(session_key), previous: Vec::new(), secure }
+    }
+
+    /// Also opens what `previous` keys sealed (`SESSION_KEY_PREVIOUS`, during a rotation).
+    #[must_use]
+    pub fn with_previous<K: AsRef<[u8]>>(mut self, previous: &[K]) -> Self {
+        self.previous = previous.iter().map(|key| jar_key(key.as_ref())).collect();
+        self
+    }
+
+    /// The current key, then the previous ones.
+    fn keys(&self) -> impl Iterator<Item = &Key> {
+        std::iter::once(&self.key).chain(&self.previous)
     }
 
     /// The cookie's name as sent: over https with the `__Host-` prefix, which browsers accept
@@ -87,7 +104,7 @@ impl Sealer {
     pub fn open_token<T: DeserializeOwned>(&self, purpose: &'static str, token: &str) -> Option<T> {
         let mut jar = CookieJar::new();
         jar.add_original(Cookie::new(purpose, token.to_owned()));
-        let cookie = jar.private(&self.key).get(purpose)?;
+        let cookie = self.keys().find_map(|key| jar.private(key).get(purpose))?;
         serde_json::from_str(cookie.value()).ok()
     }
 
@@ -101,7 +118,8 @@ impl Sealer {
                 jar.add_original(cookie.into_owned());
             }
         }
-        let cookie = jar.private(&self.key).get(&self.cookie_name(C::NAME))?;
+        let name = self.cookie_name(C::NAME);
+        let cookie = self.keys().find_map(|key| jar.private(key).get(&name))?;
         serde_json::from_str(cookie.value()).ok()
     }
 
@@ -171,5 +189,23 @@ mod tests {
         let flipped = if &tampered[at..at + 1] == "A" { "B" } else { "A" };
         tampered.replace_range(at..at + 1, flipped);
         assert_eq!(sealer.open::<Test<u32>>(&request_with(&tampered)), None);
+    }
+
+    #[test]
+    fn after_a_rotation_what_the_previous_key_sealed_opens_and_new_seals_use_the_new_key() {
+        let old = Sealer::new(b"0123456789abcdef0123456789abcdef", false);
+        let rotated = Sealer::new(b"fedcba9876543210fedcba9876543210", false)
+            .with_previous(&[b"0123456789abcdef0123456789abcdef"]);
+        let before = old.seal::<Test<u32>>(&7, Duration::from_secs(60)).unwrap();
+        assert_eq!(rotated.open::<Test<u32>>(&request_with(&before)), Some(7));
+        let token = old.seal_token("refusal", &"a message").unwrap();
+        assert_eq!(rotated.open_token::<String>("refusal", &token).as_deref(), Some("a message"));
+        // What the rotated sealer writes, the old key cannot open: it is sealed with the new one.
+        let after = rotated.seal::<Test<u32>>(&8, Duration::from_secs(60)).unwrap();
+        assert_eq!(old.open::<Test<u32>>(&request_with(&after)), None);
+        assert_eq!(
+            Sealer::new(b"fedcba9876543210fedcba9876543210", false).open::<Test<u32>>(&request_with(&after)),
+            Some(8)
+        );
     }
 }

@@ -53,6 +53,19 @@ pub struct CallbackParams {
     pub error: Option<String>,
 }
 
+/// The operator's secret, and during a rotation the ones it replaced.
+#[derive(Clone, Copy)]
+pub struct SessionKeys<'a> {
+    pub current: &'a [u8],
+    pub previous: &'a [&'a [u8]],
+}
+
+impl std::fmt::Debug for SessionKeys<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionKeys").field("previous", &self.previous.len()).finish_non_exhaustive()
+    }
+}
+
 /// The deploy engine's one door, built once at start-up and shared by every request. It answers
 /// the adapters itself (the catalog, the outcome, progress) and hands the rest to the two that
 /// do the work: the [`FlowRunner`] runs each flow detached from its request, the [`Upkeep`]
@@ -73,18 +86,19 @@ pub struct DeployService {
 }
 
 impl DeployService {
+    /// `keys`: `SESSION_KEY` and the keys it replaced (still opened, never used to seal).
     /// `prober`: checks, after each Linode runs, whether its application answers, when the
     /// operator declared how.
     pub fn new(
         settings: DeploySettings,
         login: LoginClient,
         api: ApiClient,
-        session_key: &[u8],
+        keys: SessionKeys<'_>,
         store: Store,
         prober: Option<Prober>,
     ) -> Self {
         let catalog = CatalogCache::new(api.clone(), settings.clone());
-        let sealer = Arc::new(Sealer::new(session_key, settings.secure_cookies));
+        let sealer = Arc::new(Sealer::new(keys.current, settings.secure_cookies).with_previous(keys.previous));
         let tasks = TaskTracker::new();
         let shutdown = CancellationToken::new();
         let store = Arc::new(store);

@@ -21,7 +21,7 @@ use axum::{
     routing::get,
     Router,
 };
-use deploy::{DeployService, DeploySettings};
+use deploy::{DeployService, DeploySettings, SessionKeys};
 use leptos::prelude::LeptosOptions;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use linode::{ApiClient, LoginClient, OAuthClientCredentials};
@@ -165,7 +165,10 @@ impl Application {
         }
         let api = ApiClient::new(linode.api_base, http);
         let sandbox_loopback = linode.sandbox.map(|embedded| embedded.loopback);
-        let (store, sqlite_lock) = open_store(&config.store, session_key.expose_secret().as_bytes()).await?;
+        let previous: Vec<&[u8]> =
+            config.session_key_previous.iter().map(|key| key.expose_secret().as_bytes()).collect();
+        let keys = SessionKeys { current: session_key.expose_secret().as_bytes(), previous: &previous };
+        let (store, sqlite_lock) = open_store(&config.store, keys).await?;
         let (prober, installed_apps) = match config.ready_check {
             Some(check) => {
                 let (network, installed_apps) = match &sandbox {
@@ -183,8 +186,7 @@ impl Application {
             }
             None => (None, None),
         };
-        let deploy =
-            Arc::new(DeployService::new(settings, login, api, session_key.expose_secret().as_bytes(), store, prober));
+        let deploy = Arc::new(DeployService::new(settings, login, api, keys, store, prober));
         let state = AppState { leptos_options, deploy };
         let policy = SecurityPolicy { hsts: public_base.scheme() == "https", live_reload: watching };
         let origin = SiteOrigin::new(config.public_base.as_ref(), &listening, state.leptos_options.clone());
@@ -279,7 +281,7 @@ impl Application {
 
 /// The store named by `DATABASE_URL`, or a SQLite file in `DATA_DIR` (created when missing);
 /// on a SQLite file, with the lock that makes this process its only user.
-async fn open_store(config: &StoreConfig, session_key: &[u8]) -> Result<(Store, Option<SqliteLock>), StartupError> {
+async fn open_store(config: &StoreConfig, keys: SessionKeys<'_>) -> Result<(Store, Option<SqliteLock>), StartupError> {
     let (url, file) = match &config.database_url {
         Some(url) => (url.clone(), sqlite_lock::database_file(url.expose_secret())),
         None => {
@@ -293,9 +295,10 @@ async fn open_store(config: &StoreConfig, session_key: &[u8]) -> Result<(Store, 
     let lock = file.as_deref().map(sqlite_lock::lock).transpose()?;
     let settings =
         StoreSettings { url: url.clone(), max_connections: config.max_connections, op_timeout: config.op_timeout };
-    let store = Store::open(&settings, session_key)
+    let store = Store::open(&settings, keys.current)
         .await
-        .map_err(|error| StartupError::Store(redact_url(url.expose_secret()), error))?;
+        .map_err(|error| StartupError::Store(redact_url(url.expose_secret()), error))?
+        .with_previous_keys(keys.previous);
     Ok((store, lock))
 }
 

@@ -17,6 +17,24 @@ const INFO: &[u8] = b"aes-256-gcm row key v1";
 
 pub struct RowCipher {
     cipher: Aes256Gcm,
+    /// Keys `SESSION_KEY` replaced: rows they sealed still open (and are re-sealed).
+    previous: Vec<Aes256Gcm>,
+}
+
+/// Which key opened a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenedWith {
+    Current,
+    /// A previous key: the value should be sealed again with the current one.
+    Previous,
+}
+
+fn row_key(session_key: &[u8]) -> Aes256Gcm {
+    let mut key = [0u8; 32];
+    Hkdf::<Sha256>::new(Some(SALT), session_key)
+        .expand(INFO, &mut key)
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    Aes256Gcm::new(&key.into())
 }
 
 /// The value was not sealed with this key for this row.
@@ -26,11 +44,18 @@ pub struct Unsealable;
 
 impl RowCipher {
     pub fn new(session_key: &[u8]) -> Self {
-        let mut key = [0u8; 32];
-        Hkdf::<Sha256>::new(Some(SALT), session_key)
-            .expand(INFO, &mut key)
-            .expect("32 bytes is a valid HKDF-SHA256 output length");
-        Self { cipher: Aes256Gcm::new(&key.into()) }
+        Self { cipher: row_key(session_key), previous: Vec::new() }
+    }
+
+    /// Also opens what `previous` keys sealed (`SESSION_KEY_PREVIOUS`, during a rotation).
+    #[must_use]
+    pub fn with_previous<K: AsRef<[u8]>>(mut self, previous: &[K]) -> Self {
+        self.previous = previous.iter().map(|key| row_key(key.as_ref())).collect();
+        self
+    }
+
+    pub fn has_previous(&self) -> bool {
+        !self.previous.is_empty()
     }
 
     /// `nonce || ciphertext+tag`, bound to `row` (e.g. `"outcome_secrets/<id>"`).
@@ -45,13 +70,22 @@ impl RowCipher {
     }
 
     pub fn open(&self, row: &str, sealed: &[u8]) -> Result<Vec<u8>, Unsealable> {
+        self.open_telling(row, sealed).map(|(plain, _)| plain)
+    }
+
+    /// The value, and whether the current key or a previous one opened it.
+    pub fn open_telling(&self, row: &str, sealed: &[u8]) -> Result<(Vec<u8>, OpenedWith), Unsealable> {
         if sealed.len() < NONCE_LEN {
             return Err(Unsealable);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        self.cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: row.as_bytes() })
-            .map_err(|_| Unsealable)
+        let with = |cipher: &Aes256Gcm| {
+            cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: row.as_bytes() }).ok()
+        };
+        if let Some(plain) = with(&self.cipher) {
+            return Ok((plain, OpenedWith::Current));
+        }
+        self.previous.iter().find_map(with).map(|plain| (plain, OpenedWith::Previous)).ok_or(Unsealable)
     }
 }
 

@@ -74,7 +74,7 @@ type TakenRow = (String, Vec<u8>, Option<i64>, i64, i64);
 /// A row taken over, or why it cannot be used here.
 pub(super) type TakeOver = Result<JournalEntry, (JournalId, StoreError)>;
 
-fn row(id: &JournalId) -> String {
+pub(super) fn row(id: &JournalId) -> String {
     format!("token_journal/{id}")
 }
 

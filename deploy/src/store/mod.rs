@@ -9,6 +9,7 @@ mod cipher;
 mod claims;
 mod journal;
 mod outcomes;
+mod rotation;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,10 +19,11 @@ use sqlx::{
     AnyPool, Executor,
 };
 
-pub use cipher::{RowCipher, Unsealable};
+pub use cipher::{OpenedWith, RowCipher, Unsealable};
 pub use claims::Claim;
 pub use journal::{HeldToken, JournalEntry, NewJournalEntry};
 pub use outcomes::StoredOutcome;
+pub use rotation::Resealed;
 
 /// How long a journaled token is kept at most.
 const JOURNAL_KEEP: Duration = Duration::from_secs(2 * 24 * 60 * 60);
@@ -156,6 +158,13 @@ impl Store {
     }
 
     /// Runs one store operation within the configured time.
+    /// Also reads what `previous` keys sealed (`SESSION_KEY_PREVIOUS`, during a rotation);
+    /// [`Store::reseal`] moves those rows to the current key.
+    #[must_use]
+    pub fn with_previous_keys<K: AsRef<[u8]>>(self, previous: &[K]) -> Self {
+        Self { cipher: self.cipher.with_previous(previous), ..self }
+    }
+
     async fn bounded<T>(
         &self,
         work: impl std::future::Future<Output = Result<T, sqlx::Error>>,

@@ -173,6 +173,6 @@ impl Store {
     }
 }
 
-fn secret_row(id: &OutcomeId) -> String {
+pub(super) fn secret_row(id: &OutcomeId) -> String {
     format!("outcome_secrets/{id}")
 }

@@ -169,3 +169,38 @@ async fn a_lapsed_lease_goes_to_exactly_one_replica() {
     let taken = store.take_over_lapsed(&ReplicaId::random(), Duration::from_secs(30), 10).await.unwrap();
     assert!(taken.is_empty(), "a renewed lease is not taken again");
 }
+
+#[tokio::test]
+async fn after_a_key_rotation_the_previous_keys_rows_are_read_and_sealed_again_with_the_new_key() {
+    const NEW: &[u8] = b"fedcba9876543210fedcba9876543210-store-tests";
+    let path = temp_file();
+    let old = store_at(&path, KEY).await;
+    let id = OutcomeId::random();
+    old.put_outcome(&id, &deployed(), Some(&SecretString::from("hunter2")), None, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let (held, holder) = (held(), ReplicaId::random());
+    let entry = NewJournalEntry {
+        outcome_id: &id,
+        held: &held,
+        holder: &holder,
+        lease: Duration::ZERO,
+        follow_bound: Duration::from_secs(60),
+    };
+    old.journal_token(entry).await.unwrap();
+
+    // Without the previous key nothing reads; with it, both rows move to the new key.
+    let rotated = store_at(&path, NEW).await.with_previous_keys(&[KEY]);
+    assert_eq!(rotated.reseal().await.unwrap(), Resealed { resealed: 2, unreadable: 0 });
+    assert_eq!(rotated.reseal().await.unwrap(), Resealed::default(), "nothing left to move");
+
+    // The previous key can now be dropped: the new key alone reads both.
+    let new_only = store_at(&path, NEW).await;
+    assert_eq!(new_only.reseal().await.unwrap(), Resealed::default(), "no previous key, nothing to do");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let taken = new_only.take_over_lapsed(&ReplicaId::random(), Duration::from_secs(10), 10).await.unwrap();
+    let [Ok(entry)] = taken.as_slice() else { panic!("the journaled token reads with the new key: {taken:?}") };
+    assert_eq!(entry.held.access.secret(), "token-value");
+    let password = new_only.take_password(&id).await.unwrap().expect("the password reads with the new key");
+    assert_eq!(password.expose_secret(), "hunter2");
+}

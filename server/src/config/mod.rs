@@ -33,6 +33,8 @@ pub struct Config {
     pub stackscript_id: u64,
     /// `SESSION_KEY`; on the sandbox a random key is made when it is absent.
     pub session_key: Option<SecretString>,
+    /// `SESSION_KEY_PREVIOUS`: keys `SESSION_KEY` replaced, still accepted for reading.
+    pub session_key_previous: Vec<SecretString>,
     pub linode: LinodeTarget,
     pub timings: Timings,
     pub http: HttpSettings,
@@ -194,6 +196,12 @@ pub enum ConfigError {
     BadReadyCheck { value: String, reason: ReadyCheckError },
     #[error("APP_PORTS is not usable ({value:?}): {reason}")]
     BadAppPorts { value: String, reason: AppPortsError },
+    #[error("a key in SESSION_KEY_PREVIOUS is shorter than {MIN_SESSION_KEY_BYTES} bytes (it is {0}); list the keys SESSION_KEY replaced, comma-separated")]
+    ShortPreviousKey(usize),
+    #[error(
+        "a key in SESSION_KEY_PREVIOUS looks guessable (about {0} bits; at least {MIN_SESSION_KEY_BITS} are needed)"
+    )]
+    WeakPreviousKey(u32),
     #[error("{0} is required when LINODE_CLIENT_ID is set")]
     Required(&'static str),
 }
@@ -222,6 +230,7 @@ impl Config {
         };
         // Read in this order so that, of several mistakes, the same one is named first as before.
         let session_key = session_key::read(vars, &linode)?;
+        let session_key_previous = session_key::read_previous(vars)?;
         let timings = Timings::read(vars)?;
         let store = StoreConfig::read(vars)?;
         let http = HttpSettings::read(vars)?;
@@ -241,6 +250,7 @@ impl Config {
             app_name,
             stackscript_id,
             session_key,
+            session_key_previous,
             linode,
             timings,
             http,
@@ -420,6 +430,7 @@ fn read_metrics_addr(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -588,5 +599,20 @@ mod tests {
                 assert!(readme.contains(&format!("`{name}`")), "{name} is read but not in README.md's tables");
             }
         }
+    }
+
+    #[test]
+    fn previous_session_keys_are_read_and_checked() {
+        let key = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        let older = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+        let both = format!(" {key} , {older} ");
+        let read = config(&[("SESSION_KEY_PREVIOUS", both.as_str())]).unwrap();
+        assert_eq!(read.session_key_previous.len(), 2);
+        assert_eq!(read.session_key_previous[1].expose_secret(), older);
+        assert!(config(&[]).unwrap().session_key_previous.is_empty());
+        let short = config(&[("SESSION_KEY_PREVIOUS", "short")]).unwrap_err().to_string();
+        assert!(short.contains("SESSION_KEY_PREVIOUS"), "{short}");
+        let weak = config(&[("SESSION_KEY_PREVIOUS", &"ab".repeat(32))]).unwrap_err().to_string();
+        assert!(weak.contains("SESSION_KEY_PREVIOUS"), "{weak}");
     }
 }

@@ -30,6 +30,22 @@ pub fn estimated_bits(key: &str) -> u32 {
     (per_char * n) as u32
 }
 
+/// `SESSION_KEY_PREVIOUS`: the keys `SESSION_KEY` replaced, comma-separated, each checked as
+/// `SESSION_KEY` is. What they sealed (cookies, stored rows) is still opened; nothing new is
+/// sealed with them, and the stored rows are sealed again with the current key at start.
+pub(super) fn read_previous(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Vec<SecretString>, ConfigError> {
+    let Some(list) = vars.text("SESSION_KEY_PREVIOUS") else { return Ok(Vec::new()) };
+    list.split(',')
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .map(|key| match key {
+            key if key.len() < MIN_SESSION_KEY_BYTES => Err(ConfigError::ShortPreviousKey(key.len())),
+            key if estimated_bits(key) < MIN_SESSION_KEY_BITS => Err(ConfigError::WeakPreviousKey(estimated_bits(key))),
+            key => Ok(SecretString::from(key.to_owned())),
+        })
+        .collect()
+}
+
 /// The key, checked; required with a Linode OAuth client (the embedded sandbox makes one up).
 pub(super) fn read(
     vars: &Vars<impl Fn(&str) -> Option<String>>,

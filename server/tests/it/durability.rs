@@ -95,6 +95,41 @@ async fn after_kill_9_while_following_the_restarted_server_revokes_the_token_and
 }
 
 #[tokio::test]
+async fn a_session_key_rotated_across_a_kill_9_loses_no_token_and_no_unviewed_result() {
+    const NEW_KEY: &str = "7d1a4c0e9b2f83a65e4d17c9b0a3f2e8c5d6b7a8091f2e3d4c5b6a7980f1e2d3";
+    let port = crate::support::free_port();
+    let public_base = format!("http://127.0.0.1:{port}");
+    let sandbox = standalone_sandbox(&public_base, Duration::from_secs(3), Duration::from_secs(1)).await;
+    let data = crate::support::temp_dir("rotate");
+    let env = [("DATA_DIR", data.display().to_string()), ("FOLLOW_IDLE_SECS", "120".to_owned())];
+    let mut server = ServerProcess::start(port, &public_base, &sandbox, &env).await;
+    let browser = browser();
+    let (_, callback) = until_callback(&browser, &server.base).await;
+    let response = browser.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(live_tokens(&sandbox.sandbox), 1, "the follower holds the token, journaled under the old key");
+    server.kill9();
+
+    // The operator rotates: a new SESSION_KEY, the old one kept for reading only.
+    let rotated = [
+        ("DATA_DIR", data.display().to_string()),
+        ("FOLLOW_IDLE_SECS", "120".to_owned()),
+        ("SESSION_KEY", NEW_KEY.to_owned()),
+        ("SESSION_KEY_PREVIOUS", crate::support::process::SESSION_KEY.to_owned()),
+    ];
+    let _server = ServerProcess::start(port, &public_base, &sandbox, &rotated).await;
+    // The journaled token is read with the old key and revoked: none is left unrevocable.
+    await_all_revoked(&sandbox.sandbox, Duration::from_secs(20)).await;
+    // The browser's outcome cookie was sealed with the old key, the password with it too.
+    let first = browser.get(format!("{public_base}/deployment")).send().await.unwrap().text().await.unwrap();
+    assert!(first.contains("data-testid=\"deployed\""), "{first}");
+    assert!(password_of(&first).is_some(), "the unviewed password survives the rotation");
+    let second = browser.get(format!("{public_base}/deployment")).send().await.unwrap().text().await.unwrap();
+    assert!(password_of(&second).is_none(), "shown exactly once");
+    assert_eq!(sandbox.sandbox.inspect().instances.len(), 1);
+}
+
+#[tokio::test]
 async fn after_kill_9_during_the_create_the_restarted_server_tells_what_happened_and_revokes() {
     let port = crate::support::free_port();
     let public_base = format!("http://127.0.0.1:{port}");
