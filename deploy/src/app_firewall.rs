@@ -133,17 +133,18 @@ impl AppFirewall {
     }
 }
 
-/// The firewall's label: the Linode's (3–64 characters, Linode's label rules), cut to the 32 a
-/// firewall takes without ending on `-`, `_` or `.`. Deterministic, so recovery finds it by
-/// label after a crash.
-pub fn label_for(linode_label: &str) -> String {
-    let cut: String = linode_label.chars().take(MAX_LABEL).collect();
-    let trimmed = cut.trim_end_matches(['-', '_', '.']);
-    if trimmed.chars().count() >= 3 {
-        trimmed.to_owned()
-    } else {
-        format!("fw-{trimmed}").chars().take(MAX_LABEL).collect()
-    }
+/// The firewall's label: the Linode's (Linode's label rules), cut so that `-<unique>` fits the 32
+/// characters a firewall takes. `unique` is random per deployment: firewall labels are unique in
+/// an account, so a label the person chose (or a shared link chose for them) can never clash with
+/// a firewall they already have, and the clean-up after a failed create, which finds the
+/// firewall by its label, can only ever find this deployment's. It is journaled with the token
+/// before the firewall exists, so recovery finds it after a crash.
+pub fn label_for(linode_label: &str, unique: &str) -> String {
+    let room = MAX_LABEL.saturating_sub(unique.chars().count() + 1);
+    let cut: String = linode_label.chars().take(room).collect();
+    let prefix = cut.trim_end_matches(['-', '_', '.']);
+    let prefix = if prefix.is_empty() { "fw" } else { prefix };
+    format!("{prefix}-{unique}")
 }
 
 #[cfg(test)]
@@ -169,9 +170,9 @@ mod tests {
     fn the_firewall_accepts_exactly_the_declared_ports() {
         let request = AppFirewall::parse("22/tcp,80/tcp,53/udp")
             .expect("valid")
-            .request(&label_for("my-app-us-east-x1"), "My App");
+            .request(&label_for("my-app-us-east-x1", "a1b2c3"), "My App");
         let body = serde_json::to_value(&request).expect("json");
-        assert_eq!(body["label"], "my-app-us-east-x1");
+        assert_eq!(body["label"], "my-app-us-east-x1-a1b2c3");
         assert_eq!(body["rules"]["inbound_policy"], "DROP");
         assert_eq!(body["rules"]["outbound_policy"], "ACCEPT");
         let rules = body["rules"]["inbound"].as_array().expect("rules");
@@ -186,11 +187,14 @@ mod tests {
     }
 
     #[test]
-    fn labels_fit_a_firewall() {
-        assert_eq!(label_for("web-01"), "web-01");
+    fn labels_fit_a_firewall_and_never_repeat_the_persons_label() {
+        assert_eq!(label_for("web-01", "a1b2c3"), "web-01-a1b2c3");
         let long = "a-very-long-linode-label-that-goes-on.and_on-for-64-characters-x";
-        let label = label_for(long);
-        assert!(label.len() <= 32 && !label.ends_with(['-', '_', '.']), "{label}");
-        assert_eq!(label_for("ab-"), "fw-ab");
+        let label = label_for(long, "a1b2c3");
+        assert!(label.len() <= 32 && label.ends_with("-a1b2c3"), "{label}");
+        assert_eq!(label_for("--", "a1b2c3"), "fw-a1b2c3");
+        // A label equal to a firewall the account has (its default one) is not that firewall's.
+        assert_ne!(label_for("default-ssh-only", "a1b2c3"), "default-ssh-only");
+        assert_ne!(label_for("web-01", "a1b2c3"), label_for("web-01", "d4e5f6"));
     }
 }

@@ -199,7 +199,7 @@ impl FlowRunner {
             .firewall
             .as_ref()
             .filter(|_| grant.scopes.allows("firewall", ScopeLevel::ReadWrite))
-            .map(|_| app_firewall::label_for(&label));
+            .map(|_| app_firewall::label_for(&label, &super::pending_flow::random_hex(3)));
         let held = HeldToken {
             access: grant.access_token,
             refresh: grant.refresh_token,

@@ -196,6 +196,8 @@ pub enum ConfigError {
     BadReadyCheck { value: String, reason: ReadyCheckError },
     #[error("APP_PORTS is not usable ({value:?}): {reason}")]
     BadAppPorts { value: String, reason: AppPortsError },
+    #[error("SESSION_KEY contains a comma or starts or ends with a space, so it could not be listed in SESSION_KEY_PREVIOUS when it is rotated; generate one with `openssl rand -hex 32`")]
+    UnlistableSessionKey,
     #[error("a key in SESSION_KEY_PREVIOUS is shorter than {MIN_SESSION_KEY_BYTES} bytes (it is {0}); list the keys SESSION_KEY replaced, comma-separated")]
     ShortPreviousKey(usize),
     #[error(
@@ -614,5 +616,15 @@ mod tests {
         assert!(short.contains("SESSION_KEY_PREVIOUS"), "{short}");
         let weak = config(&[("SESSION_KEY_PREVIOUS", &"ab".repeat(32))]).unwrap_err().to_string();
         assert!(weak.contains("SESSION_KEY_PREVIOUS"), "{weak}");
+    }
+
+    #[test]
+    fn a_session_key_that_could_not_be_listed_as_previous_is_refused() {
+        let key = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        for bad in [format!("{key},{key}"), format!("{key} "), format!(" {key}")] {
+            let error = config(&[("SESSION_KEY", bad.as_str())]).unwrap_err().to_string();
+            assert!(error.contains("SESSION_KEY") && !error.contains(key), "{error}");
+        }
+        assert!(config(&[("SESSION_KEY", key)]).is_ok());
     }
 }

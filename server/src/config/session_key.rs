@@ -53,6 +53,11 @@ pub(super) fn read(
 ) -> Result<Option<SecretString>, ConfigError> {
     let key = vars.text("SESSION_KEY").map(SecretString::from);
     match (&key, linode) {
+        // It must be writable in SESSION_KEY_PREVIOUS at the next rotation, which splits on
+        // commas and trims: a key that would not survive that could not be read back then.
+        (Some(key), _) if key.expose_secret().contains(',') || key.expose_secret().trim() != key.expose_secret() => {
+            Err(ConfigError::UnlistableSessionKey)
+        }
         (Some(key), _) if key.expose_secret().len() < MIN_SESSION_KEY_BYTES => {
             Err(ConfigError::ShortSessionKey(key.expose_secret().len()))
         }

@@ -35,10 +35,10 @@ async fn the_apps_own_firewall_accepts_exactly_its_ports_and_the_app_answers_beh
 
     let inspection = app.sandbox.inspect();
     let linode = &inspection.instances[0];
-    let own = inspection.firewalls.iter().find(|f| f.label == linode.label).expect("the app's firewall");
+    let own = inspection.firewalls.iter().find(|f| made_for(&f.label, &linode.label)).expect("the app's firewall");
+    assert_ne!(own.label, linode.label, "a label of its own, never the person's as is");
     assert_ne!(own.id, default);
     assert_eq!(linode.firewall_ids, [own.id], "behind the app's firewall, not the default");
-    assert_eq!(own.label, linode.label);
     assert_eq!(own.tags, ["Test App"]);
     assert_eq!(own.rules["inbound_policy"], "DROP");
     let accepted: Vec<(&str, &str)> = own.rules["inbound"]
@@ -174,7 +174,8 @@ async fn under_each_account_setting_the_linode_runs_with_a_public_ipv4() {
         assert_eq!(linode.ipv4.len(), 1, "{setting}");
         assert_eq!(linode.status, "running", "{setting}");
         assert_eq!(inspection.count("POST /v4/linode/instances"), creates, "{setting}");
-        let behind_own = inspection.firewalls.iter().any(|f| f.label == linode.label && linode.firewall_ids == [f.id]);
+        let behind_own =
+            inspection.firewalls.iter().any(|f| made_for(&f.label, &linode.label) && linode.firewall_ids == [f.id]);
         assert_eq!(behind_own, own_firewall, "{setting}: {:?}", linode.firewall_ids);
         // What the success view says was sent is what Linode accepted.
         let sent: serde_json::Value = serde_json::from_str(linode.request_body.as_deref().expect("kept")).unwrap();
@@ -243,4 +244,11 @@ async fn a_rate_limited_create_is_sent_again_after_retry_after_and_never_blindly
     assert_eq!(inspection.count("POST /v4/linode/instances"), 1, "Retry-After 30 s: not sent again");
     assert!(inspection.firewalls.iter().all(|f| f.label == sandbox::DEFAULT_FIREWALL_LABEL), "its firewall removed");
     app.assert_all_tokens_revoked().await;
+}
+
+/// Whether a firewall's label is the one the flow makes for a Linode's: as much of the Linode's
+/// label as fits, then `-` and six random hex digits.
+fn made_for(firewall_label: &str, linode_label: &str) -> bool {
+    let Some((prefix, unique)) = firewall_label.rsplit_once('-') else { return false };
+    unique.len() == 6 && unique.chars().all(|c| c.is_ascii_hexdigit()) && linode_label.starts_with(prefix)
 }
