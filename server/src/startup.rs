@@ -341,12 +341,14 @@ fn router(
     }
     let mut router = router
         // Innermost first: the form page's cache (it sees the nonce the headers layer made), the
-        // cross-site check, the body limit, then the rate limits, then the headers, so refusals
-        // of any of them still carry the headers.
+        // body limit, the rate limits, then the cross-site check, then the headers, so refusals
+        // of any of them still carry the headers. The cross-site check comes before the rate
+        // limits: a post another website makes a visitor's browser send is refused without
+        // counting against that visitor's own deploys.
         .layer(axum::middleware::from_fn(crate::server_fn_status::client_errors))
-        .layer(from_fn_with_state(origin, crate::same_origin::require))
         .layer(from_fn_with_state(body_timeout, crate::body_limit::limit))
         .layer(from_fn_with_state(limits.clone(), crate::rate_limit::limit))
+        .layer(from_fn_with_state(origin, crate::same_origin::require))
         .layer(from_fn_with_state(policy, security_headers::app));
     if let Some(sandbox) = sandbox {
         // Linode's stand-in, public part only (no admin endpoints), behind the same body cap

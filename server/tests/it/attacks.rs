@@ -369,3 +369,26 @@ async fn with_a_public_base_url_only_its_origin_counts_not_the_host_header() {
         assert_eq!(response.status(), StatusCode::FOUND, "{name}: {value}");
     }
 }
+
+#[tokio::test]
+async fn cross_site_posts_do_not_use_up_the_visitors_own_deploys() {
+    let app = spawn_app(&[("RATE_LIMIT_DEPLOYS_PER_MINUTE", "3")]).await;
+    let form = [("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12")];
+    // Another website makes the visitor's browser post the form, again and again.
+    for _ in 0..6 {
+        let response = app
+            .browser
+            .post(app.url("/api/start_deploy"))
+            .header("Accept", "text/html")
+            .header("Origin", EVIL)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    }
+    // The visitor's own click still goes to Linode's login.
+    let response = app.submit_form("g6-nanode-1", "us-east", "linode/debian12").await;
+    assert_eq!(response.status(), StatusCode::FOUND, "{:?}", response.headers());
+    assert!(location(&response).contains("/oauth/authorize"));
+}

@@ -132,13 +132,15 @@ async fn an_oversized_post_gets_413_and_starts_nothing() {
     assert_eq!(app.sandbox.inspect().codes.len(), 0);
 }
 
-/// A chunked form post over a bare socket (reqwest sends a Content-Length for known bodies).
+/// A chunked form post from the site's own page, over a bare socket (reqwest sends a
+/// Content-Length for known bodies).
 async fn raw_chunked_post(base: &str, path: &str, body: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let address = base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nOrigin: {base}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\n\
          Accept: text/html\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).await.unwrap();
