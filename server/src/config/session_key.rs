@@ -38,12 +38,27 @@ pub(super) fn read_previous(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Res
     list.split(',')
         .map(str::trim)
         .filter(|key| !key.is_empty())
-        .map(|key| match key {
-            key if key.len() < MIN_SESSION_KEY_BYTES => Err(ConfigError::ShortPreviousKey(key.len())),
-            key if estimated_bits(key) < MIN_SESSION_KEY_BITS => Err(ConfigError::WeakPreviousKey(estimated_bits(key))),
-            key => Ok(SecretString::from(key.to_owned())),
+        .map(|key| match weakness(key) {
+            Some(Weakness::Short(bytes)) => Err(ConfigError::ShortPreviousKey(bytes)),
+            Some(Weakness::Guessable(bits)) => Err(ConfigError::WeakPreviousKey(bits)),
+            None => Ok(SecretString::from(key.to_owned())),
         })
         .collect()
+}
+
+/// Why a key would be unsafe to seal with (or to have sealed with).
+enum Weakness {
+    Short(usize),
+    Guessable(u32),
+}
+
+/// The one check every key goes through, current or previous.
+fn weakness(key: &str) -> Option<Weakness> {
+    if key.len() < MIN_SESSION_KEY_BYTES {
+        return Some(Weakness::Short(key.len()));
+    }
+    let bits = estimated_bits(key);
+    (bits < MIN_SESSION_KEY_BITS).then_some(Weakness::Guessable(bits))
 }
 
 /// The key, checked; required with a Linode OAuth client (the embedded sandbox makes one up).
@@ -58,13 +73,12 @@ pub(super) fn read(
         (Some(key), _) if key.expose_secret().contains(',') || key.expose_secret().trim() != key.expose_secret() => {
             Err(ConfigError::UnlistableSessionKey)
         }
-        (Some(key), _) if key.expose_secret().len() < MIN_SESSION_KEY_BYTES => {
-            Err(ConfigError::ShortSessionKey(key.expose_secret().len()))
-        }
-        (Some(key), _) if estimated_bits(key.expose_secret()) < MIN_SESSION_KEY_BITS => {
-            Err(ConfigError::WeakSessionKey(estimated_bits(key.expose_secret())))
-        }
+        (Some(secret), _) => match weakness(secret.expose_secret()) {
+            Some(Weakness::Short(bytes)) => Err(ConfigError::ShortSessionKey(bytes)),
+            Some(Weakness::Guessable(bits)) => Err(ConfigError::WeakSessionKey(bits)),
+            None => Ok(key),
+        },
         (None, LinodeTarget::Remote { .. }) => Err(ConfigError::Required("SESSION_KEY")),
-        _ => Ok(key),
+        (None, LinodeTarget::EmbeddedSandbox) => Ok(None),
     }
 }
