@@ -59,13 +59,23 @@ async fn a_browser_that_gives_up_finds_its_result_on_the_result_page() {
     assert_eq!(app.sandbox.inspect().instances.len(), 1);
 }
 
-#[tokio::test]
-async fn after_kill_9_while_following_the_restarted_server_revokes_the_token_and_shows_the_result_once() {
+/// A server killed with SIGKILL while it follows a new Linode with the token it holds: the
+/// deployment's result not yet viewed, the token journaled and alive.
+struct KilledWhileFollowing {
+    port: u16,
+    public_base: String,
+    sandbox: sandbox::RunningSandbox,
+    browser: reqwest::Client,
+    /// The killed server's environment beside the defaults, to restart it with.
+    env: [(&'static str, String); 2],
+}
+
+async fn killed_while_following(name: &str) -> KilledWhileFollowing {
     let port = crate::support::free_port();
     let public_base = format!("http://127.0.0.1:{port}");
     // Linodes take 4 s to run, so the server is still following when it is killed.
     let sandbox = standalone_sandbox(&public_base, Duration::from_secs(3), Duration::from_secs(1)).await;
-    let data = crate::support::temp_dir("crash");
+    let data = crate::support::temp_dir(name);
     let env = [("DATA_DIR", data.display().to_string()), ("FOLLOW_IDLE_SECS", "120".to_owned())];
     let mut server = ServerProcess::start(port, &public_base, &sandbox, &env).await;
     let browser = browser();
@@ -73,8 +83,13 @@ async fn after_kill_9_while_following_the_restarted_server_revokes_the_token_and
     let response = browser.get(&callback).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(live_tokens(&sandbox.sandbox), 1, "the follower holds the token");
-
     server.kill9();
+    KilledWhileFollowing { port, public_base, sandbox, browser, env }
+}
+
+#[tokio::test]
+async fn after_kill_9_while_following_the_restarted_server_revokes_the_token_and_shows_the_result_once() {
+    let KilledWhileFollowing { port, public_base, sandbox, browser, env, .. } = killed_while_following("crash").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(live_tokens(&sandbox.sandbox), 1, "killed: nobody revoked it");
 
@@ -97,26 +112,13 @@ async fn after_kill_9_while_following_the_restarted_server_revokes_the_token_and
 #[tokio::test]
 async fn a_session_key_rotated_across_a_kill_9_loses_no_token_and_no_unviewed_result() {
     const NEW_KEY: &str = "7d1a4c0e9b2f83a65e4d17c9b0a3f2e8c5d6b7a8091f2e3d4c5b6a7980f1e2d3";
-    let port = crate::support::free_port();
-    let public_base = format!("http://127.0.0.1:{port}");
-    let sandbox = standalone_sandbox(&public_base, Duration::from_secs(3), Duration::from_secs(1)).await;
-    let data = crate::support::temp_dir("rotate");
-    let env = [("DATA_DIR", data.display().to_string()), ("FOLLOW_IDLE_SECS", "120".to_owned())];
-    let mut server = ServerProcess::start(port, &public_base, &sandbox, &env).await;
-    let browser = browser();
-    let (_, callback) = until_callback(&browser, &server.base).await;
-    let response = browser.get(&callback).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(live_tokens(&sandbox.sandbox), 1, "the follower holds the token, journaled under the old key");
-    server.kill9();
+    // The token is journaled, and the password kept, under the old key.
+    let KilledWhileFollowing { port, public_base, sandbox, browser, env } = killed_while_following("rotate").await;
 
     // The operator rotates: a new SESSION_KEY, the old one kept for reading only.
-    let rotated = [
-        ("DATA_DIR", data.display().to_string()),
-        ("FOLLOW_IDLE_SECS", "120".to_owned()),
-        ("SESSION_KEY", NEW_KEY.to_owned()),
-        ("SESSION_KEY_PREVIOUS", crate::support::process::SESSION_KEY.to_owned()),
-    ];
+    let mut rotated = env.to_vec();
+    rotated.push(("SESSION_KEY", NEW_KEY.to_owned()));
+    rotated.push(("SESSION_KEY_PREVIOUS", crate::support::process::SESSION_KEY.to_owned()));
     let _server = ServerProcess::start(port, &public_base, &sandbox, &rotated).await;
     // The journaled token is read with the old key and revoked: none is left unrevocable.
     await_all_revoked(&sandbox.sandbox, Duration::from_secs(20)).await;
