@@ -30,9 +30,10 @@ pub enum AppError {
     #[error("Too many attempts from your address; please wait a minute and try again.")]
     RateLimited,
     /// The request's arguments could not be decoded (a forged or truncated post, bytes that are
-    /// not UTF-8…): the sender's mistake, answered with 400.
-    #[error("The request was not understood ({0}). Please reload the page and try again.")]
-    Malformed(String),
+    /// not UTF-8…): the sender's mistake, answered with 400. The decoder's own text is not carried:
+    /// it echoes what was sent, so a sender would choose words on this site's answer.
+    #[error("The request was not understood: it is not a form this site's page sends, or it was cut short. Please reload the page and try again.")]
+    Malformed,
     /// Anything the server-function machinery reports (network, encoding…).
     #[error("The request could not be completed: {0}")]
     Transport(String),
@@ -46,7 +47,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             // The sender's mistake: a forged, outdated or truncated form.
-            AppError::InvalidSelection { .. } | AppError::Malformed(_) => 400,
+            AppError::InvalidSelection { .. } | AppError::Malformed => 400,
             AppError::CrossSite => 403,
             AppError::RateLimited => 429,
             // Something this server depends on is down for now; the same request may work later.
@@ -77,7 +78,10 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
-                AppError::Malformed(value.to_string())
+                // For the operator who wonders why a page of theirs is refused; `?` escapes it.
+                #[cfg(feature = "ssr")]
+                tracing::debug!(detail = ?value.to_string().chars().take(200).collect::<String>(), "request not understood");
+                AppError::Malformed
             }
             other => AppError::Transport(other.to_string()),
         }
@@ -93,7 +97,7 @@ mod tests {
         let invalid = AppError::InvalidSelection { field: "plan".into(), message: "no".into() };
         let cases = [
             (invalid, 400),
-            (AppError::Malformed("bad".into()), 400),
+            (AppError::Malformed, 400),
             (AppError::CrossSite, 403),
             (AppError::RateLimited, 429),
             (AppError::CatalogUnavailable { reason: "down".into() }, 503),
@@ -105,7 +109,7 @@ mod tests {
             // A new variant must be added here: this match has no wildcard.
             match error {
                 AppError::InvalidSelection { .. }
-                | AppError::Malformed(_)
+                | AppError::Malformed
                 | AppError::CrossSite
                 | AppError::RateLimited
                 | AppError::CatalogUnavailable { .. }

@@ -329,10 +329,11 @@ fn router(
         .route("/auth/callback", get(auth_callback))
         .route("/healthz", get(|| async { "ok" }))
         .nest_service(&format!("/{}", options.site_pkg_dir), site.pkg_router(&options))
-        .leptos_routes_with_context(&state, routes, security_headers::provide_request_nonce, move || {
-            shell(options.clone())
+        .leptos_routes_with_context(&state, routes, security_headers::provide_request_nonce, {
+            let options = options.clone();
+            move || shell(options.clone())
         })
-        .fallback(fallback(site.embedded_files()))
+        .fallback(fallback(site.embedded_files(), options))
         .with_state(state.clone());
     // Not under `cargo leptos watch`: it rewrites the stylesheet under a new hashed name without
     // restarting the server, so a kept page would name a file that is gone.
@@ -406,12 +407,22 @@ fn route_list() -> Vec<AxumRouteListing> {
 
 /// Files at the site's root (the favicon) from the compiled-in site; anything else to Leptos,
 /// which serves a file from the site root on disk when there is one, else renders the 404 page.
+/// A path no file can have (see `site::names_no_file`) goes straight to the 404 page: looking it
+/// up on disk fails with an I/O error that tower-http logs at ERROR, with the whole path.
 fn fallback(
     embedded: Option<Arc<EmbeddedSite>>,
+    options: LeptosOptions,
 ) -> impl Fn(Uri, State<AppState>, Request) -> BoxFuture<Response> + Clone + Send + Sync + 'static {
     let leptos =
         leptos_axum::file_and_error_handler_with_context::<AppState, _>(security_headers::provide_request_nonce, shell);
+    let not_found =
+        leptos_axum::render_app_to_stream_with_context(security_headers::provide_request_nonce, move || {
+            shell(options.clone())
+        });
     move |uri, state, request| {
+        if crate::site::names_no_file(uri.path()) {
+            return not_found(request);
+        }
         let answer = embedded.as_ref().and_then(|files| files.respond(request.method(), uri.path(), request.headers()));
         match answer {
             Some(response) => Box::pin(std::future::ready(response)),

@@ -41,9 +41,20 @@ pub fn untrusted_request_id<B>(trusted_proxy: bool) -> impl Fn(Request<B>) -> Re
     }
 }
 
+/// The longest path a span records: a client chooses the path, and every line logged while its
+/// request is served carries the span, so an 8 KiB path would make each line 8 KiB long.
+const LOGGED_PATH_BYTES: usize = 200;
+
 pub fn make_span(request: &Request<Body>) -> Span {
     let id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok()).unwrap_or("-");
-    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
+    let path = request.uri().path();
+    if path.len() <= LOGGED_PATH_BYTES {
+        return tracing::info_span!("request", id, method = %request.method(), path);
+    }
+    let end = (0..=LOGGED_PATH_BYTES).rev().find(|&end| path.is_char_boundary(end)).unwrap_or(0);
+    let start = &path[..end];
+    let path = format_args!("{start}… ({} bytes)", path.len());
+    tracing::info_span!("request", id, method = %request.method(), path = %path)
 }
 
 pub fn on_response(response: &Response<Body>, latency: Duration, _span: &Span) {

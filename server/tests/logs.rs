@@ -79,7 +79,16 @@ async fn logs_of_whole_flows_hold_no_secret() {
     app.deploy().await;
     app.assert_all_tokens_revoked().await;
 
+    // A path no file can have (segments over 255 bytes) is a 404, not an I/O error logged at
+    // ERROR with the whole path in it.
+    let long = format!("/{}", "z".repeat(9000));
+    let response = support::browser().get(app.url(&long)).send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::NOT_FOUND);
+
     let text = logs.text();
+    assert!(!text.contains("Failed to read file"), "an over-long path was looked up on disk");
+    let longest = text.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 2048, "a log line of {longest} bytes");
     assert!(
         text.contains("deployment succeeded") && text.contains("deployment did not happen"),
         "logging was not captured"

@@ -7,7 +7,7 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <section class="card">
+        <section class="card" data-testid="not-found">
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address. "<a href="/">"Go to the deploy form"</a>"."</p>
         </section>

@@ -133,7 +133,19 @@ fn disk_pkg(options: &LeptosOptions) -> Router {
         .layer(from_fn(disk_cache_headers))
 }
 
+/// Whether `path` is longer than a path, or has a segment longer than a file name, can be on Linux
+/// (4096 and 255 bytes): such a path names no file of the site, and looking it up on disk fails
+/// with an I/O error ("File name too long") instead of "not found".
+pub fn names_no_file(path: &str) -> bool {
+    const PATH_MAX: usize = 4096;
+    const NAME_MAX: usize = 255;
+    path.len() > PATH_MAX || path.split('/').any(|segment| segment.len() > NAME_MAX)
+}
+
 async fn disk_cache_headers(request: Request, next: Next) -> Response {
+    if names_no_file(request.uri().path()) {
+        return ([(header::CACHE_CONTROL, REVALIDATE)], StatusCode::NOT_FOUND).into_response();
+    }
     let hashed = has_content_hash(request.uri().path());
     let mut response = next.run(request).await;
     let cacheable = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
@@ -201,6 +213,16 @@ mod tests {
     use axum::body::Bytes;
 
     use super::*;
+
+    #[test]
+    fn only_paths_no_file_system_can_hold_name_no_file() {
+        assert!(!names_no_file("/pkg/app-0123456789abcdef.wasm"));
+        assert!(!names_no_file(&format!("/{}", "a".repeat(255))));
+        assert!(names_no_file(&format!("/{}", "a".repeat(256))));
+        assert!(names_no_file(&format!("/x/{}.js", "a".repeat(300))));
+        assert!(!names_no_file(&"/b".repeat(2048)));
+        assert!(names_no_file(&"/b".repeat(2049)));
+    }
 
     #[test]
     fn only_cargo_leptos_hashed_names_count_as_hashed() {

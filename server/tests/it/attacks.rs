@@ -392,3 +392,55 @@ async fn cross_site_posts_do_not_use_up_the_visitors_own_deploys() {
     assert_eq!(response.status(), StatusCode::FOUND, "{:?}", response.headers());
     assert!(location(&response).contains("/oauth/authorize"));
 }
+
+/// server_fn's own parser errors name what it expected and echo what it got: a sender choosing
+/// bytes would choose text on this site's answer. They get one fixed message instead.
+#[tokio::test]
+async fn a_body_that_is_not_a_form_gets_a_fixed_message_not_the_parsers_text() {
+    let app = spawn_app(&[]).await;
+    let bodies: [(&str, &[u8]); 4] = [
+        ("application/x-www-form-urlencoded", b"plan=\xff\xfe&region=us-east&image=linode/debian12"),
+        ("application/x-www-form-urlencoded", b"plan=g6-nanode-1&ssh_keys[zz]=1"),
+        ("application/cbor", b"\xa1\x64plan\x6bg6-nanode-1"),
+        ("application/x-www-form-urlencoded", b"plan=<script>alert(1)</script>&region=us-east&image=\xc3\x28"),
+    ];
+    for (content_type, body) in bodies {
+        let response = app
+            .browser
+            .post(app.url("/api/start_deploy"))
+            .header("Origin", &app.base)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{content_type} {body:?}");
+        let text = response.text().await.unwrap();
+        let error: app::error::AppError = serde_json::from_str(&text).unwrap();
+        assert_eq!(error, app::error::AppError::Malformed, "{content_type} {body:?}: {text}");
+        for parser_text in ["deserializ", "utf-8", "invalid", "expected", "script", "cbor"] {
+            assert!(!text.to_lowercase().contains(parser_text), "{parser_text} in {text}");
+        }
+    }
+    assert!(app.sandbox.inspect().codes.is_empty(), "nothing reached Linode");
+}
+
+/// A path segment longer than a file name may be (255 bytes on Linux) made the static-file lookup
+/// fail with an I/O error, logged at ERROR with the whole path: a request of a few KiB wrote a line
+/// of as many into the operator's error log. It is a page that does not exist.
+#[tokio::test]
+async fn an_over_long_path_is_a_plain_not_found() {
+    let app = spawn_app(&[]).await;
+    let long = "a".repeat(4000);
+    for path in
+        [format!("/{long}"), format!("/x/{long}.js"), format!("/pkg/{long}.wasm"), format!("/{}", "b/".repeat(3000))]
+    {
+        let response = app.browser.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{}", &path[..40]);
+        let html = response.text().await.unwrap();
+        assert!(!html.contains(&long), "the path is not written back");
+    }
+    // The 404 page for a name too long is the site's own.
+    let response = app.browser.get(app.url(&format!("/{long}"))).send().await.unwrap();
+    assert!(response.text().await.unwrap().contains("data-testid=\"not-found\""));
+}
