@@ -20,6 +20,9 @@ pub struct RetryKeys {
     /// name it. A failure shown without the store carries this link in that cookie itself.
     #[serde(default)]
     pub outcome: Option<super::ids::OutcomeId>,
+    /// Whether the keys were to be root's only way in (links sealed before the choice: no).
+    #[serde(default)]
+    pub root_login: domain::RootLogin,
 }
 
 /// The form again with the same choices, as a shareable link pre-selects them: plan, region,
@@ -47,6 +50,7 @@ pub fn retry_link(
             keys: selection.authorized_keys.clone(),
             at: super::pending_flow::now_secs(),
             outcome: outcome.cloned(),
+            root_login: selection.root_login,
         };
         if let Some(token) = sealer.seal_token(RETRY_KEYS_PARAM, &sealed) {
             query.append_pair(RETRY_KEYS_PARAM, &token);

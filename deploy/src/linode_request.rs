@@ -5,7 +5,7 @@
 use linode::{ApiError, CreateInstance, InterfaceGeneration, NewInterface};
 use secrecy::SecretString;
 
-use domain::{selection::Selection, LinodeRequest};
+use domain::{selection::Selection, LinodeRequest, RootLogin};
 
 use super::{new_linode, settings::DeploySettings};
 
@@ -21,13 +21,13 @@ pub fn create_instance(
     settings: &DeploySettings,
     selection: &Selection,
     label: String,
-    root_pass: SecretString,
+    root_pass: Option<SecretString>,
 ) -> CreateInstance {
     CreateInstance {
         type_id: selection.plan.clone(),
         region: selection.region.clone(),
         image: Some(selection.image.clone()),
-        root_pass: Some(root_pass),
+        root_pass,
         authorized_keys: selection.authorized_keys.clone(),
         stackscript_id: Some(settings.stackscript_id),
         stackscript_data: Some(selection.stackscript_data.clone()).filter(|data| !data.is_empty()),
@@ -111,7 +111,8 @@ const LINODE_LABEL: &str = "<the Linode's label>";
 /// are made up by the server at deploy time, and the app's firewall, if one is made, first.
 pub fn preview(settings: &DeploySettings, selection: &Selection) -> LinodeRequest {
     let label = selection.label.clone().unwrap_or_else(|| GENERATED.to_owned());
-    let request = create_instance(settings, selection, label, SecretString::from(GENERATED));
+    let root_pass = (selection.root_login == RootLogin::Password).then(|| SecretString::from(GENERATED));
+    let request = create_instance(settings, selection, label, root_pass);
     let firewall = settings.firewall.as_ref().map(|_| PREVIEW_FIREWALL_ID);
     let mut shown = described(&NetworkPlan::FIRST.applied(request, firewall), selection);
     // The id is a number on the wire; until the firewall exists it is shown as what it stands for.
@@ -211,6 +212,7 @@ mod tests {
             image: "linode/debian12".into(),
             label: None,
             authorized_keys: vec!["ssh-ed25519 AAAAC3Nza me@laptop".into()],
+            root_login: RootLogin::Password,
             stackscript_data: BTreeMap::from([
                 ("db_password".to_owned(), "s3cret".to_owned()),
                 ("hostname".to_owned(), "it's-me".to_owned()),
@@ -247,7 +249,7 @@ mod tests {
         assert_eq!(shown["stackscript_data"]["hostname"], "it's-me");
         assert!(!preview.body.contains("s3cret") && !preview.cli.contains("s3cret"));
 
-        let sent = create_instance(&settings(), &selection(), "web01".into(), SecretString::from("pw-Real-1"));
+        let sent = create_instance(&settings(), &selection(), "web01".into(), Some(SecretString::from("pw-Real-1")));
         let sent: serde_json::Value = serde_json::to_value(&sent).unwrap();
         let keys = |value: &serde_json::Value| value.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         assert_eq!(keys(&sent), keys(&shown), "the same fields");
@@ -255,8 +257,20 @@ mod tests {
     }
 
     #[test]
+    fn with_ssh_keys_only_no_root_password_is_sent_or_asked_for() {
+        let keys_only = Selection { root_login: RootLogin::KeysOnly, ..selection() };
+        let shown = preview(&settings(), &keys_only);
+        let body: serde_json::Value = serde_json::from_str(&shown.body).unwrap();
+        assert!(body.get("root_pass").is_none(), "{}", shown.body);
+        assert_eq!(body["authorized_keys"][0], "ssh-ed25519 AAAAC3Nza me@laptop");
+        assert!(!shown.cli.contains("root_pass") && !shown.cli.contains("ROOT_PASS"), "{}", shown.cli);
+        let sent = serde_json::to_value(create_instance(&settings(), &keys_only, "web01".into(), None)).unwrap();
+        assert!(sent.get("root_pass").is_none());
+    }
+
+    #[test]
     fn every_request_names_its_network_and_the_plans_follow_each_other() {
-        let sent = create_instance(&settings(), &selection(), "web01".into(), SecretString::from("pw-Real-1"));
+        let sent = create_instance(&settings(), &selection(), "web01".into(), Some(SecretString::from("pw-Real-1")));
         let body = serde_json::to_value(&sent).unwrap();
         assert_eq!(body["interface_generation"], "legacy_config");
         assert!(body.get("interfaces").is_none());

@@ -165,7 +165,7 @@ impl Upkeep {
             None => match self.runner.find_created(&held).await {
                 Ok(Some(instance)) => {
                     let linode = self.runner.describe(&instance, held.ssh_keys).await;
-                    self.runner.record_deployed(&outcome_id, &linode, &held.root_password).await;
+                    self.runner.record_deployed(&outcome_id, &linode, held.root_password.as_ref()).await;
                     let _ = self.store.journal_linode(&id, instance.id).await;
                     Some(instance.id)
                 }

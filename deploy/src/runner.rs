@@ -33,7 +33,9 @@ use super::{
     settings::DeploySettings,
     store::{HeldToken, NewJournalEntry, Store, StoreError},
 };
-use domain::{DefaultFirewallWhy, DeployedLinode, FirewallUsed, InstanceStatus, Outcome, Progress, Readiness};
+use domain::{
+    DefaultFirewallWhy, DeployedLinode, FirewallUsed, InstanceStatus, Outcome, Progress, Readiness, RootLogin,
+};
 
 /// How long the flow waits in all for Linode's rate limit on creates to lift (`Retry-After`)
 /// before it says so: a 429 means nothing was created, so the same request is sent again, but
@@ -203,7 +205,10 @@ impl FlowRunner {
         let held = HeldToken {
             access: grant.access_token,
             refresh: grant.refresh_token,
-            root_password: new_linode::root_password(),
+            root_password: match selection.root_login {
+                RootLogin::Password => Some(new_linode::root_password()),
+                RootLogin::KeysOnly => None,
+            },
             label,
             ssh_keys: selection.authorized_keys.len(),
             firewall_label,
@@ -280,7 +285,7 @@ impl FlowRunner {
         if !linode.extra_grant.is_empty() {
             tracing::warn!(extra = ?linode.extra_grant, "Linode granted more than was asked for");
         }
-        let result = self.record_deployed(id, &linode, &held.root_password).await;
+        let result = self.record_deployed(id, &linode, held.root_password.as_ref()).await;
         if let Err(error) = self.store.journal_linode(&journal, instance.id).await {
             // Recovery can still find the Linode by its label.
             tracing::warn!(%error, "could not note the new Linode's id in the journal");
@@ -432,6 +437,7 @@ impl FlowRunner {
             root_password: None,
             password_kept: false,
             ssh_keys,
+            root_login: RootLogin::Password,
             extra_grant: Vec::new(),
             checks_app: self.prober.is_some(),
             app: Readiness::NotChecked,
@@ -446,7 +452,7 @@ impl FlowRunner {
         &self,
         id: &OutcomeId,
         linode: &DeployedLinode,
-        root_password: &SecretString,
+        root_password: Option<&SecretString>,
     ) -> ResultRef {
         let progress = Progress {
             status: linode.status.clone(),
@@ -454,9 +460,9 @@ impl FlowRunner {
             following: true,
             app: Readiness::NotChecked,
         };
-        let outcome = Outcome::Deployed(linode.clone());
-        let put =
-            || self.store.put_outcome(id, &outcome, Some(root_password), Some(&progress), self.settings.outcome_ttl);
+        let root_login = if root_password.is_some() { RootLogin::Password } else { RootLogin::KeysOnly };
+        let outcome = Outcome::Deployed(DeployedLinode { root_login, ..linode.clone() });
+        let put = || self.store.put_outcome(id, &outcome, root_password, Some(&progress), self.settings.outcome_ttl);
         let backoff = ExponentialBuilder::default()
             .with_min_delay(Duration::from_millis(250))
             .with_max_times(RECORD_ATTEMPTS - 1);

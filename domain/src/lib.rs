@@ -22,3 +22,4 @@ pub use form::{
 pub use outcome::{DefaultFirewallWhy, DeployedLinode, Failure, FailureKind, FirewallUsed, LinodeRequest, Outcome};
 pub use price::{dollars, Price, RegionPrice};
 pub use progress::{InstanceStatus, Progress, Readiness};
+pub use selection::RootLogin;

@@ -33,6 +33,9 @@ pub struct DeployedLinode {
     pub password_kept: bool,
     /// How many SSH keys were installed for root.
     pub ssh_keys: usize,
+    /// Whether root has a password at all (results recorded before the choice existed: it does).
+    #[serde(default)]
+    pub root_login: crate::selection::RootLogin,
     /// Scopes Linode granted beyond `linodes:read_write` (e.g. `*`): the token could have done
     /// more than this site asked for. It was used for the Linode only and revoked as always.
     #[serde(default)]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::{
     form::{DeployForm, FieldKind},
-    selection::{check_field, check_label, check_many, DeployRequest},
+    selection::{check_field, check_label, check_many, DeployRequest, RootLogin},
 };
 
 /// What the form starts with.
@@ -20,6 +20,8 @@ pub struct Initial {
     pub label: String,
     /// Public keys, one per line.
     pub ssh_keys: String,
+    /// Password or keys only: a retry's, with its keys; otherwise the default.
+    pub root_login: RootLogin,
     /// Field name → value; many-of values comma-separated.
     pub fields: BTreeMap<String, String>,
     /// What the link asked for that could not be used, in words.
@@ -40,6 +42,7 @@ impl Initial {
             image: self.image.clone(),
             label: self.label.clone(),
             ssh_keys: self.ssh_keys.clone(),
+            keys_only: if self.root_login == RootLogin::KeysOnly { "on".to_owned() } else { String::new() },
             ..DeployRequest::default()
         };
         for (name, value) in &self.fields {
@@ -107,7 +110,7 @@ pub fn initial(form: &DeployForm, param: impl Fn(&str) -> Option<String>) -> Ini
             fields.insert(field.name.clone(), value);
         }
     }
-    Initial { plan, region, image, label, ssh_keys, fields, notices }
+    Initial { plan, region, image, label, ssh_keys, root_login: RootLogin::Password, fields, notices }
 }
 
 fn clip(text: &str) -> String {

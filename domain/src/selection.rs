@@ -21,6 +21,8 @@ pub struct DeployRequest {
     pub image: String,
     pub label: String,
     pub ssh_keys: String,
+    /// The "SSH keys only, no root password" box: `on` when ticked, absent otherwise.
+    pub keys_only: String,
     /// Text, password and one-of fields: `fields[<name>]=value`.
     pub fields: BTreeMap<String, String>,
     /// Many-of fields: `many[<name>][]=value`, once per ticked box.
@@ -36,6 +38,9 @@ pub struct Selection {
     /// `None` lets the server choose one.
     pub label: Option<String>,
     pub authorized_keys: Vec<String>,
+    /// Whether root gets a generated password as well as the keys (older cookies: it does).
+    #[serde(default)]
+    pub root_login: RootLogin,
     pub stackscript_data: BTreeMap<String, String>,
     /// The inputs of password type: masked wherever the request is shown, never in a link.
     #[serde(default)]
@@ -51,8 +56,32 @@ impl std::fmt::Debug for Selection {
             .field("image", &self.image)
             .field("label", &self.label)
             .field("authorized_keys", &self.authorized_keys.len())
+            .field("root_login", &self.root_login)
             .field("stackscript_data", &self.stackscript_data.keys().collect::<Vec<_>>())
             .finish()
+    }
+}
+
+/// How root logs in to the new Linode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RootLogin {
+    /// A strong password generated on the server and shown once, besides any SSH keys given.
+    #[default]
+    Password,
+    /// The SSH keys given and no root password: Linode creates a Linode without `root_pass` when
+    /// `authorized_keys` is sent (since June 2026), and nothing secret is shown or kept here.
+    KeysOnly,
+}
+
+impl RootLogin {
+    /// What the form's box posted (`keys_only=on`).
+    pub fn from_box(ticked: &str) -> Self {
+        if ticked.trim().is_empty() {
+            Self::Password
+        } else {
+            Self::KeysOnly
+        }
     }
 }
 
@@ -67,6 +96,9 @@ pub struct Invalid {
 fn invalid(field: &str, message: impl Into<String>) -> Invalid {
     Invalid { field: field.to_owned(), message: message.into() }
 }
+
+/// The refusal of "SSH keys only" with no key: the Linode would have no way in for root.
+pub const KEYS_ONLY_WITHOUT_KEYS: &str = "“SSH keys only” needs at least one SSH key: paste your public key above, or untick the box to get a root password.";
 
 /// Linode's rule for `stackscript_data` as a whole.
 const MAX_STACKSCRIPT_DATA: usize = 65_535;
@@ -102,6 +134,10 @@ impl Selection {
         })?;
         let label = check_label(&request.label).map_err(|message| invalid("label", message))?;
         let authorized_keys = check_ssh_keys(&request.ssh_keys).map_err(|message| invalid("ssh_keys", message))?;
+        let root_login = RootLogin::from_box(&request.keys_only);
+        if root_login == RootLogin::KeysOnly && authorized_keys.is_empty() {
+            return Err(invalid("ssh_keys", KEYS_ONLY_WITHOUT_KEYS));
+        }
         let stackscript_data = stackscript_data(form, request)?;
         Ok(Self {
             plan: plan.id.clone(),
@@ -109,6 +145,7 @@ impl Selection {
             image: image.id.clone(),
             label,
             authorized_keys,
+            root_login,
             stackscript_data,
             secret_fields: secret_fields(form),
         })
@@ -149,6 +186,7 @@ impl Selection {
             image: request.image.trim().to_owned(),
             label,
             authorized_keys,
+            root_login: RootLogin::from_box(&request.keys_only),
             stackscript_data,
             secret_fields: secret_fields(form),
         }
@@ -385,6 +423,32 @@ mod tests {
         assert!(check_ssh_keys("-----BEGIN OPENSSH PRIVATE KEY-----").unwrap_err().contains("private key"));
         assert!(check_ssh_keys("ssh-dss AAAA").unwrap_err().contains("not a supported"));
         assert!(check_ssh_keys(&format!("{ED25519}\n").repeat(MAX_SSH_KEYS + 1)).is_err());
+    }
+
+    #[test]
+    fn ssh_keys_only_needs_a_key_and_a_password_is_the_default() {
+        let mut form = form();
+        form.regions[0].regions[0].classes.push("gpu".into());
+        let fields = [("host", "web01"), ("db_password", "pw")];
+        let mut request = DeployRequest {
+            plan: "g1-gpu".into(),
+            region: "us-east".into(),
+            image: "linode/debian12".into(),
+            fields: fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            ..Default::default()
+        };
+        request.many.insert("pkgs".into(), vec!["git".into()]);
+        assert_eq!(Selection::parse(&form, &request).unwrap().root_login, RootLogin::Password);
+        request.keys_only = "on".into();
+        let refused = Selection::parse(&form, &request).unwrap_err();
+        assert_eq!((refused.field.as_str(), refused.message.as_str()), ("ssh_keys", KEYS_ONLY_WITHOUT_KEYS));
+        request.ssh_keys = ED25519.into();
+        let selection = Selection::parse(&form, &request).unwrap();
+        assert_eq!(selection.root_login, RootLogin::KeysOnly);
+        // A cookie sealed before the choice existed reads as a password deployment.
+        let mut old = serde_json::to_value(&selection).unwrap();
+        old.as_object_mut().unwrap().remove("root_login");
+        assert_eq!(serde_json::from_value::<Selection>(old).unwrap().root_login, RootLogin::Password);
     }
 
     #[test]

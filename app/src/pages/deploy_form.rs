@@ -15,7 +15,7 @@ use crate::{
 use domain::{
     prefill::{initial, Initial, RETRY_KEYS_PARAM},
     selection::{slugify, MAX_SSH_KEYS},
-    DeployForm, FieldKind, FieldSpec, LinodeRequest, PlanGroup,
+    DeployForm, FieldKind, FieldSpec, LinodeRequest, PlanGroup, RootLogin,
 };
 
 /// The catalog as the form shows it. Served from the server's cache: a page view never waits on
@@ -29,7 +29,7 @@ async fn load_deploy_form() -> Result<DeployForm, AppError> {
 }
 
 /// The SSH keys a retry link sealed by this server carries (never keys a link just names).
-fn retry_keys(token: &str) -> Option<String> {
+fn retry_keys(token: &str) -> Option<(String, RootLogin)> {
     #[cfg(feature = "ssr")]
     return crate::server_side::start::open_retry_keys(token);
     #[cfg(not(feature = "ssr"))]
@@ -85,8 +85,9 @@ pub fn DeployPage() -> impl IntoView {
                 match form.await {
                     Ok(form) => {
                         let mut initial = query.with_untracked(|query| initial(&form, |key| query.get(key)));
-                        if let Some(keys) = query.with_untracked(|query| query.get(RETRY_KEYS_PARAM)).and_then(|token| retry_keys(&token)) {
+                        if let Some((keys, root_login)) = query.with_untracked(|query| query.get(RETRY_KEYS_PARAM)).and_then(|token| retry_keys(&token)) {
                             initial.ssh_keys = keys;
+                            initial.root_login = root_login;
                         }
                         // Only a refusal this server sealed into the URL is shown (see
                         // `start_deploy`), never text a link makes up.
@@ -197,6 +198,16 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
                             </p>
                         </SshKeysInput>
                     </div>
+                    <div class="field">
+                        <label class="check">
+                            <input type="checkbox" name="keys_only" value="on" data-testid="keys-only" aria-describedby="keys-only-hint" checked=initial.root_login == RootLogin::KeysOnly/>
+                            "SSH keys only, no root password"
+                        </label>
+                        <p id="keys-only-hint" class="hint">
+                            "With at least one key above: root logs in with your key alone, and no password is made, sent or shown. "
+                            "Linode's web console (Lish) then needs a password you set later, with passwd or in Cloud Manager."
+                        </p>
+                    </div>
                 </fieldset>
 
                 <Summary/>
@@ -204,8 +215,8 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
                     <summary>"What this site will send to Linode"</summary>
                     <p class="hint">
                         "The request that creates your Linode, for the choices above, and the same request as a linode-cli "
-                        "command (set ROOT_PASS to a strong password of your own before running it). The root password is "
-                        "generated on the server as you deploy; password inputs are masked."
+                        "command (set ROOT_PASS to a strong password of your own before running it). The root password, unless "
+                        "you chose SSH keys only, is generated on the server as you deploy; password inputs are masked."
                     </p>
                     <pre data-testid="request-body"><code id=PREVIEW_BODY_ID>{preview.body}</code></pre>
                     <pre data-testid="request-cli"><code id=PREVIEW_CLI_ID>{preview.cli}</code></pre>

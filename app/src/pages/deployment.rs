@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::{components::copy_button::CopyButton, error::AppError};
-use domain::{DeployedLinode, Failure, FirewallUsed, InstanceStatus, Outcome, Progress, Readiness};
+use domain::{DeployedLinode, Failure, FirewallUsed, InstanceStatus, Outcome, Progress, Readiness, RootLogin};
 
 /// The outcome recorded for this browser by the OAuth callback. The root password is handed out
 /// on the first call only; the server forgets it right after. A plain function, not a server
@@ -94,8 +94,17 @@ fn Deployed(linode: DeployedLinode) -> impl IntoView {
                         {if keys == 1 { "Your SSH key is installed for root.".to_owned() } else { format!("Your {keys} SSH keys are installed for root.") }}
                     </p>
                 })}
-                <h2>"Root password"</h2>
+                {(linode.root_login == RootLogin::KeysOnly).then(|| view! {
+                    <h2>"Root login"</h2>
+                    <p data-testid="keys-only-login">
+                        "This Linode has no root password, as you chose: root logs in over SSH with your key only. "
+                        "Nothing secret was made, kept or shown by this site. Linode's web console (Lish) asks for a password: "
+                        "set one with " <code>"passwd"</code> " once logged in, or in Cloud Manager (Linode → Settings → Reset Root Password)."
+                    </p>
+                })}
+                {(linode.root_login == RootLogin::Password).then(|| view! { <h2>"Root password"</h2> })}
                 {match linode.root_password {
+                    _ if linode.root_login == RootLogin::KeysOnly => ().into_any(),
                     Some(password) => view! {
                         <p class="alert warning">"Save this password now: it is shown only this once, and this site deleted its copy as it sent this page."</p>
                         <div class="secret-row">

@@ -62,7 +62,7 @@ const RETRY_KEYS_TTL_SECS: u64 = 24 * 60 * 60;
 /// and made for this browser: its outcome cookie names the failed deployment the link came from
 /// (or, for a failure shown without the store, holds this very link). Anyone else who follows the
 /// link gets its other choices, not its keys.
-pub fn open_retry_keys(token: &str) -> Option<String> {
+pub fn open_retry_keys(token: &str) -> Option<(String, domain::RootLogin)> {
     use deploy::failure::{RetryKeys, RETRY_KEYS_PARAM};
     let deploy = context::deploy().ok()?;
     let sealed: RetryKeys = deploy.sealer().open_token(RETRY_KEYS_PARAM, token)?;
@@ -74,7 +74,7 @@ pub fn open_retry_keys(token: &str) -> Option<String> {
         _ => false,
     };
     let fresh = now_secs().saturating_sub(sealed.at) <= RETRY_KEYS_TTL_SECS;
-    (for_this_browser && fresh).then(|| sealed.keys.join("\n"))
+    (for_this_browser && fresh).then(|| (sealed.keys.join("\n"), sealed.root_login))
 }
 
 /// `link`'s query holds `token` as its sealed keys.

@@ -18,7 +18,8 @@ use crate::ids::{JournalId, OutcomeId, ReplicaId};
 pub struct HeldToken {
     pub access: AccessToken,
     pub refresh: Option<RefreshToken>,
-    pub root_password: SecretString,
+    /// `None` when the person chose SSH keys only: the Linode is created without one.
+    pub root_password: Option<SecretString>,
     /// The label the create call uses: recovery finds the Linode by it when the replica died
     /// before it learned the Linode's id.
     pub label: String,
@@ -39,7 +40,8 @@ impl std::fmt::Debug for HeldToken {
 struct Sealed {
     access: String,
     refresh: Option<String>,
-    root_password: String,
+    /// A string in rows sealed before password-less deploys; `null` for one.
+    root_password: Option<String>,
     label: String,
     ssh_keys: usize,
     /// Absent in rows sealed before firewalls were made.
@@ -85,7 +87,7 @@ impl Store {
         let sealed = Sealed {
             access: held.access.secret().to_owned(),
             refresh: held.refresh.as_ref().map(|t| t.secret().to_owned()),
-            root_password: held.root_password.expose_secret().to_owned(),
+            root_password: held.root_password.as_ref().map(|password| password.expose_secret().to_owned()),
             label: held.label.clone(),
             ssh_keys: held.ssh_keys,
             firewall_label: held.firewall_label.clone(),
@@ -240,7 +242,7 @@ impl Store {
         Ok(HeldToken {
             access: AccessToken::new(sealed.access),
             refresh: sealed.refresh.map(RefreshToken::new),
-            root_password: SecretString::from(sealed.root_password),
+            root_password: sealed.root_password.map(SecretString::from),
             label: sealed.label,
             ssh_keys: sealed.ssh_keys,
             firewall_label: sealed.firewall_label,

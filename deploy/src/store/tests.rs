@@ -39,6 +39,7 @@ fn deployed() -> Outcome {
         root_password: None,
         password_kept: false,
         ssh_keys: 0,
+        root_login: Default::default(),
         extra_grant: Vec::new(),
         checks_app: false,
         app: Default::default(),
@@ -51,7 +52,7 @@ fn held() -> HeldToken {
     HeldToken {
         access: AccessToken::new("token-value"),
         refresh: None,
-        root_password: SecretString::from("pw"),
+        root_password: Some(SecretString::from("pw")),
         label: "l".into(),
         ssh_keys: 0,
         firewall_label: None,
@@ -203,4 +204,28 @@ async fn after_a_key_rotation_the_previous_keys_rows_are_read_and_sealed_again_w
     assert_eq!(entry.held.access.secret(), "token-value");
     let password = new_only.take_password(&id).await.unwrap().expect("the password reads with the new key");
     assert_eq!(password.expose_secret(), "hunter2");
+}
+
+#[tokio::test]
+async fn a_password_less_deployment_journals_no_password_and_keeps_none() {
+    let path = temp_file();
+    let store = store_at(&path, KEY).await;
+    let id = OutcomeId::random();
+    store.put_outcome(&id, &deployed(), None, None, Duration::from_secs(60)).await.unwrap();
+    assert!(!store.password_kept(&id).await.unwrap());
+    assert!(store.take_password(&id).await.unwrap().is_none());
+    let held = HeldToken { root_password: None, ..held() };
+    let holder = ReplicaId::random();
+    let entry = NewJournalEntry {
+        outcome_id: &id,
+        held: &held,
+        holder: &holder,
+        lease: Duration::ZERO,
+        follow_bound: Duration::from_secs(60),
+    };
+    store.journal_token(entry).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let taken = store.take_over_lapsed(&ReplicaId::random(), Duration::from_secs(10), 10).await.unwrap();
+    let entry = taken.into_iter().next().unwrap().unwrap();
+    assert!(entry.held.root_password.is_none(), "recovery creates no password either");
 }

@@ -341,6 +341,7 @@ fn sealed_flow(key: &str, state: &str, started_at: u64) -> String {
             image: image.into(),
             label: None,
             authorized_keys: Vec::new(),
+            root_login: Default::default(),
             stackscript_data: Default::default(),
             secret_fields: Vec::new(),
         },

@@ -234,7 +234,13 @@ async fn a_failure_offers_to_try_again_with_the_same_choices_but_no_password() {
 async fn a_denied_login_offers_the_keys_back_to_its_own_browser_only() {
     let app = spawn_app(&[]).await;
     let response = app
-        .submit(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12"), ("ssh_keys", ED25519)])
+        .submit(&[
+            ("plan", "g6-nanode-1"),
+            ("region", "us-east"),
+            ("image", "linode/debian12"),
+            ("ssh_keys", ED25519),
+            ("keys_only", "on"),
+        ])
         .await;
     let callback = app.consent(&crate::support::location(&response), "deny", &["linodes:read_write"]).await;
     let page = app.finish(&callback).await;
@@ -243,9 +249,16 @@ async fn a_denied_login_offers_the_keys_back_to_its_own_browser_only() {
     assert!(retry.contains("&keys="), "{retry}");
     let own = app.browser.get(app.url(&retry)).send().await.unwrap().text().await.unwrap();
     assert!(own.contains(ED25519), "the browser that was refused gets its key back");
+    let keys_only_box = |html: &str| {
+        let at = html.find("data-testid=\"keys-only\"").expect("the box");
+        let tag = &html[html[..at].rfind('<').unwrap()..at + html[at..].find('>').unwrap()];
+        tag.contains("checked")
+    };
+    assert!(keys_only_box(&own), "and its choice of SSH keys only");
     let stranger = crate::support::browser();
     let other = stranger.get(app.url(&retry)).send().await.unwrap().text().await.unwrap();
     assert!(!other.contains("AAAAC3NzaC1lZDI1NTE5AAAAIHJl"), "another browser got the keys");
+    assert!(!keys_only_box(&other), "a box that would be refused without the keys is left unticked");
 }
 
 #[tokio::test]

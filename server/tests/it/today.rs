@@ -252,3 +252,43 @@ fn made_for(firewall_label: &str, linode_label: &str) -> bool {
     let Some((prefix, unique)) = firewall_label.rsplit_once('-') else { return false };
     unique.len() == 6 && unique.chars().all(|c| c.is_ascii_hexdigit()) && linode_label.starts_with(prefix)
 }
+
+/// "SSH keys only": Linode accepts a create without `root_pass` when keys are sent (June 2026).
+/// Nothing is generated, sent, kept or shown; the success view says how to log in; the box is
+/// refused without a key, with the form's own message and nothing started.
+#[tokio::test]
+async fn ssh_keys_only_creates_a_linode_without_a_root_password_and_shows_none() {
+    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJlYWxseS1hLXRlc3Qta2V5LWZvci11bml0LXRlc3Rz me@laptop";
+    let app = spawn_app(&[]).await;
+    let form = [("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/debian12"), ("keys_only", "on")];
+
+    // Without a key: back to the form with why, and Linode never asked.
+    let refused = app.submit(&form).await;
+    assert_eq!(refused.status(), reqwest::StatusCode::FOUND);
+    let back = crate::support::location(&refused);
+    assert!(!back.contains("oauth/authorize"), "{back}");
+    let page = app.browser.get(app.url(&back)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("needs at least one SSH key"), "{page}");
+    assert!(app.sandbox.inspect().codes.is_empty());
+
+    let mut with_key = form.to_vec();
+    with_key.push(("ssh_keys", KEY));
+    let response = app.submit(&with_key).await;
+    let authorize = crate::support::location(&response);
+    assert!(authorize.contains("oauth/authorize"), "{authorize}");
+    let page = app.finish(&app.consent(&authorize, "approve", BOTH).await).await;
+    assert!(page.contains("data-testid=\"keys-only-login\""), "{page}");
+    assert!(testid_text(&page, "root-password").is_none() && !page.contains("data-testid=\"password-gone\""));
+    let sent_shown = testid_text(&page, "sent-body").unwrap();
+    assert!(!sent_shown.contains("root_pass"), "{sent_shown}");
+
+    let inspection = app.sandbox.inspect();
+    let linode = &inspection.instances[0];
+    let sent: serde_json::Value = serde_json::from_str(linode.request_body.as_deref().unwrap()).unwrap();
+    assert!(sent.get("root_pass").is_none(), "no password sent: {sent}");
+    assert_eq!(sent["authorized_keys"], json!([KEY]));
+    // A second view says the same, and there is no password for anyone to take.
+    let again = app.result_page().await;
+    assert!(again.contains("data-testid=\"keys-only-login\"") && !again.contains("data-testid=\"password-gone\""));
+    app.assert_all_tokens_revoked().await;
+}
