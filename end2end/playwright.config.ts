@@ -9,11 +9,16 @@ export const BASE_URL = `http://127.0.0.1:${PORT}`;
 // A second server whose StackScript has inputs of every kind (the sandbox's 320827).
 const FIELDS_PORT = PORT + 1;
 export const FIELDS_URL = `http://127.0.0.1:${FIELDS_PORT}`;
+// A third whose app cloud-init installs alone (USER_DATA_FILE, no StackScript).
+const CLOUD_INIT_PORT = PORT + 2;
+export const CLOUD_INIT_URL = `http://127.0.0.1:${CLOUD_INIT_PORT}`;
+export const CLOUD_CONFIG = "#cloud-config\npackages: [nginx]\nruncmd:\n  - systemctl enable --now nginx\n";
 // Each server's embedded sandbox serves its admin endpoints on a loopback port of its own.
 const adminPort = (port: number) => port + 100;
 export const SANDBOX_ADMIN: Record<string, string> = {
   [BASE_URL]: `http://127.0.0.1:${adminPort(PORT)}`,
   [FIELDS_URL]: `http://127.0.0.1:${adminPort(FIELDS_PORT)}`,
+  [CLOUD_INIT_URL]: `http://127.0.0.1:${adminPort(CLOUD_INIT_PORT)}`,
 };
 // Set only by scripts/proxy-check/run.sh: the release server behind Debian's nginx over https
 // (its own server and sandbox, started by that script). Then only tests/proxy.spec.ts runs, and
@@ -74,8 +79,19 @@ export default defineConfig({
       ],
   webServer: PROXY_BASE_URL
     ? []
-    : [server(PORT, {}), server(FIELDS_PORT, { LINODE_STACKSCRIPT_ID: "320827", APP_NAME: "Web Stack" })],
+    : [
+        server(PORT, {}),
+        server(FIELDS_PORT, { LINODE_STACKSCRIPT_ID: "320827", APP_NAME: "Web Stack" }),
+        server(CLOUD_INIT_PORT, { USER_DATA_FILE: cloudConfigFile(), APP_NAME: "Nginx by cloud-init" }),
+      ],
 });
+
+/** The cloud-config the third server sends, in a file of its own, as an operator keeps one. */
+function cloudConfigFile(): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "iol-e2e-cloud-init-")), "cloud-config.yaml");
+  fs.writeFileSync(file, CLOUD_CONFIG);
+  return file;
+}
 
 /** The release server, alone in its directory, on its embedded sandbox; `extra` overrides its
  * environment. Nothing tells it where a site is: it serves the one compiled into it. */

@@ -45,15 +45,27 @@ impl Catalog {
         types: Vec<LinodeType>,
         regions: Vec<Region>,
         images: Vec<Image>,
-        stackscript: StackScript,
+        stackscript: Option<StackScript>,
     ) -> Self {
+        // With user data, Linodes must read it: regions without the Metadata service and images
+        // without cloud-init are shown disabled, with why.
+        let cloud_init = site.cloud_config.is_some();
+        let images = match &stackscript {
+            Some(stackscript) => allowed_images(stackscript, images),
+            // No StackScript to say which images: every public image that runs cloud-init.
+            None => every_public_image(images).into_iter().filter(Image::runs_cloud_init).collect(),
+        };
         let form = DeployForm {
             site,
-            stackscript_label: stackscript.label.clone(),
+            stackscript_label: stackscript.as_ref().map(|stackscript| stackscript.label.clone()),
             plans: plan_groups(&types),
-            regions: region_groups(&regions),
-            images: image_groups(allowed_images(&stackscript, images), time::OffsetDateTime::now_utc().date()),
-            fields: stackscript.user_defined_fields.iter().map(field_spec).collect(),
+            regions: region_groups(&regions, cloud_init),
+            images: image_groups(images, time::OffsetDateTime::now_utc().date(), cloud_init),
+            fields: stackscript
+                .iter()
+                .flat_map(|stackscript| &stackscript.user_defined_fields)
+                .map(field_spec)
+                .collect(),
             stale: false,
         };
         Self { form, stale: false, version: next_version(), refresh_after: Instant::now() + ttl }
@@ -74,12 +86,17 @@ impl Catalog {
 /// `any/all` means every public image that is not deprecated.
 fn allowed_images(stackscript: &StackScript, public: Vec<Image>) -> Vec<Image> {
     if stackscript.images.iter().any(|id| id == "any/all") {
-        let mut all: Vec<Image> = public.into_iter().filter(|image| !image.deprecated).collect();
-        all.sort_by(|a, b| a.label.cmp(&b.label));
-        return all;
+        return every_public_image(public);
     }
     let mut by_id: HashMap<String, Image> = public.into_iter().map(|image| (image.id.clone(), image)).collect();
     stackscript.images.iter().filter_map(|id| by_id.remove(id)).collect()
+}
+
+/// Every public image that is not deprecated, by label.
+fn every_public_image(public: Vec<Image>) -> Vec<Image> {
+    let mut all: Vec<Image> = public.into_iter().filter(|image| !image.deprecated).collect();
+    all.sort_by(|a, b| a.label.cmp(&b.label));
+    all
 }
 
 /// Images under their vendor, vendors in order of first appearance.
@@ -97,13 +114,14 @@ fn eol_date(eol: &str) -> Option<time::Date> {
 
 /// The images by vendor, as of `today`: those more than six months past their end of life are
 /// left out, and the others say when they are deprecated or near or past their end of life.
-fn image_groups(images: Vec<Image>, today: time::Date) -> Vec<ImageGroup> {
+fn image_groups(images: Vec<Image>, today: time::Date, cloud_init: bool) -> Vec<ImageGroup> {
     let mut groups: Vec<ImageGroup> = Vec::new();
     for image in images {
         let eol = image.eol.as_deref().and_then(eol_date);
         if eol.is_some_and(|eol| today - eol > EOL_HIDDEN_AFTER) {
             continue;
         }
+        let no_cloud_init = cloud_init && !image.runs_cloud_init();
         let label = match eol {
             Some(eol) if eol <= today => format!("{} (end of life since {eol})", image.label),
             _ if image.deprecated => format!("{} (deprecated)", image.label),
@@ -111,7 +129,8 @@ fn image_groups(images: Vec<Image>, today: time::Date) -> Vec<ImageGroup> {
             _ => image.label,
         };
         let vendor = image.vendor.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| "Other".to_owned());
-        let choice = ImageChoice { id: image.id, label };
+        let label = if no_cloud_init { format!("{label} (does not run cloud-init)") } else { label };
+        let choice = ImageChoice { id: image.id, label, no_cloud_init };
         match groups.iter_mut().find(|group| group.vendor == vendor) {
             Some(group) => group.images.push(choice),
             None => groups.push(ImageGroup { vendor, images: vec![choice] }),
@@ -236,7 +255,7 @@ fn country_name(code: &str) -> String {
 /// Regions that can host Linodes, by part of the world and then by name. Regions in an outage
 /// are kept, to be shown disabled with the reason. Distributed sites are left out: Linode runs
 /// no StackScript there.
-fn region_groups(regions: &[Region]) -> Vec<RegionGroup> {
+fn region_groups(regions: &[Region], cloud_init: bool) -> Vec<RegionGroup> {
     let area_of = |country: &str| {
         let country = country.to_ascii_lowercase();
         AREAS.iter().position(|(_, countries)| countries.contains(&country.as_str())).unwrap_or(AREAS.len())
@@ -251,6 +270,7 @@ fn region_groups(regions: &[Region]) -> Vec<RegionGroup> {
                 country: country_name(&region.country),
                 classes: hosted_classes(region),
                 outage: !region.status.is_ok(),
+                no_metadata: cloud_init && !region.has_metadata(),
             };
             (area_of(&region.country), choice)
         })
@@ -363,17 +383,18 @@ impl CatalogCache {
         let inner = &self.inner;
         let api = &inner.api;
         let started = Instant::now();
-        let loaded =
-            tokio::try_join!(api.types(), api.regions(), api.images(), api.stackscript(inner.settings.stackscript_id),);
+        let stackscript = async {
+            match inner.settings.stackscript_id {
+                Some(id) => api.stackscript(id).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let loaded = tokio::try_join!(api.types(), api.regions(), api.images(), stackscript);
         let catalog = match loaded {
             Ok((types, regions, images, stackscript)) => {
                 tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "catalog loaded");
                 super::metrics::catalog_loaded(true);
-                let site = SiteInfo {
-                    app_name: inner.settings.app_name.clone(),
-                    sandbox: inner.settings.sandbox,
-                    app_ports: inner.settings.firewall.as_ref().map(|firewall| firewall.describe()),
-                };
+                let site = inner.settings.site_info();
                 Arc::new(Catalog::build(site, inner.settings.catalog_ttl, types, regions, images, stackscript))
             }
             Err(error) => {
@@ -428,7 +449,7 @@ mod tests {
         .expect("images");
         let today = time::Date::from_calendar_date(2026, time::Month::December, 4).expect("date");
         let labels: Vec<String> =
-            image_groups(images, today).into_iter().flat_map(|g| g.images).map(|i| i.label).collect();
+            image_groups(images, today, false).into_iter().flat_map(|g| g.images).map(|i| i.label).collect();
         assert_eq!(
             labels,
             [
@@ -441,6 +462,53 @@ mod tests {
     }
 
     #[test]
+    fn with_user_data_only_cloud_init_images_and_metadata_regions_are_offered() {
+        let regions: Vec<Region> = serde_json::from_value(serde_json::json!([
+            { "id": "us-east", "label": "Newark", "country": "us", "capabilities": ["Linodes", "Metadata"], "status": "ok" },
+            { "id": "ap-northeast", "label": "Tokyo", "country": "jp", "capabilities": ["Linodes"], "status": "ok" }
+        ]))
+        .expect("regions");
+        let image = |id: &str, capabilities: &[&str]| serde_json::json!({ "id": id, "label": id, "vendor": "V", "is_public": true, "capabilities": capabilities });
+        let images: Vec<Image> = serde_json::from_value(serde_json::json!([
+            image("linode/debian12", &["cloud-init"]),
+            image("linode/gentoo", &[])
+        ]))
+        .expect("images");
+        let stackscript: StackScript = serde_json::from_value(serde_json::json!({
+            "id": 1, "label": "App", "images": ["linode/debian12", "linode/gentoo"], "user_defined_fields": []
+        }))
+        .expect("stackscript");
+        let site = |cloud_config: Option<&str>| SiteInfo {
+            app_name: "App".into(),
+            sandbox: true,
+            app_ports: None,
+            cloud_config: cloud_config.map(str::to_owned),
+        };
+        let ttl = Duration::from_secs(60);
+        let build = |cloud_config, stackscript: Option<StackScript>| {
+            Catalog::build(site(cloud_config), ttl, vec![], regions.clone(), images.clone(), stackscript).form
+        };
+
+        // A StackScript alone: everything offered, as before.
+        let form = build(None, Some(stackscript.clone()));
+        assert!(form.image("linode/gentoo").is_some_and(|image| image.unavailable().is_none()));
+        assert_eq!(form.region("ap-northeast").and_then(|region| region.unavailable_for("nanode")), None);
+        // With user data: shown, disabled, with why.
+        let form = build(Some("#cloud-config\n"), Some(stackscript));
+        let gentoo = form.image("linode/gentoo").expect("still listed");
+        assert_eq!(
+            (gentoo.unavailable(), gentoo.label.as_str()),
+            (Some("does not run cloud-init"), "linode/gentoo (does not run cloud-init)")
+        );
+        assert!(form.region("ap-northeast").is_some_and(|region| region.no_metadata));
+        assert!(form.region("us-east").is_some_and(|region| !region.no_metadata));
+        // User data alone: the public images that run cloud-init, no StackScript inputs.
+        let form = build(Some("#cloud-config\n"), None);
+        let offered: Vec<&str> = form.images.iter().flat_map(|g| &g.images).map(|i| i.id.as_str()).collect();
+        assert_eq!((offered, form.stackscript_label, form.fields.len()), (vec!["linode/debian12"], None, 0));
+    }
+
+    #[test]
     fn distributed_sites_are_not_offered() {
         let region = |id: &str, site: &str| serde_json::json!({ "id": id, "label": id, "country": "us", "capabilities": ["Linodes"], "status": "ok", "site_type": site });
         let regions: Vec<Region> = serde_json::from_value(serde_json::json!([
@@ -448,7 +516,8 @@ mod tests {
             region("us-den-edge-1", "distributed")
         ]))
         .expect("regions");
-        let offered: Vec<String> = region_groups(&regions).into_iter().flat_map(|g| g.regions).map(|r| r.id).collect();
+        let offered: Vec<String> =
+            region_groups(&regions, false).into_iter().flat_map(|g| g.regions).map(|r| r.id).collect();
         assert_eq!(offered, ["us-east"]);
     }
 }

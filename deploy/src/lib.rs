@@ -26,6 +26,7 @@ pub mod sealed;
 pub mod service;
 pub mod settings;
 pub mod store;
+pub mod user_data;
 
 pub use result_ref::ResultRef;
 pub use service::{CallbackParams, CallbackReply, DeployService, SessionKeys};

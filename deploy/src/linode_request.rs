@@ -2,7 +2,7 @@
 //! its secrets masked, for what people read before they deploy (the form's preview) and after
 //! (the success view). Serialized by the same code either way, so what is shown is what is sent.
 
-use linode::{ApiError, CreateInstance, InterfaceGeneration, NewInterface};
+use linode::{ApiError, CreateInstance, InstanceMetadata, InterfaceGeneration, NewInterface};
 use secrecy::SecretString;
 
 use domain::{selection::Selection, LinodeRequest, RootLogin};
@@ -15,6 +15,8 @@ pub const GENERATED: &str = "<generated on the server>";
 pub const HIDDEN: &str = "<hidden>";
 /// The root password in the `linode-cli` command: a shell variable the person sets first.
 const ROOT_PASS_VARIABLE: &str = "\"$ROOT_PASS\"";
+/// The user data in the `linode-cli` command: the cloud-config the form shows, saved to a file.
+const USER_DATA_COMMAND: &str = "\"$(base64 -w0 cloud-config.yaml)\"";
 
 /// The request that creates the Linode for `selection`.
 pub fn create_instance(
@@ -29,8 +31,13 @@ pub fn create_instance(
         image: Some(selection.image.clone()),
         root_pass,
         authorized_keys: selection.authorized_keys.clone(),
-        stackscript_id: Some(settings.stackscript_id),
-        stackscript_data: Some(selection.stackscript_data.clone()).filter(|data| !data.is_empty()),
+        stackscript_id: settings.stackscript_id,
+        stackscript_data: Some(selection.stackscript_data.clone())
+            .filter(|data| !data.is_empty() && settings.stackscript_id.is_some()),
+        metadata: settings
+            .user_data
+            .as_ref()
+            .map(|user_data| InstanceMetadata { user_data: user_data.base64().to_owned() }),
         label: Some(label),
         tags: vec![new_linode::app_tag(&settings.app_name)],
         booted: Some(true),
@@ -146,6 +153,10 @@ pub fn firewall_preview(settings: &DeploySettings) -> Option<LinodeRequest> {
 pub fn described(request: &CreateInstance, selection: &Selection) -> LinodeRequest {
     let mut masked = request.clone();
     masked.root_pass = masked.root_pass.map(|_| SecretString::from(GENERATED));
+    // Up to 64 KiB of base64 nobody reads: the form shows the cloud-config itself.
+    if let Some(metadata) = &mut masked.metadata {
+        metadata.user_data = format!("<this site's cloud-config, base64: {} bytes>", metadata.user_data.len());
+    }
     if let Some(data) = &mut masked.stackscript_data {
         for (name, value) in data.iter_mut() {
             if selection.is_secret(name) {
@@ -170,6 +181,9 @@ fn cli_command(request: &CreateInstance) -> String {
     options.extend(request.stackscript_id.iter().map(|id| quoted("stackscript_id", &id.to_string())));
     if let Some(data) = &request.stackscript_data {
         options.push(quoted("stackscript_data", &serde_json::to_string(data).unwrap_or_default()));
+    }
+    if request.metadata.is_some() {
+        options.push(("metadata.user_data", USER_DATA_COMMAND.to_owned()));
     }
     options.extend(request.label.iter().map(|label| quoted("label", label)));
     options.extend(request.tags.iter().map(|tag| quoted("tags", tag)));
@@ -224,7 +238,8 @@ mod tests {
     fn settings() -> DeploySettings {
         DeploySettings {
             app_name: "Demo App".into(),
-            stackscript_id: 1234,
+            stackscript_id: Some(1234),
+            user_data: None,
             redirect_uri: url::Url::parse("http://127.0.0.1:3000/auth/callback").unwrap(),
             secure_cookies: false,
             sandbox: true,
@@ -254,6 +269,24 @@ mod tests {
         let keys = |value: &serde_json::Value| value.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         assert_eq!(keys(&sent), keys(&shown), "the same fields");
         assert_eq!(sent["stackscript_data"]["hostname"], shown["stackscript_data"]["hostname"]);
+    }
+
+    #[test]
+    fn user_data_is_sent_in_full_and_shown_as_what_it_stands_for() {
+        let user_data = crate::user_data::UserData::parse(b"#cloud-config\npackages: [nginx]\n").unwrap();
+        let only_cloud_init = DeploySettings { stackscript_id: None, user_data: Some(user_data.clone()), ..settings() };
+        let sent = create_instance(&only_cloud_init, &selection(), "web01".into(), None);
+        let body = serde_json::to_value(&sent).unwrap();
+        assert_eq!(body["metadata"]["user_data"], user_data.base64());
+        assert!(body.get("stackscript_id").is_none() && body.get("stackscript_data").is_none(), "{body}");
+
+        let shown = described(&sent, &selection());
+        assert!(shown.body.contains("<this site's cloud-config, base64: 44 bytes>"), "{}", shown.body);
+        assert!(shown.cli.contains("--metadata.user_data \"$(base64 -w0 cloud-config.yaml)\""), "{}", shown.cli);
+        assert!(!shown.body.contains(user_data.base64()));
+        let both = DeploySettings { user_data: Some(user_data), ..settings() };
+        let body = serde_json::to_value(create_instance(&both, &selection(), "web01".into(), None)).unwrap();
+        assert_eq!((body["stackscript_id"].as_u64(), body["metadata"].is_object()), (Some(1234), true));
     }
 
     #[test]

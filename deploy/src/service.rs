@@ -140,11 +140,7 @@ impl DeployService {
     }
 
     pub fn site_info(&self) -> SiteInfo {
-        SiteInfo {
-            app_name: self.settings.app_name.clone(),
-            sandbox: self.settings.sandbox,
-            app_ports: self.settings.firewall.as_ref().map(|firewall| firewall.describe()),
-        }
+        self.settings.site_info()
     }
 
     /// The catalog as cached (a page view never waits on Linode once it is warm).

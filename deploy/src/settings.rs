@@ -5,13 +5,17 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{app_firewall::AppFirewall, follower::FollowLimits};
+use super::{app_firewall::AppFirewall, follower::FollowLimits, user_data::UserData};
 
 /// What the operator configured, as the deploy flow needs it.
 #[derive(Clone, Debug)]
 pub struct DeploySettings {
     pub app_name: String,
-    pub stackscript_id: u64,
+    /// The StackScript that installs the app, if one does (`LINODE_STACKSCRIPT_ID`).
+    pub stackscript_id: Option<u64>,
+    /// The cloud-init user data sent with every create (`USER_DATA_FILE`), if any. At least one
+    /// of the two is set.
+    pub user_data: Option<UserData>,
     /// Where Linode sends the browser back: `<public base URL>/auth/callback`.
     pub redirect_uri: Url,
     /// Cookies get `Secure` when the site is served over https.
@@ -39,6 +43,16 @@ pub struct DeploySettings {
 }
 
 impl DeploySettings {
+    /// What every page needs to know about the site.
+    pub fn site_info(&self) -> domain::SiteInfo {
+        domain::SiteInfo {
+            app_name: self.app_name.clone(),
+            sandbox: self.sandbox,
+            app_ports: self.firewall.as_ref().map(|firewall| firewall.describe()),
+            cloud_config: self.user_data.as_ref().map(|user_data| user_data.text().to_owned()),
+        }
+    }
+
     /// What the login page asks the person to allow: creating Linodes, and firewalls when one
     /// is made for the app. Comma-separated, as linode_api4 sends several.
     pub fn scopes(&self) -> &'static str {

@@ -37,7 +37,8 @@ async fn engine() -> Engine {
     let store = Store::open(&store_settings, SESSION_KEY).await.expect("store opens");
     let settings = DeploySettings {
         app_name: "Engine Test".into(),
-        stackscript_id: sandbox::STACKSCRIPT_NO_INPUT,
+        stackscript_id: Some(sandbox::STACKSCRIPT_NO_INPUT),
+        user_data: None,
         redirect_uri: Url::parse(sandbox::DEFAULT_REDIRECT_URI).expect("redirect URI"),
         secure_cookies: false,
         sandbox: true,

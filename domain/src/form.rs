@@ -15,6 +15,9 @@ pub struct SiteInfo {
     /// The ports the firewall made for the app accepts (`22/tcp, 80/tcp`), when one is made.
     #[serde(default)]
     pub app_ports: Option<String>,
+    /// The cloud-init user data every Linode gets (`USER_DATA_FILE`), as text, when there is one.
+    #[serde(default)]
+    pub cloud_config: Option<String>,
 }
 
 /// Everything the deploy form renders, computed once per catalog refresh on the server. The
@@ -23,7 +26,8 @@ pub struct SiteInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeployForm {
     pub site: SiteInfo,
-    pub stackscript_label: String,
+    /// The StackScript that installs the app; `None` when cloud-init user data alone does.
+    pub stackscript_label: Option<String>,
     pub plans: Vec<PlanGroup>,
     pub regions: Vec<RegionGroup>,
     pub images: Vec<ImageGroup>,
@@ -113,6 +117,10 @@ pub struct RegionChoice {
     pub classes: Vec<String>,
     /// Linode reports an outage: shown, but not offered.
     pub outage: bool,
+    /// The site sends cloud-init user data, and Linodes here cannot read it (no Metadata
+    /// service): shown, but not offered.
+    #[serde(default)]
+    pub no_metadata: bool,
 }
 
 impl RegionChoice {
@@ -125,6 +133,8 @@ impl RegionChoice {
     pub fn unavailable_for(&self, class: &str) -> Option<&'static str> {
         if self.outage {
             Some("unavailable: outage")
+        } else if self.no_metadata {
+            Some("no cloud-init metadata service here")
         } else if !self.classes.iter().any(|c| c == class) {
             Some("does not offer this plan")
         } else {
@@ -144,6 +154,17 @@ pub struct ImageGroup {
 pub struct ImageChoice {
     pub id: String,
     pub label: String,
+    /// The site sends cloud-init user data, and this image does not run cloud-init: shown, but
+    /// not offered.
+    #[serde(default)]
+    pub no_cloud_init: bool,
+}
+
+impl ImageChoice {
+    /// Why this image cannot be chosen, if it cannot.
+    pub fn unavailable(&self) -> Option<&'static str> {
+        self.no_cloud_init.then_some("does not run cloud-init")
+    }
 }
 
 /// One input of the StackScript, as the form renders and checks it.

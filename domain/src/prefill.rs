@@ -87,8 +87,12 @@ pub fn initial(form: &DeployForm, param: impl Fn(&str) -> Option<String>) -> Ini
         .or_else(|| Some(PREFERRED_REGION.to_owned()).filter(|id| hosts(id)))
         .or_else(|| regions().find(|region| hosts(&region.id)).map(|region| region.id.clone()))
         .unwrap_or_default();
-    let image = asked("image", "image", &|id| form.image(id).is_some())
-        .or_else(|| form.images.first().and_then(|group| group.images.first()).map(|image| image.id.clone()))
+    let offered = |id: &str| form.image(id).is_some_and(|image| image.unavailable().is_none());
+    let image = asked("image", "image", &offered)
+        .or_else(|| {
+            let mut images = form.images.iter().flat_map(|group| &group.images);
+            images.find(|image| image.unavailable().is_none()).map(|image| image.id.clone())
+        })
         .unwrap_or_default();
     let label = asked("label", "label", &|label| matches!(check_label(label), Ok(Some(_)))).unwrap_or_default();
     // Never from the link itself: a link anyone can write would put their key on the new

@@ -132,6 +132,12 @@ impl Selection {
         let image = form.image(request.image.trim()).ok_or_else(|| {
             invalid("image", "That image cannot be used with this application. Please choose an image from the list.")
         })?;
+        if let Some(why) = image.unavailable() {
+            return Err(invalid(
+                "image",
+                format!("{} {why}, which installs this application. Please choose another image.", image.label),
+            ));
+        }
         let label = check_label(&request.label).map_err(|message| invalid("label", message))?;
         let authorized_keys = check_ssh_keys(&request.ssh_keys).map_err(|message| invalid("ssh_keys", message))?;
         let root_login = RootLogin::from_box(&request.keys_only);

@@ -30,6 +30,7 @@ pub fn region(id: &str, classes: &[&str]) -> RegionChoice {
         country: "X".into(),
         classes: classes.iter().map(|class| (*class).to_owned()).collect(),
         outage: false,
+        no_metadata: false,
     }
 }
 
@@ -48,13 +49,13 @@ pub fn field(name: &str, kind: FieldKind, default: Option<&str>) -> FieldSpec {
 /// A form of one plan group, one region group and Debian 12.
 pub fn form(plans: Vec<PlanChoice>, regions: Vec<RegionChoice>, fields: Vec<FieldSpec>) -> DeployForm {
     DeployForm {
-        site: SiteInfo { app_name: "App".into(), sandbox: true, app_ports: None },
-        stackscript_label: "s".into(),
+        site: SiteInfo { app_name: "App".into(), sandbox: true, app_ports: None, cloud_config: None },
+        stackscript_label: Some("s".into()),
         plans: vec![PlanGroup { label: "All".into(), plans }],
         regions: vec![RegionGroup { label: "All".into(), regions }],
         images: vec![ImageGroup {
             vendor: "Debian".into(),
-            images: vec![ImageChoice { id: "linode/debian12".into(), label: "Debian 12".into() }],
+            images: vec![ImageChoice { id: "linode/debian12".into(), label: "Debian 12".into(), no_cloud_init: false }],
         }],
         fields,
         stale: false,

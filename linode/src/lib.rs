@@ -23,8 +23,8 @@ pub use http::{http_client, http_client_with_timeouts, Timeouts};
 pub use login::{LoginClient, OAuthClientCredentials, PkceVerifier, TokenGrant};
 pub use models::{
     CreateFirewall, CreateInstance, Firewall, FirewallAddresses, FirewallRule, FirewallRules, GlobalGrants, Grants,
-    Image, Instance, InterfaceGeneration, LinodeType, NewInterface, Page, PlanClass, Price, Profile, Region,
-    RegionPrice, RegionStatus, Specs, StackScript, UserDefinedField,
+    Image, Instance, InstanceMetadata, InterfaceGeneration, LinodeType, NewInterface, Page, PlanClass, Price, Profile,
+    Region, RegionPrice, RegionStatus, Specs, StackScript, UserDefinedField,
 };
 pub use scopes::{ScopeLevel, Scopes};
 pub use secrets::{AccessToken, RefreshToken};

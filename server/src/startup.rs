@@ -147,6 +147,7 @@ impl Application {
         let settings = DeploySettings {
             app_name: config.app_name,
             stackscript_id: config.stackscript_id,
+            user_data: config.user_data,
             redirect_uri,
             secure_cookies: public_base.scheme() == "https",
             sandbox: sandbox.is_some(),

@@ -39,6 +39,15 @@ fn retry_keys(token: &str) -> Option<(String, RootLogin)> {
     }
 }
 
+/// What sets the new Linode up, in words: the StackScript, cloud-init, or both.
+fn installer(form: &DeployForm) -> String {
+    match (&form.stackscript_label, form.site.cloud_config.is_some()) {
+        (Some(label), false) => format!("the StackScript “{label}”"),
+        (Some(label), true) => format!("the StackScript “{label}” and this site's cloud-config (below)"),
+        (None, _) => "cloud-init, with this site's cloud-config (below)".to_owned(),
+    }
+}
+
 /// What the form says of a post that could not be read at all.
 const UNREADABLE_POST: &str = "The form could not be read. Please reload the page and try again.";
 
@@ -135,7 +144,7 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
             <h1 id="deploy-heading">"Deploy " {app_name.clone()} " to your Linode account"</h1>
             <p class="lead">
                 "Choose a plan, a region and an image. When you click Deploy you log in at Linode and allow this site "
-                "to create one Linode for you. It is set up by the StackScript “" {form.stackscript_label.clone()} "”, and this site "
+                "to create one Linode for you. It is set up by " {installer(&form)} ", and this site "
                 "gives up its access as soon as the Linode is running."
             </p>
             {stale.then(|| view! {
@@ -167,7 +176,7 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
                             {form.images.iter().map(|group| view! {
                                 <optgroup label=group.vendor.clone()>
                                     {group.images.iter().map(|choice| view! {
-                                        <option value=choice.id.clone() selected=choice.id == initial.image>{choice.label.clone()}</option>
+                                        <option value=choice.id.clone() selected=choice.id == initial.image disabled=choice.no_cloud_init>{choice.label.clone()}</option>
                                     }).collect_view()}
                                 </optgroup>
                             }).collect_view()}
@@ -210,6 +219,16 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
                     </div>
                 </fieldset>
 
+                {form.site.cloud_config.clone().map(|cloud_config| view! {
+                    <details class="request" data-testid="cloud-config">
+                        <summary>"The cloud-config every Linode of this site gets"</summary>
+                        <p class="hint">
+                            "cloud-init runs it on the Linode's first boot (Linode's Metadata service hands it over). "
+                            "To run the linode-cli command below, save it as cloud-config.yaml."
+                        </p>
+                        <pre><code>{cloud_config}</code></pre>
+                    </details>
+                })}
                 <Summary/>
                 <details class="request" data-testid="request-preview">
                     <summary>"What this site will send to Linode"</summary>

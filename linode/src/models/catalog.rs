@@ -106,6 +106,11 @@ impl Region {
     pub fn can_host_linodes(&self) -> bool {
         self.capabilities.iter().any(|capability| capability == "Linodes")
     }
+
+    /// Whether Linodes here can read cloud-init user data (the Metadata service).
+    pub fn has_metadata(&self) -> bool {
+        self.capabilities.iter().any(|capability| capability == "Metadata")
+    }
 }
 
 /// An image (`GET /images`).
@@ -126,6 +131,16 @@ pub struct Image {
     pub size: u64,
     #[serde(default)]
     pub eol: Option<String>,
+    /// `cloud-init`, `distributed-sites`… (spec 4.234.0).
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+}
+
+impl Image {
+    /// Whether a Linode made from this image runs cloud-init, so reads user data.
+    pub fn runs_cloud_init(&self) -> bool {
+        self.capabilities.iter().any(|capability| capability == "cloud-init")
+    }
 }
 
 /// A StackScript (`GET /linode/stackscripts/{id}`).

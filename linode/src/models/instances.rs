@@ -38,6 +38,17 @@ pub struct CreateInstance {
     /// none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub firewall_id: Option<i64>,
+    /// cloud-init user data for the Metadata service, in regions with the `Metadata` capability
+    /// and from images with `cloud-init`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<InstanceMetadata>,
+}
+
+/// `metadata` of a create.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InstanceMetadata {
+    /// The user data, base64-encoded (at most 65 535 bytes so encoded).
+    pub user_data: String,
 }
 
 /// `interface_generation` of a create.

@@ -9,7 +9,7 @@ pub use catalog::{
 };
 pub use instances::{
     CreateFirewall, CreateInstance, Firewall, FirewallAddresses, FirewallRule, FirewallRules, GlobalGrants, Grants,
-    Instance, InterfaceGeneration, NewInterface, Profile, Specs,
+    Instance, InstanceMetadata, InterfaceGeneration, NewInterface, Profile, Specs,
 };
 
 use serde::{Deserialize, Serialize};

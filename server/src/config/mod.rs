@@ -11,6 +11,7 @@ use deploy::{
     app_firewall::{AppFirewall, AppPortsError},
     follower::FollowLimits,
     readiness::{ProbeLimits, ReadyCheck, ReadyCheckError},
+    user_data::{UserData, UserDataError},
 };
 use secrecy::SecretString;
 use url::Url;
@@ -29,8 +30,11 @@ pub struct Config {
     /// `<it>/auth/callback`. Defaults to `http://<bind address>`.
     pub public_base: Option<Url>,
     pub app_name: String,
-    /// `LINODE_STACKSCRIPT_ID`; on the sandbox it defaults to the sandbox's demo StackScript.
-    pub stackscript_id: u64,
+    /// `LINODE_STACKSCRIPT_ID`; on the sandbox it defaults to the sandbox's demo StackScript,
+    /// unless `USER_DATA_FILE` alone installs the app.
+    pub stackscript_id: Option<u64>,
+    /// `USER_DATA_FILE`: cloud-init user data sent with every create, read and checked at start.
+    pub user_data: Option<UserData>,
     /// `SESSION_KEY`; on the sandbox a random key is made when it is absent.
     pub session_key: Option<SecretString>,
     /// `SESSION_KEY_PREVIOUS`: keys `SESSION_KEY` replaced, still accepted for reading.
@@ -206,6 +210,12 @@ pub enum ConfigError {
     WeakPreviousKey(u32),
     #[error("{0} is required when LINODE_CLIENT_ID is set")]
     Required(&'static str),
+    #[error("LINODE_STACKSCRIPT_ID or USER_DATA_FILE is required when LINODE_CLIENT_ID is set: one of them installs the app")]
+    NoInstaller,
+    #[error("USER_DATA_FILE ({path}) cannot be read: {source}")]
+    UnreadableUserData { path: String, source: std::io::Error },
+    #[error("USER_DATA_FILE ({path}) cannot be sent as cloud-init user data: {reason}")]
+    BadUserData { path: String, reason: UserDataError },
 }
 
 impl Config {
@@ -225,10 +235,12 @@ impl Config {
         let public_base = vars.url("PUBLIC_BASE_URL")?;
         let app_name = vars.text("APP_NAME").unwrap_or_else(|| "Demo App".to_owned());
         let linode = LinodeTarget::read(vars)?;
+        let user_data = read_user_data(vars)?;
         let stackscript_id = match vars.parsed("LINODE_STACKSCRIPT_ID", "the numeric id of a public StackScript")? {
-            Some(id) => id,
-            None if matches!(linode, LinodeTarget::EmbeddedSandbox) => sandbox::STACKSCRIPT_NO_INPUT,
-            None => return Err(ConfigError::Required("LINODE_STACKSCRIPT_ID")),
+            Some(id) => Some(id),
+            None if user_data.is_some() => None,
+            None if matches!(linode, LinodeTarget::EmbeddedSandbox) => Some(sandbox::STACKSCRIPT_NO_INPUT),
+            None => return Err(ConfigError::NoInstaller),
         };
         // Read in this order so that, of several mistakes, the same one is named first as before.
         let session_key = session_key::read(vars, &linode)?;
@@ -251,6 +263,7 @@ impl Config {
             public_base,
             app_name,
             stackscript_id,
+            user_data,
             session_key,
             session_key_previous,
             linode,
@@ -398,6 +411,15 @@ fn read_ready_check(
 }
 
 /// `APP_PORTS`: unset means SSH and the port the readiness check probes; `off`, no firewall.
+/// `USER_DATA_FILE`: read once, at start, so a file Linode or cloud-init would refuse stops the
+/// server with why rather than failing every deployment.
+fn read_user_data(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Option<UserData>, ConfigError> {
+    let Some(path) = vars.text("USER_DATA_FILE").map(|path| path.trim().to_owned()) else { return Ok(None) };
+    let bytes =
+        std::fs::read(&path).map_err(|source| ConfigError::UnreadableUserData { path: path.clone(), source })?;
+    UserData::parse(&bytes).map(Some).map_err(|reason| ConfigError::BadUserData { path, reason })
+}
+
 fn read_app_ports(
     vars: &Vars<impl Fn(&str) -> Option<String>>,
     ready_check: Option<&ReadyCheck>,
@@ -441,10 +463,39 @@ mod tests {
     }
 
     #[test]
+    fn user_data_is_read_and_checked_at_start_and_may_install_the_app_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, text: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.to_string_lossy().into_owned()
+        };
+        let good = file("good.yaml", b"#cloud-config\npackages: [nginx]\n");
+        let alone = config(&[("USER_DATA_FILE", &good)]).unwrap();
+        assert_eq!(alone.stackscript_id, None, "cloud-init alone installs the app");
+        assert_eq!(alone.user_data.as_ref().map(UserData::text), Some("#cloud-config\npackages: [nginx]\n"));
+        let both = config(&[("USER_DATA_FILE", good.as_str()), ("LINODE_STACKSCRIPT_ID", "42")]).unwrap();
+        assert_eq!(both.stackscript_id, Some(42));
+
+        let named = |vars: &[(&str, &str)]| config(vars).unwrap_err().to_string();
+        let yaml = file("plain.yaml", b"packages: [nginx]\n");
+        assert!(named(&[("USER_DATA_FILE", &yaml)]).contains("first line is \"packages: [nginx]\""));
+        let big = file("big.yaml", format!("#cloud-config\n{}", "#".repeat(50_000)).as_bytes());
+        assert!(named(&[("USER_DATA_FILE", &big)]).contains("Linode takes at most 65535"));
+        let missing = dir.path().join("missing.yaml").to_string_lossy().into_owned();
+        assert!(
+            named(&[("USER_DATA_FILE", &missing)]).starts_with(&format!("USER_DATA_FILE ({missing}) cannot be read"))
+        );
+        let key = "k7-".repeat(20);
+        let remote = [("LINODE_CLIENT_ID", "id"), ("LINODE_CLIENT_SECRET", "secret"), ("SESSION_KEY", key.as_str())];
+        assert!(named(&remote).contains("LINODE_STACKSCRIPT_ID or USER_DATA_FILE is required"));
+    }
+
+    #[test]
     fn nothing_configured_means_the_sandbox() {
         let config = config(&[]).unwrap();
         assert!(matches!(config.linode, LinodeTarget::EmbeddedSandbox));
-        assert_eq!(config.stackscript_id, sandbox::STACKSCRIPT_NO_INPUT);
+        assert_eq!(config.stackscript_id, Some(sandbox::STACKSCRIPT_NO_INPUT));
         assert_eq!(config.bind.to_string(), "127.0.0.1:3000");
         assert_eq!(config.http.trusted_proxy_hops, 0, "X-Forwarded-For is not trusted by default");
         assert!(config.http.deploys_per_minute > 0 && config.http.callbacks_per_minute > 0);

@@ -279,8 +279,8 @@ async fn ssh_keys_only_creates_a_linode_without_a_root_password_and_shows_none()
     let page = app.finish(&app.consent(&authorize, "approve", BOTH).await).await;
     assert!(page.contains("data-testid=\"keys-only-login\""), "{page}");
     assert!(testid_text(&page, "root-password").is_none() && !page.contains("data-testid=\"password-gone\""));
-    let sent_shown = testid_text(&page, "sent-body").unwrap();
-    assert!(!sent_shown.contains("root_pass"), "{sent_shown}");
+    let sent_shown = sent_body(&page);
+    assert!(sent_shown.contains("authorized_keys") && !sent_shown.contains("root_pass"), "{sent_shown}");
 
     let inspection = app.sandbox.inspect();
     let linode = &inspection.instances[0];
@@ -291,4 +291,85 @@ async fn ssh_keys_only_creates_a_linode_without_a_root_password_and_shows_none()
     let again = app.result_page().await;
     assert!(again.contains("data-testid=\"keys-only-login\"") && !again.contains("data-testid=\"password-gone\""));
     app.assert_all_tokens_revoked().await;
+}
+
+/// A cloud-config in a file of the test's own, as an operator writes one.
+fn cloud_config_file(text: &str) -> String {
+    let path = crate::support::temp_dir("user-data").join("cloud-config.yaml");
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+const CLOUD_CONFIG: &str = "#cloud-config\npackages: [nginx]\nruncmd:\n  - systemctl enable --now nginx\n";
+
+/// `USER_DATA_FILE` alone installs the app: no StackScript, the public images that run
+/// cloud-init, regions without the Metadata service disabled with why, and the file sent whole
+/// as `metadata.user_data`, which Linode (the sandbox) accepts and records.
+#[tokio::test]
+async fn a_site_with_only_cloud_init_user_data_deploys_with_it() {
+    use base64::Engine;
+    let file = cloud_config_file(CLOUD_CONFIG);
+    let app = spawn_app(&[("USER_DATA_FILE", &file)]).await;
+    let form = app.browser.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains("data-testid=\"cloud-config\"") && form.contains("runcmd:"), "the form shows the file");
+    assert!(form.contains("cloud-init, with this site's cloud-config (below)"), "the lead says what installs the app");
+    assert!(
+        form.contains("value=\"linode/debian12\"") && !form.contains("value=\"linode/gentoo\""),
+        "cloud-init images only"
+    );
+    let tokyo = &form[form.find("value=\"ap-northeast\"").expect("listed")..];
+    let tokyo = &tokyo[..tokyo.find("</option>").unwrap()];
+    assert!(tokyo.contains("disabled") && tokyo.contains("no cloud-init metadata service here"), "{tokyo}");
+    assert!(!form.contains("data-testid=\"stackscript-fields\""));
+
+    // A forged post for a region without Metadata is refused before Linode is asked anything.
+    let refused =
+        app.submit(&[("plan", "g6-nanode-1"), ("region", "ap-northeast"), ("image", "linode/debian12")]).await;
+    assert!(!crate::support::location(&refused).contains("oauth/authorize"));
+    assert!(app.sandbox.inspect().codes.is_empty());
+
+    let page = app.deploy().await;
+    assert!(page.contains("data-testid=\"deployed\""), "{page}");
+    assert!(sent_body(&page).contains("cloud-config, base64: "), "the request shown names the user data: {page}");
+    let inspection = app.sandbox.inspect();
+    let linode = &inspection.instances[0];
+    assert!(linode.has_user_data);
+    let sent: serde_json::Value = serde_json::from_str(linode.request_body.as_deref().unwrap()).unwrap();
+    let encoded = sent["metadata"]["user_data"].as_str().expect("user data sent");
+    assert_eq!(base64::engine::general_purpose::STANDARD.decode(encoded).unwrap(), CLOUD_CONFIG.as_bytes());
+    assert!(sent.get("stackscript_id").is_none(), "{sent}");
+    app.assert_all_tokens_revoked().await;
+}
+
+/// With a StackScript and user data, the StackScript's images that do not run cloud-init are
+/// shown disabled, with why, and refused if forged.
+#[tokio::test]
+async fn with_a_stackscript_and_user_data_images_without_cloud_init_are_refused_with_why() {
+    let file = cloud_config_file(CLOUD_CONFIG);
+    let stackscript = sandbox::STACKSCRIPT_ANY_IMAGE.to_string();
+    let app = spawn_app(&[("USER_DATA_FILE", &file), ("LINODE_STACKSCRIPT_ID", &stackscript)]).await;
+    let form = app.browser.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let gentoo = &form[form.find("value=\"linode/gentoo\"").expect("the StackScript's image is listed")..];
+    let gentoo = &gentoo[..gentoo.find("</option>").unwrap()];
+    assert!(gentoo.contains("disabled") && gentoo.contains("does not run cloud-init"), "{gentoo}");
+    let refused = app.submit(&[("plan", "g6-nanode-1"), ("region", "us-east"), ("image", "linode/gentoo")]).await;
+    let back = crate::support::location(&refused);
+    assert!(!back.contains("oauth/authorize"), "{back}");
+    let page = app.browser.get(app.url(&back)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("does not run cloud-init, which installs this application"), "{page}");
+    let page = app.deploy().await;
+    assert!(page.contains("data-testid=\"deployed\""), "{page}");
+    let sent = app.sandbox.inspect().instances[0].request_body.clone().unwrap();
+    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap();
+    assert_eq!(
+        (sent["stackscript_id"].as_u64(), sent["metadata"]["user_data"].is_string()),
+        (Some(sandbox::STACKSCRIPT_ANY_IMAGE), true)
+    );
+}
+
+/// The success view's "what this site sent to Linode" body (a `<pre>` around a `<code>`).
+fn sent_body(page: &str) -> &str {
+    let start = page.find("data-testid=\"sent-body\"").expect("the request is shown");
+    let end = page[start..].find("</pre>").expect("its end") + start;
+    &page[start..end]
 }
