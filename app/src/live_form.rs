@@ -52,9 +52,11 @@ impl LiveCatalog {
             .map(|plan| LivePlan {
                 id: plan.id.clone(),
                 label: plan.label.clone(),
-                class: plan.class.clone(),
+                // What a region must offer to host it: for a plan priced only region by region,
+                // the plan itself, so the browser needs no rule of its own for those.
+                class: plan.offered_as(),
                 specs: plan.specs(),
-                price: plan.price.describe(),
+                price: plan.price_text(),
                 region_prices: plan
                     .region_prices
                     .iter()
@@ -456,7 +458,7 @@ pub fn Summary() -> impl IntoView {
             <h2 id="summary-heading">"Summary"</h2>
             {move || chosen().map(|(plan, region, image)| {
                 let regional = plan.region_prices.iter().find(|(id, _)| *id == region.id).map(|(_, price)| price.clone());
-                let note = regional.as_ref().map(|_| format!("Prices in {} differ from the base price ({}).", region.label, plan.price));
+                let note = regional.as_ref().filter(|_| !plan.price.starts_with("from")).map(|_| format!("Prices in {} differ from the base price ({}).", region.label, plan.price));
                 view! {
                     <p>
                         "One Linode: " <strong>{plan.label}</strong> " (" {plan.specs} ") in "

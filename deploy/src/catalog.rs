@@ -55,11 +55,14 @@ impl Catalog {
             // No StackScript to say which images: every public image that runs cloud-init.
             None => every_public_image(images).into_iter().filter(Image::runs_cloud_init).collect(),
         };
+        let plans = plan_groups(&types);
+        let mut regions = region_groups(&regions, cloud_init);
+        offer_regional_plans(&plans, &mut regions);
         let form = DeployForm {
             site,
             stackscript_label: stackscript.as_ref().map(|stackscript| stackscript.label.clone()),
-            plans: plan_groups(&types),
-            regions: region_groups(&regions, cloud_init),
+            plans,
+            regions,
             images: image_groups(images, time::OffsetDateTime::now_utc().date(), cloud_init),
             fields: stackscript
                 .iter()
@@ -156,13 +159,20 @@ fn class_label(class: &PlanClass) -> &'static str {
 
 fn plan_groups(types: &[LinodeType]) -> Vec<PlanGroup> {
     // Linode lists some plans (GPU plans of 2026) with a base price of 0 and their real price
-    // only per region; the form cannot yet tell in which regions such a plan is sold, so it does
-    // not offer them rather than show "$0/mo".
-    let mut sorted: Vec<&LinodeType> = types.iter().filter(|t| t.price.monthly > 0.0).collect();
+    // only per region: offered where they are priced (see `offer_regional_plans`), and not at
+    // all when no region prices them, rather than shown at "$0/mo".
+    let mut sorted: Vec<&LinodeType> =
+        types.iter().filter(|t| t.price.monthly > 0.0 || !t.region_prices.is_empty()).collect();
     let rank = |t: &LinodeType| CLASSES.iter().position(|(class, _)| *class == t.class).unwrap_or(CLASSES.len());
-    sorted.sort_by(|a, b| {
-        rank(a).cmp(&rank(b)).then(a.price.monthly.total_cmp(&b.price.monthly)).then(a.memory.cmp(&b.memory))
-    });
+    let monthly = |t: &LinodeType| {
+        let regional = t.region_prices.iter().map(|p| p.monthly);
+        if t.price.monthly > 0.0 {
+            t.price.monthly
+        } else {
+            regional.fold(f64::INFINITY, f64::min)
+        }
+    };
+    sorted.sort_by(|a, b| rank(a).cmp(&rank(b)).then(monthly(a).total_cmp(&monthly(b))).then(a.memory.cmp(&b.memory)));
     let mut groups: Vec<PlanGroup> = Vec::new();
     for plan in sorted {
         let label = class_label(&plan.class);
@@ -194,6 +204,20 @@ fn plan_choice(plan: &LinodeType) -> PlanChoice {
             .iter()
             .map(|p| RegionPrice { region: p.id.clone(), price: price(p.hourly, p.monthly) })
             .collect(),
+    }
+}
+
+/// A plan priced only region by region is sold in the regions that price it and host its class:
+/// those offer the plan itself.
+fn offer_regional_plans(plans: &[PlanGroup], regions: &mut [RegionGroup]) {
+    let regional = plans.iter().flat_map(|group| &group.plans).filter(|plan| plan.priced_per_region_only());
+    for plan in regional {
+        let sold_in = |region: &RegionChoice| plan.region_prices.iter().any(|price| price.region == region.id);
+        for region in regions.iter_mut().flat_map(|group| &mut group.regions) {
+            if sold_in(region) && region.classes.contains(&plan.class) {
+                region.classes.push(plan.offered_as());
+            }
+        }
     }
 }
 
@@ -426,14 +450,41 @@ mod tests {
     }
 
     #[test]
-    fn plans_priced_only_per_region_are_not_offered_at_zero() {
+    fn plans_priced_only_per_region_are_offered_where_they_are_priced() {
+        let mut unpriced = plan("g3-gpu-y", "gpu", 0.0);
+        unpriced["region_prices"] = serde_json::json!([]);
         let types: Vec<LinodeType> = serde_json::from_value(serde_json::json!([
             plan("g6-nanode-1", "nanode", 5.0),
-            plan("g3-gpu-x", "gpu", 0.0)
+            plan("g3-gpu-x", "gpu", 0.0),
+            unpriced
         ]))
         .expect("types");
-        let offered: Vec<String> = plan_groups(&types).into_iter().flat_map(|g| g.plans).map(|p| p.id).collect();
-        assert_eq!(offered, ["g6-nanode-1"]);
+        let plans = plan_groups(&types);
+        let offered: Vec<&str> = plans.iter().flat_map(|g| &g.plans).map(|p| p.id.as_str()).collect();
+        assert_eq!(offered, ["g6-nanode-1", "g3-gpu-x"], "never at $0, nor where no region prices it");
+        let gpu = &plans[1].plans[0];
+        assert_eq!(gpu.price_text(), "from $1680/mo ($2.50/hr), by region");
+
+        let region = |id: &str, capabilities: &[&str]| serde_json::json!({ "id": id, "label": id, "country": "us", "capabilities": capabilities, "status": "ok" });
+        let regions: Vec<Region> = serde_json::from_value(serde_json::json!([
+            region("us-ord", &["Linodes", "GPU Linodes"]),
+            region("us-east", &["Linodes", "GPU Linodes"]),
+            region("ca-central", &["Linodes"])
+        ]))
+        .expect("regions");
+        let mut regions = region_groups(&regions, false);
+        offer_regional_plans(&plans, &mut regions);
+        let why = |id: &str| {
+            regions
+                .iter()
+                .flat_map(|g| &g.regions)
+                .find(|r| r.id == id)
+                .and_then(|r| r.unavailable_for(&gpu.offered_as()))
+        };
+        assert_eq!(why("us-ord"), None, "priced there");
+        assert_eq!(why("us-east"), Some("does not offer this plan"), "hosts GPUs, but does not price this plan");
+        let nanode = &plans[0].plans[0].offered_as();
+        assert!(regions.iter().flat_map(|g| &g.regions).all(|r| r.unavailable_for(nanode).is_none()));
     }
 
     #[test]

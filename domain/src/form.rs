@@ -74,8 +74,10 @@ pub struct PlanChoice {
     pub disk_mb: u64,
     pub transfer_gb: u64,
     pub gpus: u32,
+    /// The base price; zero for a plan Linode prices only region by region.
     pub price: Price,
-    /// Regions where Linode charges a different price.
+    /// Regions where Linode charges a different price (for a plan priced only region by region:
+    /// the regions it is sold in).
     pub region_prices: Vec<RegionPrice>,
 }
 
@@ -94,7 +96,36 @@ impl PlanChoice {
 
     /// The option text: the base price, as the region may change it.
     pub fn option_text(&self) -> String {
-        format!("{} — {} — {}", self.label, self.specs(), self.price.describe())
+        format!("{} — {} — {}", self.label, self.specs(), self.price_text())
+    }
+
+    /// The base price described, or, for a plan priced only region by region, its lowest.
+    pub fn price_text(&self) -> String {
+        match self.lowest_regional_price() {
+            Some(lowest) if self.priced_per_region_only() => format!("from {}, by region", lowest.describe()),
+            _ => self.price.describe(),
+        }
+    }
+
+    /// Linode lists the plan with a base price of 0 and sells it only in the regions it prices
+    /// (GPU plans of 2026).
+    pub fn priced_per_region_only(&self) -> bool {
+        self.price.monthly <= 0.0
+    }
+
+    fn lowest_regional_price(&self) -> Option<Price> {
+        self.region_prices.iter().map(|regional| regional.price).min_by(|a, b| a.monthly.total_cmp(&b.monthly))
+    }
+
+    /// What a region must offer ([`RegionChoice::classes`]) to host this plan: its class, or,
+    /// for a plan priced only region by region, the plan itself (`<class>@<id>`), which only
+    /// the regions it is priced in offer.
+    pub fn offered_as(&self) -> String {
+        if self.priced_per_region_only() {
+            format!("{}@{}", self.class, self.id)
+        } else {
+            self.class.clone()
+        }
     }
 }
 
@@ -113,7 +144,8 @@ pub struct RegionChoice {
     pub label: String,
     /// e.g. "United States"
     pub country: String,
-    /// Plan classes this region can host.
+    /// Plan classes this region can host, and plans priced only region by region that are
+    /// sold here (see [`PlanChoice::offered_as`]).
     pub classes: Vec<String>,
     /// Linode reports an outage: shown, but not offered.
     pub outage: bool,
@@ -129,7 +161,8 @@ impl RegionChoice {
         format!("{} — {}", self.label, self.country)
     }
 
-    /// Why a plan of `class` cannot be created here, if it cannot.
+    /// Why a plan offered as `class` ([`PlanChoice::offered_as`]) cannot be created here, if it
+    /// cannot.
     pub fn unavailable_for(&self, class: &str) -> Option<&'static str> {
         if self.outage {
             Some("unavailable: outage")

@@ -80,7 +80,7 @@ pub fn initial(form: &DeployForm, param: impl Fn(&str) -> Option<String>) -> Ini
         .or_else(|| asked("plan", "plan", &|id| form.plan(id).is_some()))
         .or_else(|| plans().find(|plan| plan.class == "nanode").or_else(|| plans().next()).map(|p| p.id.clone()))
         .unwrap_or_default();
-    let class = form.plan(&plan).map(|plan| plan.class.clone()).unwrap_or_default();
+    let class = form.plan(&plan).map(|plan| plan.offered_as()).unwrap_or_default();
     let hosts = |id: &str| form.region(id).is_some_and(|region| region.unavailable_for(&class).is_none());
     let regions = || form.regions.iter().flat_map(|group| &group.regions);
     let region = asked("region", "region", &hosts)

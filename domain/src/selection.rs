@@ -123,7 +123,7 @@ impl Selection {
         let region = form.region(request.region.trim()).ok_or_else(|| {
             invalid("region", "That region is not available for new Linodes. Please choose a region from the list.")
         })?;
-        if let Some(why) = region.unavailable_for(&plan.class) {
+        if let Some(why) = region.unavailable_for(&plan.offered_as()) {
             return Err(invalid(
                 "region",
                 format!("{} cannot host a {} Linode ({why}). Please choose another region.", region.label, plan.label),

@@ -80,6 +80,21 @@ test("the price and summary follow the choices, with the region's own price", as
   await expect(page.getByTestId("summary")).toContainText("Dedicated 4 GB");
 });
 
+test("a GPU plan priced only per region: its lowest price, its regions, and each region's price", async ({ page }) => {
+  await openForm(page, "/");
+  await expect(page.locator('#plan option[value="g3-gpu-rtxpro6000-1"]')).toContainText("from $1680/mo");
+  await page.getByLabel("Region").selectOption("us-east");
+  await page.getByLabel("Plan").selectOption("g3-gpu-rtxpro6000-1");
+  // us-east hosts GPU plans, but Linode does not price (so sell) this one there.
+  await expect(page.locator('#region option[value="us-east"]')).toBeDisabled();
+  await expect(page.locator("#region-error")).toContainText("does not offer this plan");
+  await expect(page.getByRole("button", { name: "Deploy" })).toBeDisabled();
+  await page.getByLabel("Region").selectOption("fr-par");
+  await expect(page.getByTestId("price")).toHaveText("$1814.40/mo ($2.70/hr)");
+  await expect(page.getByTestId("regional-price")).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Deploy" })).toBeEnabled();
+});
+
 test("regions that cannot host the plan are disabled, with why", async ({ page }) => {
   await openForm(page, "/");
   await expect(page.locator('#region option[value="es-mad"]')).toBeDisabled();

@@ -373,3 +373,36 @@ fn sent_body(page: &str) -> &str {
     let end = page[start..].find("</pre>").expect("its end") + start;
     &page[start..end]
 }
+
+/// GPU plans of 2026 have a base price of 0 and a price per region: offered at their lowest
+/// price, sold only where priced (other regions, GPU ones included, refuse them with why), and
+/// the summary's price is the region's.
+#[tokio::test]
+async fn a_plan_priced_only_per_region_is_offered_where_it_is_priced() {
+    let app = spawn_app(&[]).await;
+    let form = app.browser.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    let option = &form[form.find("value=\"g3-gpu-rtxpro6000-1\"").expect("offered")..];
+    let option = &option[..option.find("</option>").unwrap()];
+    assert!(option.contains("from $1680/mo") && !option.contains("$0/mo"), "{option}");
+
+    let gpu = [("plan", "g3-gpu-rtxpro6000-1"), ("image", "linode/debian12")];
+    let in_region = |region| {
+        let mut form = gpu.to_vec();
+        form.push(("region", region));
+        form
+    };
+    // us-east hosts GPU plans, but does not price this one.
+    let refused = app.submit(&in_region("us-east")).await;
+    let back = crate::support::location(&refused);
+    assert!(!back.contains("oauth/authorize"), "{back}");
+    let page = app.browser.get(app.url(&back)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("cannot host a") && page.contains("does not offer this plan"), "{page}");
+    assert!(app.sandbox.inspect().codes.is_empty());
+
+    let response = app.submit(&in_region("us-ord")).await;
+    let authorize = crate::support::location(&response);
+    assert!(authorize.contains("oauth/authorize"), "{authorize}");
+    let page = app.finish(&app.consent(&authorize, "approve", BOTH).await).await;
+    assert!(page.contains("data-testid=\"deployed\""), "{page}");
+    assert_eq!(app.sandbox.inspect().instances[0].region, "us-ord");
+}
