@@ -458,6 +458,35 @@ mod tests {
     }
 
     #[test]
+    fn a_plan_priced_only_per_region_goes_only_where_it_is_priced() {
+        let mut form = form();
+        let regional = PlanChoice {
+            price: crate::Price::default(),
+            region_prices: vec![crate::RegionPrice {
+                region: "us-ord".into(),
+                price: crate::Price { hourly: 2.5, monthly: 1680.0 },
+            }],
+            ..plan("g3-gpu", "gpu")
+        };
+        assert_eq!(
+            (regional.offered_as(), regional.price_text()),
+            ("gpu@g3-gpu".to_owned(), "from $1680/mo ($2.50/hr), by region".to_owned())
+        );
+        form.plans[0].plans.push(regional);
+        form.regions[0].regions[0].classes.push("gpu".into());
+        let request = DeployRequest {
+            plan: "g3-gpu".into(),
+            region: "us-east".into(),
+            image: "linode/debian12".into(),
+            ..Default::default()
+        };
+        let refused = Selection::parse(&form, &request).unwrap_err();
+        assert_eq!(refused.field, "region", "us-east hosts GPU plans but does not price this one");
+        form.regions[0].regions[0].classes.push("gpu@g3-gpu".into());
+        assert_ne!(Selection::parse(&form, &request).unwrap_err().field, "region");
+    }
+
+    #[test]
     fn fields_are_checked_against_the_stackscript() {
         let form = form();
         let mut request = DeployRequest {

@@ -6,7 +6,7 @@ use crate::{
     SiteInfo,
 };
 
-/// A 1 vCPU, 1 GB plan of `class`, labelled by its id, free.
+/// A 1 vCPU, 1 GB plan of `class`, labelled by its id, at $5 a month everywhere.
 pub fn plan(id: &str, class: &str) -> PlanChoice {
     PlanChoice {
         id: id.into(),
@@ -17,7 +17,7 @@ pub fn plan(id: &str, class: &str) -> PlanChoice {
         disk_mb: 25600,
         transfer_gb: 1000,
         gpus: 0,
-        price: Price::default(),
+        price: Price { hourly: 0.0075, monthly: 5.0 },
         region_prices: vec![],
     }
 }
