@@ -72,15 +72,26 @@ impl From<domain::selection::Invalid> for AppError {
     }
 }
 
+#[cfg(feature = "ssr")]
+fn server_fn_error_kind(error: &ServerFnErrorErr) -> &'static str {
+    match error {
+        ServerFnErrorErr::Args(_) => "arguments",
+        ServerFnErrorErr::MissingArg(_) => "missing argument",
+        ServerFnErrorErr::Deserialization(_) => "body",
+        _ => "other",
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
-                // For the operator who wonders why a page of theirs is refused; `?` escapes it.
+                // For the operator who wonders why a page of theirs is refused: the kind only, as
+                // the decoder's text may quote what was posted, password inputs included.
                 #[cfg(feature = "ssr")]
-                tracing::debug!(detail = ?value.to_string().chars().take(200).collect::<String>(), "request not understood");
+                tracing::debug!(kind = server_fn_error_kind(&value), "request not understood");
                 AppError::Malformed
             }
             other => AppError::Transport(other.to_string()),

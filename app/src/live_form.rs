@@ -31,8 +31,11 @@ pub struct LivePlan {
     pub class: String,
     /// `1 vCPU, 1 GB RAM, 25 GB storage, 1 TB transfer`
     pub specs: String,
-    /// The base price, described: `$5/mo ($0.0075/hr)`.
+    /// The base price, described: `$5/mo ($0.0075/hr)`; for a plan priced only region by
+    /// region, its lowest (`from $1680/mo …`).
     pub price: String,
+    /// Priced only region by region: a region's price is then the price, not a difference.
+    pub per_region: bool,
     /// Regions with their own price: (region id, price described).
     pub region_prices: Vec<(String, String)>,
 }
@@ -57,6 +60,7 @@ impl LiveCatalog {
                 class: plan.offered_as(),
                 specs: plan.specs(),
                 price: plan.price_text(),
+                per_region: plan.priced_per_region_only(),
                 region_prices: plan
                     .region_prices
                     .iter()
@@ -458,7 +462,7 @@ pub fn Summary() -> impl IntoView {
             <h2 id="summary-heading">"Summary"</h2>
             {move || chosen().map(|(plan, region, image)| {
                 let regional = plan.region_prices.iter().find(|(id, _)| *id == region.id).map(|(_, price)| price.clone());
-                let note = regional.as_ref().filter(|_| !plan.price.starts_with("from")).map(|_| format!("Prices in {} differ from the base price ({}).", region.label, plan.price));
+                let note = regional.as_ref().filter(|_| !plan.per_region).map(|_| format!("Prices in {} differ from the base price ({}).", region.label, plan.price));
                 view! {
                     <p>
                         "One Linode: " <strong>{plan.label}</strong> " (" {plan.specs} ") in "

@@ -55,9 +55,8 @@ impl Catalog {
             // No StackScript to say which images: every public image that runs cloud-init.
             None => every_public_image(images).into_iter().filter(Image::runs_cloud_init).collect(),
         };
-        let plans = plan_groups(&types);
         let mut regions = region_groups(&regions, cloud_init);
-        offer_regional_plans(&plans, &mut regions);
+        let plans = plan_groups(&types, &mut regions);
         let form = DeployForm {
             site,
             stackscript_label: stackscript.as_ref().map(|stackscript| stackscript.label.clone()),
@@ -71,6 +70,11 @@ impl Catalog {
                 .collect(),
             stale: false,
         };
+        if !form.images.iter().flat_map(|group| &group.images).any(|image| image.unavailable().is_none()) {
+            tracing::warn!(
+                "no image on offer can be deployed: Linode lists none for the StackScript, or none of them runs cloud-init, which USER_DATA_FILE needs"
+            );
+        }
         Self { form, stale: false, version: next_version(), refresh_after: Instant::now() + ttl }
     }
 
@@ -153,33 +157,27 @@ const CLASSES: [(PlanClass, &str); 7] = [
     (PlanClass::Accelerated, "Accelerated"),
 ];
 
-fn class_label(class: &PlanClass) -> &'static str {
-    CLASSES.iter().find(|(known, _)| known == class).map_or("Other", |(_, label)| label)
-}
-
-fn plan_groups(types: &[LinodeType]) -> Vec<PlanGroup> {
-    // Linode lists some plans (GPU plans of 2026) with a base price of 0 and their real price
-    // only per region: offered where they are priced (see `offer_regional_plans`), and not at
-    // all when no region prices them, rather than shown at "$0/mo".
-    let mut sorted: Vec<&LinodeType> =
-        types.iter().filter(|t| t.price.monthly > 0.0 || !t.region_prices.is_empty()).collect();
-    let rank = |t: &LinodeType| CLASSES.iter().position(|(class, _)| *class == t.class).unwrap_or(CLASSES.len());
-    let monthly = |t: &LinodeType| {
-        let regional = t.region_prices.iter().map(|p| p.monthly);
-        if t.price.monthly > 0.0 {
-            t.price.monthly
-        } else {
-            regional.fold(f64::INFINITY, f64::min)
-        }
-    };
-    sorted.sort_by(|a, b| rank(a).cmp(&rank(b)).then(monthly(a).total_cmp(&monthly(b))).then(a.memory.cmp(&b.memory)));
+/// The plans on offer, grouped by class, cheapest first, with the regions that sell each plan
+/// priced only region by region marked (see [`offer_regional_plans`]).
+fn plan_groups(types: &[LinodeType], regions: &mut [RegionGroup]) -> Vec<PlanGroup> {
+    let mut choices: Vec<(usize, PlanChoice)> = types
+        .iter()
+        .map(|plan| {
+            let rank = CLASSES.iter().position(|(class, _)| *class == plan.class).unwrap_or(CLASSES.len());
+            (rank, plan_choice(plan))
+        })
+        .collect();
+    offer_regional_plans(&mut choices, regions);
+    choices.sort_by(|(a_rank, a), (b_rank, b)| {
+        let monthly = |plan: &PlanChoice| plan.from_price().monthly;
+        a_rank.cmp(b_rank).then(monthly(a).total_cmp(&monthly(b))).then(a.memory_mb.cmp(&b.memory_mb))
+    });
     let mut groups: Vec<PlanGroup> = Vec::new();
-    for plan in sorted {
-        let label = class_label(&plan.class);
-        let choice = plan_choice(plan);
+    for (rank, choice) in choices {
+        let label = CLASSES.get(rank).map_or("Other", |(_, label)| label);
         match groups.last_mut() {
             Some(group) if group.label == label => group.plans.push(choice),
-            _ => groups.push(PlanGroup { label: label.to_string(), plans: vec![choice] }),
+            _ => groups.push(PlanGroup { label: label.to_owned(), plans: vec![choice] }),
         }
     }
     groups
@@ -207,18 +205,27 @@ fn plan_choice(plan: &LinodeType) -> PlanChoice {
     }
 }
 
-/// A plan priced only region by region is sold in the regions that price it and host its class:
-/// those offer the plan itself.
-fn offer_regional_plans(plans: &[PlanGroup], regions: &mut [RegionGroup]) {
-    let regional = plans.iter().flat_map(|group| &group.plans).filter(|plan| plan.priced_per_region_only());
-    for plan in regional {
-        let sold_in = |region: &RegionChoice| plan.region_prices.iter().any(|price| price.region == region.id);
+/// Linode lists some plans (GPU plans of 2026) with a base price of 0 and their real price only
+/// per region. Such a plan is sold in the regions on offer that price it and host its class:
+/// those offer the plan itself, its prices are kept for those regions alone (so "from $X" is a
+/// price someone can pay), and a plan left with none is not offered rather than shown at "$0/mo".
+fn offer_regional_plans(plans: &mut Vec<(usize, PlanChoice)>, regions: &mut [RegionGroup]) {
+    plans.retain_mut(|(_, plan)| {
+        if !plan.priced_per_region_only() {
+            return true;
+        }
+        let offered_as = plan.offered_as();
+        let mut sold_in = Vec::new();
         for region in regions.iter_mut().flat_map(|group| &mut group.regions) {
-            if sold_in(region) && region.classes.contains(&plan.class) {
-                region.classes.push(plan.offered_as());
+            let priced = plan.region_prices.iter().any(|price| price.region == region.id);
+            if priced && region.classes.contains(&plan.class) {
+                region.classes.push(offered_as.clone());
+                sold_in.push(region.id.clone());
             }
         }
-    }
+        plan.region_prices.retain(|price| sold_in.contains(&price.region));
+        !plan.region_prices.is_empty()
+    });
 }
 
 /// The plan classes a region can host: every class needs `Linodes`; GPU and Premium plans need
@@ -453,18 +460,19 @@ mod tests {
     fn plans_priced_only_per_region_are_offered_where_they_are_priced() {
         let mut unpriced = plan("g3-gpu-y", "gpu", 0.0);
         unpriced["region_prices"] = serde_json::json!([]);
-        let types: Vec<LinodeType> = serde_json::from_value(serde_json::json!([
-            plan("g6-nanode-1", "nanode", 5.0),
-            plan("g3-gpu-x", "gpu", 0.0),
-            unpriced
-        ]))
-        .expect("types");
-        let plans = plan_groups(&types);
-        let offered: Vec<&str> = plans.iter().flat_map(|g| &g.plans).map(|p| p.id.as_str()).collect();
-        assert_eq!(offered, ["g6-nanode-1", "g3-gpu-x"], "never at $0, nor where no region prices it");
-        let gpu = &plans[1].plans[0];
-        assert_eq!(gpu.price_text(), "from $1680/mo ($2.50/hr), by region");
-
+        // Priced in us-ord (GPU), in ca-central (no GPU) and in a region not on offer.
+        let mut gpu = plan("g3-gpu-x", "gpu", 0.0);
+        gpu["region_prices"] = serde_json::json!([
+            { "id": "us-ord", "hourly": 2.5, "monthly": 1680.0 },
+            { "id": "ca-central", "hourly": 1.0, "monthly": 700.0 },
+            { "id": "xx-gone", "hourly": 0.5, "monthly": 300.0 }
+        ]);
+        // Priced only where no region hosts GPU plans: sold nowhere.
+        let mut stranded = plan("g3-gpu-z", "gpu", 0.0);
+        stranded["region_prices"] = serde_json::json!([{ "id": "ca-central", "hourly": 1.0, "monthly": 700.0 }]);
+        let types: Vec<LinodeType> =
+            serde_json::from_value(serde_json::json!([plan("g6-nanode-1", "nanode", 5.0), gpu, unpriced, stranded]))
+                .expect("types");
         let region = |id: &str, capabilities: &[&str]| serde_json::json!({ "id": id, "label": id, "country": "us", "capabilities": capabilities, "status": "ok" });
         let regions: Vec<Region> = serde_json::from_value(serde_json::json!([
             region("us-ord", &["Linodes", "GPU Linodes"]),
@@ -473,7 +481,12 @@ mod tests {
         ]))
         .expect("regions");
         let mut regions = region_groups(&regions, false);
-        offer_regional_plans(&plans, &mut regions);
+        let plans = plan_groups(&types, &mut regions);
+
+        let offered: Vec<&str> = plans.iter().flat_map(|g| &g.plans).map(|p| p.id.as_str()).collect();
+        assert_eq!(offered, ["g6-nanode-1", "g3-gpu-x"], "never at $0, nor where no region on offer sells it");
+        let gpu = &plans[1].plans[0];
+        assert_eq!(gpu.price_text(), "from $1680/mo ($2.50/hr), by region", "the lowest price someone can pay");
         let why = |id: &str| {
             regions
                 .iter()
@@ -483,6 +496,7 @@ mod tests {
         };
         assert_eq!(why("us-ord"), None, "priced there");
         assert_eq!(why("us-east"), Some("does not offer this plan"), "hosts GPUs, but does not price this plan");
+        assert_eq!(why("ca-central"), Some("does not offer this plan"), "prices it, but hosts no GPU plan");
         let nanode = &plans[0].plans[0].offered_as();
         assert!(regions.iter().flat_map(|g| &g.regions).all(|r| r.unavailable_for(nanode).is_none()));
     }

@@ -186,7 +186,7 @@ impl FlowFailure {
             ),
             Self::NotRecorded { label } => (
                 "Your Linode was created, but its details could not be kept".to_owned(),
-                format!("Linode created {label}, but this site could not record the result, so its root password cannot be shown. Find it in Cloud Manager, where you can reset the root password (or log in with your SSH key)."),
+                format!("Linode created {label}, but this site could not record the result, so its details (and its root password, if it has one) cannot be shown. Find it in Cloud Manager, where you can reset the root password (or log in with your SSH key)."),
             ),
         };
         Failure { title, message, kind: self.kind(), retry: None }

@@ -20,7 +20,7 @@ pub enum UserDataError {
     Empty,
     #[error("it is not UTF-8 text (cloud-config and scripts are text; a gzipped or MIME file is not supported here)")]
     NotText,
-    #[error("its first line is {0:?}; cloud-init runs a file whose first line is #cloud-config (a cloud-config) or starts with #! (a script), and ignores any other")]
+    #[error("its first line is {0:?}; this site sends a cloud-config (first line #cloud-config) or a script (first line starting with #!)")]
     FirstLine(String),
     #[error("it is {base64} bytes in base64, and Linode takes at most {MAX_BASE64_BYTES} (about 48 KiB of file)")]
     TooLarge { base64: usize },
@@ -32,11 +32,14 @@ impl UserData {
             return Err(UserDataError::Empty);
         }
         let text = std::str::from_utf8(bytes).map_err(|_| UserDataError::NotText)?;
+        // Some editors start a UTF-8 file with a byte-order mark, which would hide the first
+        // line from cloud-init: it is left out of what is sent.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let first = text.lines().next().unwrap_or_default().trim_end();
         if first != "#cloud-config" && !first.starts_with("#!") {
             return Err(UserDataError::FirstLine(first.chars().take(40).collect()));
         }
-        let base64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let base64 = base64::engine::general_purpose::STANDARD.encode(text);
         if base64.len() > MAX_BASE64_BYTES {
             return Err(UserDataError::TooLarge { base64: base64.len() });
         }
@@ -71,6 +74,8 @@ mod tests {
         assert_eq!(config.base64(), "I2Nsb3VkLWNvbmZpZwpwYWNrYWdlczogW25naW54XQo=");
         assert!(UserData::parse(b"#!/bin/sh\necho hi\n").is_ok());
         assert!(UserData::parse(b"#cloud-config\r\nruncmd: []\r\n").is_ok());
+        let marked = UserData::parse(b"\xef\xbb\xbf#cloud-config\npackages: [nginx]\n").unwrap();
+        assert_eq!(marked, config, "a byte-order mark is left out");
     }
 
     #[test]

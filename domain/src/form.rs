@@ -101,9 +101,18 @@ impl PlanChoice {
 
     /// The base price described, or, for a plan priced only region by region, its lowest.
     pub fn price_text(&self) -> String {
+        if self.priced_per_region_only() {
+            format!("from {}, by region", self.from_price().describe())
+        } else {
+            self.price.describe()
+        }
+    }
+
+    /// The base price, or, for a plan priced only region by region, the lowest of its regions'.
+    pub fn from_price(&self) -> Price {
         match self.lowest_regional_price() {
-            Some(lowest) if self.priced_per_region_only() => format!("from {}, by region", lowest.describe()),
-            _ => self.price.describe(),
+            Some(lowest) if self.priced_per_region_only() => lowest,
+            _ => self.price,
         }
     }
 

@@ -221,4 +221,15 @@ mod tests {
         }
         assert_eq!(serde_json::from_str::<FailureKind>("\"from_the_future\"").unwrap(), FailureKind::Unknown);
     }
+
+    #[test]
+    fn a_result_stored_before_password_less_deploys_reads_as_a_password_deployment() {
+        let stored = r#"{"Deployed":{"id":7,"label":"app-us-east-1","tags":[],"region":"Newark","plan":"Nanode",
+            "image":"Debian 12","ipv4":null,"status":"provisioning","root_password":null,"ssh_keys":1}}"#;
+        let Outcome::Deployed(linode) = serde_json::from_str::<Outcome>(stored).unwrap() else { panic!("deployed") };
+        assert_eq!(linode.root_login, crate::RootLogin::Password);
+        let keys_only = DeployedLinode { root_login: crate::RootLogin::KeysOnly, ..linode };
+        let again: DeployedLinode = serde_json::from_str(&serde_json::to_string(&keys_only).unwrap()).unwrap();
+        assert_eq!(again.root_login, crate::RootLogin::KeysOnly);
+    }
 }

@@ -75,12 +75,13 @@ pub enum RootLogin {
 }
 
 impl RootLogin {
-    /// What the form's box posted (`keys_only=on`).
+    /// What the form's box posted: `keys_only=on` when ticked, nothing otherwise (any other
+    /// value is not the box's, and keeps the default).
     pub fn from_box(ticked: &str) -> Self {
-        if ticked.trim().is_empty() {
-            Self::Password
-        } else {
+        if ticked.trim() == "on" {
             Self::KeysOnly
+        } else {
+            Self::Password
         }
     }
 }
@@ -135,7 +136,7 @@ impl Selection {
         if let Some(why) = image.unavailable() {
             return Err(invalid(
                 "image",
-                format!("{} {why}, which installs this application. Please choose another image.", image.label),
+                format!("That image {why}, which installs this application. Please choose another image."),
             ));
         }
         let label = check_label(&request.label).map_err(|message| invalid("label", message))?;

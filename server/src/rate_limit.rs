@@ -96,7 +96,8 @@ pub async fn limit(State(limits): State<Arc<RateLimits>>, request: Request, next
     match RateLimits::check(limiter, limit_key(client)) {
         Ok(()) => next.run(request).await,
         Err(wait) => {
-            tracing::info!(%client, path = request.uri().path(), wait_ms = wait.as_millis() as u64, "rate-limited");
+            // The request's span names the path (cut to a length a log line can hold).
+            tracing::info!(%client, wait_ms = wait.as_millis() as u64, "rate-limited");
             let limited = match request.uri().path() {
                 START_DEPLOY_PATH => "start_deploy",
                 "/auth/callback" => "callback",

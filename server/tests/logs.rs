@@ -84,6 +84,10 @@ async fn logs_of_whole_flows_hold_no_secret() {
     let long = format!("/{}", "z".repeat(9000));
     let response = support::browser().get(app.url(&long)).send().await.unwrap();
     assert_eq!(response.status(), reqwest::StatusCode::NOT_FOUND);
+    // Nor does a refusal that names the request write the whole path: a cross-site post to it.
+    let response =
+        support::browser().post(app.url(&long)).header("Origin", "https://evil.example").send().await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::FORBIDDEN);
 
     let text = logs.text();
     assert!(!text.contains("Failed to read file"), "an over-long path was looked up on disk");

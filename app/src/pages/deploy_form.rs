@@ -234,8 +234,9 @@ fn FormView(form: DeployForm, initial: Initial, refused: Option<String>) -> impl
                     <summary>"What this site will send to Linode"</summary>
                     <p class="hint">
                         "The request that creates your Linode, for the choices above, and the same request as a linode-cli "
-                        "command (set ROOT_PASS to a strong password of your own before running it). The root password, unless "
-                        "you chose SSH keys only, is generated on the server as you deploy; password inputs are masked."
+                        "command (if it has a root password, set ROOT_PASS to a strong one of your own before running it). "
+                        "The root password, unless you chose SSH keys only, is generated on the server as you deploy; "
+                        "password inputs are masked."
                     </p>
                     <pre data-testid="request-body"><code id=PREVIEW_BODY_ID>{preview.body}</code></pre>
                     <pre data-testid="request-cli"><code id=PREVIEW_CLI_ID>{preview.cli}</code></pre>

@@ -98,7 +98,7 @@ fn Deployed(linode: DeployedLinode) -> impl IntoView {
                     <h2>"Root login"</h2>
                     <p data-testid="keys-only-login">
                         "This Linode has no root password, as you chose: root logs in over SSH with your key only. "
-                        "Nothing secret was made, kept or shown by this site. Linode's web console (Lish) asks for a password: "
+                        "No root password was made, kept or shown by this site. Linode's web console (Lish) asks for one: "
                         "set one with " <code>"passwd"</code> " once logged in, or in Cloud Manager (Linode → Settings → Reset Root Password)."
                     </p>
                 })}
@@ -127,7 +127,7 @@ fn Deployed(linode: DeployedLinode) -> impl IntoView {
                 {sent.map(|sent| view! {
                     <details class="request" data-testid="sent-request">
                         <summary>"What this site sent to Linode"</summary>
-                        <p class="hint">"The create request, with the root password and password inputs masked, and the same request as a linode-cli command (which reads the root password from ROOT_PASS)."</p>
+                        <p class="hint">"The create request, with any root password and password inputs masked, and the same request as a linode-cli command (which reads a root password from ROOT_PASS)."</p>
                         <pre data-testid="sent-body"><code>{sent.body}</code></pre>
                         <pre data-testid="sent-cli"><code>{sent.cli}</code></pre>
                     </details>

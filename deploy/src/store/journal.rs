@@ -249,3 +249,18 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Sealed;
+
+    #[test]
+    fn rows_sealed_before_password_less_deploys_still_hold_their_password() {
+        let old = r#"{"access":"a","refresh":null,"root_password":"pw-Old-1","label":"l","ssh_keys":0}"#;
+        let sealed: Sealed = serde_json::from_str(old).unwrap();
+        assert_eq!(sealed.root_password.as_deref(), Some("pw-Old-1"));
+        assert_eq!(sealed.firewall_label, None);
+        let keys_only = r#"{"access":"a","refresh":null,"root_password":null,"label":"l","ssh_keys":1}"#;
+        assert_eq!(serde_json::from_str::<Sealed>(keys_only).unwrap().root_password, None);
+    }
+}

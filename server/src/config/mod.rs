@@ -410,7 +410,6 @@ fn read_ready_check(
     }
 }
 
-/// `APP_PORTS`: unset means SSH and the port the readiness check probes; `off`, no firewall.
 /// `USER_DATA_FILE`: read once, at start, so a file Linode or cloud-init would refuse stops the
 /// server with why rather than failing every deployment.
 fn read_user_data(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Option<UserData>, ConfigError> {
@@ -420,6 +419,7 @@ fn read_user_data(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Option
     UserData::parse(&bytes).map(Some).map_err(|reason| ConfigError::BadUserData { path, reason })
 }
 
+/// `APP_PORTS`: unset means SSH and the port the readiness check probes; `off`, no firewall.
 fn read_app_ports(
     vars: &Vars<impl Fn(&str) -> Option<String>>,
     ready_check: Option<&ReadyCheck>,
