@@ -45,6 +45,8 @@ test("the form can be used with the keyboard alone, in reading order", async ({ 
   await page.keyboard.press("Tab");
   await expect(page.getByLabel(/SSH public keys/)).toBeFocused();
   await page.keyboard.press("Tab");
+  await expect(page.getByLabel("SSH keys only, no root password")).toBeFocused();
+  await page.keyboard.press("Tab");
   // The request preview, folded: its summary opens it.
   await expect(page.getByText("What this site will send to Linode")).toBeFocused();
   await page.keyboard.press("Tab");
