@@ -178,6 +178,11 @@ impl FlowRunner {
             sender.send_replace(Some(ran.result));
             this.running.remove(&id);
             if let Some(followed) = ran.follow {
+                // Off the person's critical path (one database write less before the success
+                // view): until it lands, recovery finds the Linode by its journaled label.
+                if let Err(error) = this.store.journal_linode(&followed.journal, followed.linode_id).await {
+                    tracing::warn!(%error, "could not note the new Linode's id in the journal");
+                }
                 this.follow_then_revoke(followed).await;
             }
         });
@@ -286,10 +291,8 @@ impl FlowRunner {
             tracing::warn!(extra = ?linode.extra_grant, "Linode granted more than was asked for");
         }
         let result = self.record_deployed(id, &linode, held.root_password.as_ref()).await;
-        if let Err(error) = self.store.journal_linode(&journal, instance.id).await {
-            // Recovery can still find the Linode by its label.
-            tracing::warn!(%error, "could not note the new Linode's id in the journal");
-        }
+        // The Linode's id goes into the journal once the person has their result (see
+        // `spawn_flow`): recovery finds the Linode by its label until then.
         let follow = Followed::new(journal, id.clone(), instance.id, held.access, self.settings.follow.bound);
         Ran { result, follow: Some(follow) }
     }
