@@ -24,7 +24,7 @@ run scripts/check-crate-graph.sh
 run cargo machete
 # SQLite (the default store) for every suite; the durability and replica suites start their own
 # PostgreSQL clusters.
-run cargo test --locked -p sandbox -p linode -p domain -p deploy -p server
+run cargo test --locked -p sandbox -p linode -p domain -p deploy -p server -p testkit
 # The flow, replay, resilience, hostile-input and load suites again, on PostgreSQL.
 run scripts/with-postgres.sh cargo test --locked -p server --test it -- deploy_flow:: resilience:: \
   load:: hostile_input:: hardening:: today::

@@ -19,20 +19,6 @@ fn location(response: &Response) -> Result<String> {
         .to_owned())
 }
 
-/// `name="…" value="…"` pairs of the hidden inputs of the consent page.
-fn hidden_inputs(html: &str) -> Vec<(String, String)> {
-    let attribute = |tag: &str, name: &str| {
-        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-        let end = tag[start..].find('"')? + start;
-        Some(tag[start..end].replace("&amp;", "&").replace("&quot;", "\""))
-    };
-    html.split("<input")
-        .skip(1)
-        .filter(|tag| tag.contains("type=\"hidden\""))
-        .filter_map(|tag| Some((attribute(tag, "name")?, attribute(tag, "value")?)))
-        .collect()
-}
-
 /// Form post → Linode's consent page → approve. Returns the callback URL Linode redirects to.
 pub(crate) async fn until_callback(browser: &Client, server: &ServerProcess) -> Result<String> {
     let response = browser
@@ -47,7 +33,7 @@ pub(crate) async fn until_callback(browser: &Client, server: &ServerProcess) -> 
     }
     let authorize = location(&response)?;
     let html = browser.get(&authorize).send().await?.text().await?;
-    let mut form = hidden_inputs(&html);
+    let mut form = testkit::hidden_inputs(&html);
     // Every permission asked for, as a person who accepts the defaults grants: the callback's
     // path then includes making the app's firewall.
     form.extend([

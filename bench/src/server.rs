@@ -40,27 +40,14 @@ impl ServerProcess {
             label: APP_NAME.to_owned(),
             public: false,
         });
+        // The per-address limits are off: wrk and the simulated visitors all come from 127.0.0.1.
         let child = Command::new(exe)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-            // The bench deploys from one address faster than a person would.
-            .env("RATE_LIMIT_DEPLOYS_PER_MINUTE", "0")
-            .env("RATE_LIMIT_CALLBACKS_PER_MINUTE", "0")
-            // wrk and the simulated visitors all connect from 127.0.0.1.
-            .env("MAX_CONNECTIONS_PER_CLIENT", "0")
-            .env("LEPTOS_OUTPUT_NAME", "install-on-linode")
+            .envs(testkit::server_env(port, APP_NAME, SESSION_KEY, sandbox))
             .env("LEPTOS_SITE_ROOT", site_root)
             .env("LEPTOS_SITE_PKG_DIR", "pkg")
             .env("LEPTOS_ENV", "PROD")
-            .env("APP_NAME", APP_NAME)
-            .env("LINODE_CLIENT_ID", sandbox::DEFAULT_CLIENT_ID)
-            .env("LINODE_CLIENT_SECRET", sandbox::DEFAULT_CLIENT_SECRET)
-            .env("LINODE_LOGIN_URL", sandbox.login_base())
-            .env("LINODE_API_URL", sandbox.api_base())
-            .env("LINODE_STACKSCRIPT_ID", sandbox::STACKSCRIPT_NO_INPUT.to_string())
-            .env("SESSION_KEY", SESSION_KEY)
-            .env("RUST_LOG", "warn")
             .env(store.0, store.1)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -87,7 +87,7 @@ impl Engine {
     /// The person's answer on Linode's consent page: the callback's parameters.
     async fn consent(&self, authorize: &Url, decision: &str, scopes: &[&str]) -> CallbackParams {
         let html = self.http.get(authorize.clone()).send().await.expect("consent page").text().await.expect("html");
-        let mut form = hidden_inputs(&html);
+        let mut form = testkit::hidden_inputs(&html);
         form.push(("decision".into(), decision.into()));
         form.extend(scopes.iter().map(|scope| ("scope".to_owned(), (*scope).to_owned())));
         let answer = self.http.post(authorize.clone()).form(&form).send().await.expect("consent");
@@ -107,19 +107,6 @@ impl Engine {
         }
         panic!("tokens left alive: {:?}", self.sandbox.sandbox.inspect().tokens);
     }
-}
-
-fn hidden_inputs(html: &str) -> Vec<(String, String)> {
-    let attribute = |tag: &str, name: &str| {
-        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-        let end = tag[start..].find('"')? + start;
-        Some(tag[start..end].replace("&amp;", "&").replace("&quot;", "\""))
-    };
-    html.split("<input")
-        .skip(1)
-        .filter(|tag| tag.contains("type=\"hidden\""))
-        .filter_map(|tag| Some((attribute(tag, "name")?, attribute(tag, "value")?)))
-        .collect()
 }
 
 fn failure_kind(reply: &CallbackReply) -> Option<FailureKind> {

@@ -257,7 +257,7 @@ async fn the_embedded_sandbox_sits_behind_the_body_cap_and_the_rate_limits() {
     let callback = app.consent(&authorize, "approve", &["linodes:read_write"]).await;
     assert!(callback.contains("/auth/callback?"), "{callback}");
     let page = app.browser.get(&authorize).send().await.unwrap().text().await.unwrap();
-    let mut form = crate::support::hidden_inputs(&page);
+    let mut form = testkit::hidden_inputs(&page);
     form.push(("decision".into(), "approve".into()));
     let second = app.browser.post(&authorize).form(&form).send().await.unwrap();
     assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);

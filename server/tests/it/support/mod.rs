@@ -150,21 +150,6 @@ pub(crate) fn location(response: &Response) -> String {
         .unwrap_or_else(|| panic!("{} without Location", response.status()))
 }
 
-/// `name="…" value="…"` pairs of the hidden inputs in `html`.
-pub(crate) fn hidden_inputs(html: &str) -> Vec<(String, String)> {
-    html.split("<input")
-        .skip(1)
-        .filter(|tag| tag.contains("type=\"hidden\""))
-        .filter_map(|tag| Some((attribute(tag, "name")?, attribute(tag, "value")?)))
-        .collect()
-}
-
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-    let end = tag[start..].find('"')? + start;
-    Some(tag[start..end].replace("&amp;", "&").replace("&quot;", "\""))
-}
-
 impl TestApp {
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -228,7 +213,7 @@ impl TestApp {
         let page = self.browser.get(authorize).send().await.expect("consent page");
         assert_eq!(page.status(), StatusCode::OK);
         let html = page.text().await.expect("consent html");
-        let mut form: Vec<(String, String)> = hidden_inputs(&html);
+        let mut form: Vec<(String, String)> = testkit::hidden_inputs(&html);
         form.push(("username".into(), username.into()));
         for scope in scopes {
             form.push(("scope".into(), (*scope).into()));
@@ -248,7 +233,7 @@ impl TestApp {
         let joined = scopes.join(" ");
         let query = [("client_id", sandbox::DEFAULT_CLIENT_ID), ("response_type", "code"), ("scopes", joined.as_str())];
         let html = http.get(&authorize).query(&query).send().await.expect("page").text().await.expect("html");
-        let mut form = hidden_inputs(&html);
+        let mut form = testkit::hidden_inputs(&html);
         form.push(("decision".into(), "approve".into()));
         form.extend(scopes.iter().map(|scope| ("scope".to_owned(), (*scope).to_owned())));
         let answer = http.post(&authorize).query(&query).form(&form).send().await.expect("consent");

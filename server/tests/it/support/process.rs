@@ -54,24 +54,11 @@ pub(crate) fn command(
     let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
     command
         .env_clear()
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("LEPTOS_OUTPUT_NAME", "install-on-linode")
+        .envs(testkit::server_env(port, "Test App", SESSION_KEY, sandbox))
         .env("LEPTOS_SITE_ROOT", std::env::temp_dir().join("install-on-linode-no-site"))
         .env("LEPTOS_HASH_FILES", "false")
         .env("PUBLIC_BASE_URL", public_base)
-        .env("APP_NAME", "Test App")
-        .env("LINODE_CLIENT_ID", sandbox::DEFAULT_CLIENT_ID)
-        .env("LINODE_CLIENT_SECRET", sandbox::DEFAULT_CLIENT_SECRET)
-        .env("LINODE_LOGIN_URL", sandbox.login_base())
-        .env("LINODE_API_URL", sandbox.api_base())
-        .env("LINODE_STACKSCRIPT_ID", sandbox::STACKSCRIPT_NO_INPUT.to_string())
-        .env("SESSION_KEY", SESSION_KEY)
-        .env("RATE_LIMIT_DEPLOYS_PER_MINUTE", "0")
-        .env("RATE_LIMIT_CALLBACKS_PER_MINUTE", "0")
-        // Every simulated visitor comes from 127.0.0.1.
-        .env("MAX_CONNECTIONS_PER_CLIENT", "0")
         .env("FOLLOW_POLL_SECS", "0.2")
-        .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     for (key, value) in extra {
@@ -159,7 +146,7 @@ pub(crate) async fn until_callback_on(
     assert_eq!(response.status(), reqwest::StatusCode::FOUND);
     let authorize = super::location(&response);
     let consent = browser.get(&authorize).send().await.unwrap().text().await.unwrap();
-    let mut form = super::hidden_inputs(&consent);
+    let mut form = testkit::hidden_inputs(&consent);
     form.extend([("username", "tester"), ("decision", "approve")].map(|(k, v)| (k.to_owned(), v.to_owned())));
     form.extend(scopes.iter().map(|scope| ("scope".to_owned(), (*scope).to_owned())));
     let callback = super::location(&browser.post(&authorize).form(&form).send().await.unwrap());
