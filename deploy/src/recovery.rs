@@ -6,11 +6,12 @@
 
 use std::{sync::Arc, time::Duration};
 
+use domain::Outcome;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use super::{
     follower::Followed,
-    ids::ReplicaId,
+    ids::{OutcomeId, ReplicaId},
     revoke::Revoker,
     runner::FlowRunner,
     settings::DeploySettings,
@@ -147,11 +148,34 @@ impl Upkeep {
         }
     }
 
+    /// The id of the Linode the outcome `id` records as deployed, if it does.
+    async fn recorded_linode(&self, id: &OutcomeId) -> Option<u64> {
+        match self.store.outcome(id).await {
+            Ok(Some(stored)) => match stored.outcome {
+                Outcome::Deployed(linode) => Some(linode.id),
+                Outcome::Failed(_) => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Finishes what the token's previous holder left.
     async fn recover(self: Arc<Self>, entry: JournalEntry) {
         let JournalEntry { id, outcome_id, held, linode_id, follow_until, created_at: entry_created_at } = entry;
         let settles_ms = i64::try_from(self.settings.create_settles.as_millis()).unwrap_or(i64::MAX);
         tracing::info!(?linode_id, "took over a journaled token");
+        // The flow journals the Linode's id only after the person has their result, so a holder
+        // killed just then leaves it only in the stored outcome, written before the result.
+        let linode_id = match linode_id {
+            Some(linode_id) => Some(linode_id),
+            None => {
+                let recorded = self.recorded_linode(&outcome_id).await;
+                if let Some(recorded) = recorded {
+                    let _ = self.store.journal_linode(&id, recorded).await;
+                }
+                recorded
+            }
+        };
         let linode_id = match linode_id {
             Some(linode_id) => Some(linode_id),
             // The create call may still be running on its holder (a lease can lapse during a

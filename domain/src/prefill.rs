@@ -33,6 +33,14 @@ pub struct Initial {
 /// someone's new Linode.
 pub const RETRY_KEYS_PARAM: &str = "keys";
 
+/// Set on a retry link whose keys were too long to carry back: the form then says so, since the
+/// person would otherwise take "the same choices" for their keys (and "SSH keys only") too. It
+/// only ever shows a fixed notice, so a link anyone writes gains nothing by it.
+pub const KEYS_LEFT_OUT_PARAM: &str = "keys_left_out";
+
+/// The notice for [`KEYS_LEFT_OUT_PARAM`].
+pub const KEYS_LEFT_OUT: &str = "Your SSH keys were too long to carry back through this link: paste them again, and tick “SSH keys only” again if you chose it.";
+
 impl Initial {
     /// The form as it would be posted with these values (many-of values split again).
     pub fn as_request(&self, form: &DeployForm) -> DeployRequest {
@@ -113,6 +121,9 @@ pub fn initial(form: &DeployForm, param: impl Fn(&str) -> Option<String>) -> Ini
         if let Some(value) = value.or_else(|| field.default.clone()) {
             fields.insert(field.name.clone(), value);
         }
+    }
+    if param(KEYS_LEFT_OUT_PARAM).is_some() {
+        notices.push(KEYS_LEFT_OUT.to_owned());
     }
     Initial { plan, region, image, label, ssh_keys, root_login: RootLogin::Password, fields, notices }
 }

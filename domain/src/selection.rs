@@ -280,9 +280,8 @@ fn check_ssh_key(line: &str) -> Result<String, String> {
     if parts.first() != Some(&kind.as_bytes()) {
         return Err("the key's contents do not match its type; it may be damaged.".into());
     }
-    let needed = if kind == "ssh-ed25519" { 2 } else { 3 };
-    if parts.len() < needed {
-        return Err("the key is cut short or damaged.".into());
+    if !key_material_is_whole(kind, &parts[1..]) {
+        return Err("the key is cut short or damaged: it holds no usable key, so it could never log in.".into());
     }
     // Comments may be several words; keep the key as one normalised line.
     Ok(line.split_whitespace().collect::<Vec<_>>().join(" "))
@@ -299,6 +298,37 @@ pub fn slugify(text: &str) -> String {
         }
     }
     slug.trim_end_matches('-').to_owned()
+}
+
+/// Whether the numbers after the type make a key sshd can use (RFC 4253 §6.6, RFC 5656 §3.1,
+/// RFC 8709, OpenSSH's PROTOCOL.u2f): a key that merely parses — a zero-length ed25519 key, a
+/// one-byte RSA modulus — would be installed and never let anyone in, and "SSH keys only" would
+/// then leave root with no way in at all.
+fn key_material_is_whole(kind: &str, fields: &[&[u8]]) -> bool {
+    // An uncompressed point (0x04, x, y) on the curve the type names.
+    let point_on = |curve: &[u8], point: &[u8]| {
+        let size = match curve {
+            b"nistp256" => 65,
+            b"nistp384" => 97,
+            b"nistp521" => 133,
+            _ => return false,
+        };
+        point.len() == size && point.first() == Some(&4) && kind.contains(std::str::from_utf8(curve).unwrap_or("?"))
+    };
+    match (kind, fields) {
+        ("ssh-ed25519", [key]) => key.len() == 32,
+        ("sk-ssh-ed25519@openssh.com", [key, application]) => key.len() == 32 && !application.is_empty(),
+        // OpenSSH refuses RSA keys under 1024 bits; an exponent of zero encrypts nothing.
+        ("ssh-rsa", [exponent, modulus]) => {
+            let significant = |number: &[u8]| number.iter().skip_while(|byte| **byte == 0).count();
+            significant(exponent) > 0 && significant(modulus) >= 128
+        }
+        ("sk-ecdsa-sha2-nistp256@openssh.com", [curve, point, application]) => {
+            point_on(curve, point) && !application.is_empty()
+        }
+        (_, [curve, point]) if kind.starts_with("ecdsa-sha2-") => point_on(curve, point),
+        _ => false,
+    }
 }
 
 fn length_prefixed(mut blob: &[u8]) -> Option<Vec<&[u8]>> {
@@ -323,7 +353,7 @@ fn short(text: &str) -> String {
 /// Every field's value, checked against its spec; unknown names are refused (a forged form).
 fn stackscript_data(form: &DeployForm, request: &DeployRequest) -> Result<BTreeMap<String, String>, Invalid> {
     if let Some(name) = request.fields.keys().chain(request.many.keys()).find(|name| form.field(name).is_none()) {
-        return Err(invalid(name, format!("“{}” is not an input of this StackScript.", short(name))));
+        return Err(invalid(name, format!("“{}” is not an input of this form.", short(name))));
     }
     let mut data = BTreeMap::new();
     for field in &form.fields {
@@ -429,6 +459,33 @@ mod tests {
             .contains("do not match"));
         assert!(check_ssh_keys("-----BEGIN OPENSSH PRIVATE KEY-----").unwrap_err().contains("private key"));
         assert!(check_ssh_keys("ssh-dss AAAA").unwrap_err().contains("not a supported"));
+
+        // Keys that parse but could never log in: sshd would ignore them, and with "SSH keys
+        // only" root would have no way in at all.
+        let key = |kind: &str, numbers: &[&[u8]]| {
+            let mut blob = Vec::new();
+            for field in [kind.as_bytes()].iter().chain(numbers) {
+                blob.extend_from_slice(&u32::try_from(field.len()).unwrap().to_be_bytes());
+                blob.extend_from_slice(field);
+            }
+            format!("{kind} {}", base64::engine::general_purpose::STANDARD.encode(blob))
+        };
+        let modulus = [0xc5u8; 256];
+        let point = [[4u8].as_slice(), &[7u8; 64]].concat();
+        for (usable, line) in [
+            (true, key("ssh-ed25519", &[&[1; 32]])),
+            (false, key("ssh-ed25519", &[b""])),
+            (true, key("ssh-rsa", &[&[1, 0, 1], &modulus])),
+            (false, key("ssh-rsa", &[&[1, 0, 1], &[0xc5]])),
+            (false, key("ssh-rsa", &[&[0], &modulus])),
+            (true, key("ecdsa-sha2-nistp256", &[b"nistp256", &point])),
+            (false, key("ecdsa-sha2-nistp256", &[b"nistp384", &point])),
+            (false, key("ecdsa-sha2-nistp256", &[b"nistp256", &point[..40]])),
+            (true, key("sk-ssh-ed25519@openssh.com", &[&[1; 32], b"ssh:"])),
+            (false, key("sk-ssh-ed25519@openssh.com", &[&[1; 32]])),
+        ] {
+            assert_eq!(check_ssh_keys(&line).is_ok(), usable, "{line}");
+        }
         assert!(check_ssh_keys(&format!("{ED25519}\n").repeat(MAX_SSH_KEYS + 1)).is_err());
     }
 

@@ -83,11 +83,14 @@ fn outcome_cookie(deploy: &deploy::DeployService, result: ResultRef) -> Option<S
     }
 }
 
-/// A retry link (`/?type=…`) without its sealed SSH keys.
+/// A retry link (`/?type=…`) without its sealed SSH keys, saying so to the form.
 fn without_keys(link: &str) -> String {
     let query = link.strip_prefix("/?").unwrap_or_default();
-    let kept =
-        url::form_urlencoded::parse(query.as_bytes()).filter(|(name, _)| name != deploy::failure::RETRY_KEYS_PARAM);
+    let pairs = url::form_urlencoded::parse(query.as_bytes());
+    let mut kept: Vec<_> = pairs.filter(|(name, _)| name != deploy::failure::RETRY_KEYS_PARAM).collect();
+    if kept.len() < url::form_urlencoded::parse(query.as_bytes()).count() {
+        kept.push((domain::prefill::KEYS_LEFT_OUT_PARAM.into(), "1".into()));
+    }
     format!("/?{}", url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish())
 }
 
@@ -99,7 +102,7 @@ mod tests {
     fn a_retry_link_loses_only_its_keys() {
         assert_eq!(
             without_keys("/?type=g6-nanode-1&region=us-east&keys=c2VhbGVk&label=my+app"),
-            "/?type=g6-nanode-1&region=us-east&label=my+app"
+            "/?type=g6-nanode-1&region=us-east&label=my+app&keys_left_out=1"
         );
         assert_eq!(without_keys("/?type=g6-nanode-1"), "/?type=g6-nanode-1");
     }

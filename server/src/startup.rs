@@ -30,6 +30,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::{
+    classify::SharedClassifier,
     compression::{predicate::DefaultPredicate, CompressionLayer, Predicate},
     request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -376,7 +377,7 @@ fn router(
             .map_request(telemetry::untrusted_request_id(http.trusted_proxy_hops > 0))
             .layer(SetRequestIdLayer::new(telemetry::REQUEST_ID, telemetry::RandomRequestId))
             .layer(
-                TraceLayer::new_for_http()
+                TraceLayer::new(SharedClassifier::new(telemetry::ServerFaults))
                     .make_span_with(telemetry::make_span)
                     .on_response(telemetry::on_response)
                     .on_failure(telemetry::on_failure),

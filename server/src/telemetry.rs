@@ -8,10 +8,11 @@
 use std::time::Duration;
 
 use axum::{body::Body, extract::Request};
+use http::{header::RETRY_AFTER, StatusCode};
 use http::{HeaderName, HeaderValue, Response};
 use rand::RngCore;
 use tower_http::{
-    classify::ServerErrorsFailureClass,
+    classify::{ClassifiedResponse, ClassifyResponse, NeverClassifyEos, ServerErrorsFailureClass},
     request_id::{MakeRequestId, RequestId},
 };
 use tracing::Span;
@@ -63,4 +64,30 @@ pub fn on_response(response: &Response<Body>, latency: Duration, _span: &Span) {
 
 pub fn on_failure(failure: ServerErrorsFailureClass, latency: Duration, _span: &Span) {
     tracing::error!(%failure, latency_ms = latency.as_millis() as u64, "request failed");
+}
+
+/// Which answers are failures, logged at ERROR (what operators alert on): server errors, except
+/// a 503 that says when to ask again (`Retry-After`). Those are meant, such as the success view's
+/// answer to a prefetch, which anyone can ask for: counted as failures, they would let anyone
+/// write an ERROR line per request.
+#[derive(Clone, Copy, Default)]
+pub struct ServerFaults;
+
+impl ClassifyResponse for ServerFaults {
+    type FailureClass = ServerErrorsFailureClass;
+    type ClassifyEos = NeverClassifyEos<ServerErrorsFailureClass>;
+
+    fn classify_response<B>(self, response: &Response<B>) -> ClassifiedResponse<Self::FailureClass, Self::ClassifyEos> {
+        let status = response.status();
+        let meant = status == StatusCode::SERVICE_UNAVAILABLE && response.headers().contains_key(RETRY_AFTER);
+        if status.is_server_error() && !meant {
+            ClassifiedResponse::Ready(Err(ServerErrorsFailureClass::StatusCode(status)))
+        } else {
+            ClassifiedResponse::Ready(Ok(()))
+        }
+    }
+
+    fn classify_error<E: std::fmt::Display + 'static>(self, error: &E) -> Self::FailureClass {
+        ServerErrorsFailureClass::Error(error.to_string())
+    }
 }

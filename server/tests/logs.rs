@@ -89,6 +89,18 @@ async fn logs_of_whole_flows_hold_no_secret() {
         support::browser().post(app.url(&long)).header("Origin", "https://evil.example").send().await.unwrap();
     assert_eq!(response.status(), reqwest::StatusCode::FORBIDDEN);
 
+    // A prefetch of the success view gets a meant 503 (so the browser loads the page for real
+    // later); anyone may send one, so it is no ERROR line (found by an attack pass).
+    let before = logs.text().len();
+    for _ in 0..5 {
+        let prefetch = support::browser().get(app.url("/deployment")).header("Sec-Purpose", "prefetch");
+        let response = prefetch.send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("0"));
+    }
+    let prefetches = logs.text()[before..].to_owned();
+    assert!(prefetches.contains("status=503") && !prefetches.contains("ERROR"), "{prefetches}");
+
     let text = logs.text();
     assert!(!text.contains("Failed to read file"), "an over-long path was looked up on disk");
     let longest = text.lines().map(str::len).max().unwrap_or(0);

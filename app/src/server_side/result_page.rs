@@ -65,8 +65,10 @@ pub async fn deployment_outcome() -> Result<Option<Outcome>, AppError> {
         response.insert_header(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if viewer == Viewer::NotAPageView {
             // Not a 2xx: browsers drop such a prefetch or prerender and load the page for real
-            // when the person goes to it, which is when the password is handed out.
+            // when the person goes to it, which is when the password is handed out. `Retry-After`
+            // says so, and keeps this meant answer out of the server's error log.
             response.set_status(StatusCode::SERVICE_UNAVAILABLE);
+            response.insert_header(http::header::RETRY_AFTER, HeaderValue::from_static("0"));
         }
     }
     let result = deploy.sealer().open::<OutcomeCookie>(&parts.headers);

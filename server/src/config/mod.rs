@@ -412,10 +412,27 @@ fn read_ready_check(
 
 /// `USER_DATA_FILE`: read once, at start, so a file Linode or cloud-init would refuse stops the
 /// server with why rather than failing every deployment.
+/// More than any file Linode takes as user data (65 535 bytes of base64 hold 49 149), byte-order
+/// mark included: reading one byte past it is enough to refuse the file as too large.
+const MAX_USER_DATA_FILE_BYTES: u64 = 49_152;
+
 fn read_user_data(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Option<UserData>, ConfigError> {
+    use std::io::Read;
     let Some(path) = vars.text("USER_DATA_FILE").map(|path| path.trim().to_owned()) else { return Ok(None) };
-    let bytes =
-        std::fs::read(&path).map_err(|source| ConfigError::UnreadableUserData { path: path.clone(), source })?;
+    let unreadable = |source| ConfigError::UnreadableUserData { path: path.clone(), source };
+    let file = std::fs::File::open(&path).map_err(unreadable)?;
+    // A regular file, read no further than the limit: `/dev/zero`, a FIFO or a disk image named
+    // by mistake would otherwise be read into memory whole before being refused.
+    let metadata = file.metadata().map_err(unreadable)?;
+    if !metadata.is_file() {
+        return Err(unreadable(std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a regular file")));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_USER_DATA_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_USER_DATA_FILE_BYTES {
+        let base64 = usize::try_from(metadata.len().div_ceil(3) * 4).unwrap_or(usize::MAX);
+        return Err(ConfigError::BadUserData { path, reason: UserDataError::TooLarge { base64 } });
+    }
     UserData::parse(&bytes).map(Some).map_err(|reason| ConfigError::BadUserData { path, reason })
 }
 
@@ -481,7 +498,13 @@ mod tests {
         let yaml = file("plain.yaml", b"packages: [nginx]\n");
         assert!(named(&[("USER_DATA_FILE", &yaml)]).contains("first line is \"packages: [nginx]\""));
         let big = file("big.yaml", format!("#cloud-config\n{}", "#".repeat(50_000)).as_bytes());
-        assert!(named(&[("USER_DATA_FILE", &big)]).contains("Linode takes at most 65535"));
+        assert!(
+            named(&[("USER_DATA_FILE", &big)]).contains("it is 66688 bytes in base64, and Linode takes at most 65535")
+        );
+        // Read no further than the limit, and only from a regular file.
+        assert!(named(&[("USER_DATA_FILE", "/dev/zero")]).contains("it is not a regular file"));
+        let directory = dir.path().to_string_lossy().into_owned();
+        assert!(named(&[("USER_DATA_FILE", &directory)]).contains("not a regular file"));
         let missing = dir.path().join("missing.yaml").to_string_lossy().into_owned();
         assert!(
             named(&[("USER_DATA_FILE", &missing)]).starts_with(&format!("USER_DATA_FILE ({missing}) cannot be read"))

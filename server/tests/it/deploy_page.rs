@@ -77,7 +77,7 @@ async fn stackscript_inputs_are_rendered_checked_and_sent_to_linode() {
         "is not one of git, htop, curl, vim",
     )
     .await;
-    refused(&app, &with(&[("fields[PATH]", "/tmp")]), "is not an input of this StackScript").await;
+    refused(&app, &with(&[("fields[PATH]", "/tmp")]), "is not an input of this form").await;
     assert!(app.sandbox.inspect().codes.is_empty());
 
     let html = deploy_with(

@@ -306,6 +306,9 @@ async fn a_denied_login_whose_keys_are_too_long_to_carry_back_still_shows_its_fa
         retry.contains("type=g6-nanode-1") && !retry.contains("&keys="),
         "the other choices, not the keys: {retry}"
     );
+    // And the form says so, rather than let "the same choices" pass for the keys too.
+    let form = app.browser.get(app.url(&retry.replace("&amp;", "&"))).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains("Your SSH keys were too long to carry back"), "{form}");
 }
 
 /// The failure page's "try again" link, as the browser follows it.

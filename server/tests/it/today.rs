@@ -271,6 +271,16 @@ async fn ssh_keys_only_creates_a_linode_without_a_root_password_and_shows_none()
     assert!(page.contains("needs at least one SSH key"), "{page}");
     assert!(app.sandbox.inspect().codes.is_empty());
 
+    // A key that parses but holds no key (found by an attack pass): it would leave root with no
+    // way in, so it is refused like a missing one.
+    let mut hollow = form.to_vec();
+    hollow.push(("ssh_keys", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAAA== broken"));
+    let back = crate::support::location(&app.submit(&hollow).await);
+    assert!(!back.contains("oauth/authorize"), "{back}");
+    let page = app.browser.get(app.url(&back)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("holds no usable key"), "{page}");
+    assert!(app.sandbox.inspect().codes.is_empty());
+
     let mut with_key = form.to_vec();
     with_key.push(("ssh_keys", KEY));
     let response = app.submit(&with_key).await;
