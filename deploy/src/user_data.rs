@@ -1,10 +1,19 @@
 //! The publisher's cloud-init user data (`USER_DATA_FILE`): checked once at start against what
 //! Linode accepts, then sent with every create as `metadata.user_data`.
 
+use std::{io::Read, path::Path};
+
 use base64::Engine;
 
 /// Linode's limit on `metadata.user_data`, counted in its base64 form (spec 4.234.0).
 pub const MAX_BASE64_BYTES: usize = 65_535;
+
+/// A byte-order mark, which some editors put first and which is left out of what is sent.
+const BOM: char = '\u{feff}';
+
+/// The longest file that can fit: what `MAX_BASE64_BYTES` of base64 hold (49 149 bytes), and a
+/// byte-order mark. Reading one byte past it is enough to refuse a file as too large.
+const MAX_FILE_BYTES: u64 = (MAX_BASE64_BYTES / 4 * 3 + BOM.len_utf8()) as u64;
 
 /// User data Linode will take and cloud-init will run.
 #[derive(Clone, PartialEq, Eq)]
@@ -26,7 +35,34 @@ pub enum UserDataError {
     TooLarge { base64: usize },
 }
 
+/// Why a file named as user data was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum UserDataFileError {
+    #[error("cannot be read: {0}")]
+    Unreadable(#[from] std::io::Error),
+    #[error("cannot be sent as cloud-init user data: {0}")]
+    Refused(#[from] UserDataError),
+}
+
 impl UserData {
+    /// The file at `path`, if Linode and cloud-init would take it. Only a regular file is read,
+    /// and no further than the limit: `/dev/zero`, a FIFO or a disk image named by mistake would
+    /// otherwise be read into memory whole before being refused.
+    pub fn read(path: &Path) -> Result<Self, UserDataFileError> {
+        let file = std::fs::File::open(path)?;
+        let metadata = file.metadata()?;
+        if !metadata.is_file() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a regular file").into());
+        }
+        let mut bytes = Vec::new();
+        file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            let base64 = usize::try_from(metadata.len().div_ceil(3) * 4).unwrap_or(usize::MAX);
+            return Err(UserDataError::TooLarge { base64 }.into());
+        }
+        Ok(Self::parse(&bytes)?)
+    }
+
     pub fn parse(bytes: &[u8]) -> Result<Self, UserDataError> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(UserDataError::Empty);
@@ -34,7 +70,7 @@ impl UserData {
         let text = std::str::from_utf8(bytes).map_err(|_| UserDataError::NotText)?;
         // Some editors start a UTF-8 file with a byte-order mark, which would hide the first
         // line from cloud-init: it is left out of what is sent.
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let text = text.strip_prefix(BOM).unwrap_or(text);
         let first = text.lines().next().unwrap_or_default().trim_end();
         if first != "#cloud-config" && !first.starts_with("#!") {
             return Err(UserDataError::FirstLine(first.chars().take(40).collect()));
@@ -89,5 +125,6 @@ mod tests {
         assert_eq!(UserData::parse(fits.as_bytes()).unwrap().base64().len(), 65_532);
         let over = format!("{fits}###");
         assert_eq!(UserData::parse(over.as_bytes()), Err(UserDataError::TooLarge { base64: 65_536 }));
+        assert_eq!(MAX_FILE_BYTES, 49_152, "the largest file that fits, and a byte-order mark");
     }
 }

@@ -11,7 +11,7 @@ use deploy::{
     app_firewall::{AppFirewall, AppPortsError},
     follower::FollowLimits,
     readiness::{ProbeLimits, ReadyCheck, ReadyCheckError},
-    user_data::{UserData, UserDataError},
+    user_data::{UserData, UserDataFileError},
 };
 use secrecy::SecretString;
 use url::Url;
@@ -212,10 +212,8 @@ pub enum ConfigError {
     Required(&'static str),
     #[error("LINODE_STACKSCRIPT_ID or USER_DATA_FILE is required when LINODE_CLIENT_ID is set: one of them installs the app")]
     NoInstaller,
-    #[error("USER_DATA_FILE ({path}) cannot be read: {source}")]
-    UnreadableUserData { path: String, source: std::io::Error },
-    #[error("USER_DATA_FILE ({path}) cannot be sent as cloud-init user data: {reason}")]
-    BadUserData { path: String, reason: UserDataError },
+    #[error("USER_DATA_FILE ({path}) {reason}")]
+    UserData { path: String, reason: UserDataFileError },
 }
 
 impl Config {
@@ -412,28 +410,9 @@ fn read_ready_check(
 
 /// `USER_DATA_FILE`: read once, at start, so a file Linode or cloud-init would refuse stops the
 /// server with why rather than failing every deployment.
-/// More than any file Linode takes as user data (65 535 bytes of base64 hold 49 149), byte-order
-/// mark included: reading one byte past it is enough to refuse the file as too large.
-const MAX_USER_DATA_FILE_BYTES: u64 = 49_152;
-
 fn read_user_data(vars: &Vars<impl Fn(&str) -> Option<String>>) -> Result<Option<UserData>, ConfigError> {
-    use std::io::Read;
     let Some(path) = vars.text("USER_DATA_FILE").map(|path| path.trim().to_owned()) else { return Ok(None) };
-    let unreadable = |source| ConfigError::UnreadableUserData { path: path.clone(), source };
-    let file = std::fs::File::open(&path).map_err(unreadable)?;
-    // A regular file, read no further than the limit: `/dev/zero`, a FIFO or a disk image named
-    // by mistake would otherwise be read into memory whole before being refused.
-    let metadata = file.metadata().map_err(unreadable)?;
-    if !metadata.is_file() {
-        return Err(unreadable(std::io::Error::new(std::io::ErrorKind::InvalidInput, "it is not a regular file")));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_USER_DATA_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(unreadable)?;
-    if bytes.len() as u64 > MAX_USER_DATA_FILE_BYTES {
-        let base64 = usize::try_from(metadata.len().div_ceil(3) * 4).unwrap_or(usize::MAX);
-        return Err(ConfigError::BadUserData { path, reason: UserDataError::TooLarge { base64 } });
-    }
-    UserData::parse(&bytes).map(Some).map_err(|reason| ConfigError::BadUserData { path, reason })
+    UserData::read(std::path::Path::new(&path)).map(Some).map_err(|reason| ConfigError::UserData { path, reason })
 }
 
 /// `APP_PORTS`: unset means SSH and the port the readiness check probes; `off`, no firewall.
