@@ -136,8 +136,11 @@ fn image_groups(images: Vec<Image>, today: time::Date, cloud_init: bool) -> Vec<
             _ => image.label,
         };
         let vendor = image.vendor.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| "Other".to_owned());
-        let label = if no_cloud_init { format!("{label} (does not run cloud-init)") } else { label };
-        let choice = ImageChoice { id: image.id, label, no_cloud_init };
+        let mut choice = ImageChoice { id: image.id, label, no_cloud_init };
+        // Shown, disabled, with the same words the server refuses it with.
+        if let Some(why) = choice.unavailable() {
+            choice.label = format!("{} ({why})", choice.label);
+        }
         match groups.iter_mut().find(|group| group.vendor == vendor) {
             Some(group) => group.images.push(choice),
             None => groups.push(ImageGroup { vendor, images: vec![choice] }),

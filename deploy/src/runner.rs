@@ -179,7 +179,7 @@ impl FlowRunner {
             this.running.remove(&id);
             if let Some(followed) = ran.follow {
                 // Off the person's critical path (one database write less before the success
-                // view): until it lands, recovery finds the Linode by its journaled label.
+                // view): until it lands, recovery reads the id from the stored outcome.
                 if let Err(error) = this.store.journal_linode(&followed.journal, followed.linode_id).await {
                     tracing::warn!(%error, "could not note the new Linode's id in the journal");
                 }
@@ -292,7 +292,7 @@ impl FlowRunner {
         }
         let result = self.record_deployed(id, &linode, held.root_password.as_ref()).await;
         // The Linode's id goes into the journal once the person has their result (see
-        // `spawn_flow`): recovery finds the Linode by its label until then.
+        // `spawn_flow`): recovery reads it from the stored outcome until then.
         let follow = Followed::new(journal, id.clone(), instance.id, held.access, self.settings.follow.bound);
         Ran { result, follow: Some(follow) }
     }

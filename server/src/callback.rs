@@ -86,9 +86,9 @@ fn outcome_cookie(deploy: &deploy::DeployService, result: ResultRef) -> Option<S
 /// A retry link (`/?type=…`) without its sealed SSH keys, saying so to the form.
 fn without_keys(link: &str) -> String {
     let query = link.strip_prefix("/?").unwrap_or_default();
-    let pairs = url::form_urlencoded::parse(query.as_bytes());
-    let mut kept: Vec<_> = pairs.filter(|(name, _)| name != deploy::failure::RETRY_KEYS_PARAM).collect();
-    if kept.len() < url::form_urlencoded::parse(query.as_bytes()).count() {
+    let (keys, mut kept): (Vec<_>, Vec<_>) =
+        url::form_urlencoded::parse(query.as_bytes()).partition(|(name, _)| name == deploy::failure::RETRY_KEYS_PARAM);
+    if !keys.is_empty() {
         kept.push((domain::prefill::KEYS_LEFT_OUT_PARAM.into(), "1".into()));
     }
     format!("/?{}", url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish())

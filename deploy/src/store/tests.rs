@@ -48,6 +48,13 @@ fn deployed() -> Outcome {
     })
 }
 
+/// Journals `held` for outcome `id` on `holder`, with a lease that has already lapsed.
+async fn journal_lapsed(store: &Store, id: &OutcomeId, held: &HeldToken, holder: &ReplicaId) {
+    let entry =
+        NewJournalEntry { outcome_id: id, held, holder, lease: Duration::ZERO, follow_bound: Duration::from_secs(60) };
+    store.journal_token(entry).await.unwrap();
+}
+
 fn held() -> HeldToken {
     HeldToken {
         access: AccessToken::new("token-value"),
@@ -120,14 +127,7 @@ async fn rows_sealed_with_another_key_or_altered_are_refused() {
     store.put_outcome(&id, &deployed(), Some(&SecretString::from("pw")), None, Duration::from_secs(60)).await.unwrap();
     let held = held();
     let holder = ReplicaId::random();
-    let entry = NewJournalEntry {
-        outcome_id: &id,
-        held: &held,
-        holder: &holder,
-        lease: Duration::ZERO,
-        follow_bound: Duration::from_secs(60),
-    };
-    store.journal_token(entry).await.unwrap();
+    journal_lapsed(&store, &id, &held, &holder).await;
 
     let foreign = store_at(&path, b"another-key-another-key-another-key!!").await;
     assert!(matches!(foreign.take_password(&id).await, Err(StoreError::Corrupt(_))));
@@ -147,14 +147,7 @@ async fn a_lapsed_lease_goes_to_exactly_one_replica() {
     let id = OutcomeId::random();
     let held = held();
     let dead = ReplicaId::random();
-    let entry = NewJournalEntry {
-        outcome_id: &id,
-        held: &held,
-        holder: &dead,
-        lease: Duration::ZERO,
-        follow_bound: Duration::from_secs(60),
-    };
-    store.journal_token(entry).await.unwrap();
+    journal_lapsed(&store, &id, &held, &dead).await;
     tokio::time::sleep(Duration::from_millis(5)).await;
     let replicas = (0..4).map(|_| {
         let store = store.clone();
@@ -181,14 +174,7 @@ async fn after_a_key_rotation_the_previous_keys_rows_are_read_and_sealed_again_w
         .await
         .unwrap();
     let (held, holder) = (held(), ReplicaId::random());
-    let entry = NewJournalEntry {
-        outcome_id: &id,
-        held: &held,
-        holder: &holder,
-        lease: Duration::ZERO,
-        follow_bound: Duration::from_secs(60),
-    };
-    old.journal_token(entry).await.unwrap();
+    journal_lapsed(&old, &id, &held, &holder).await;
 
     // Without the previous key nothing reads; with it, both rows move to the new key.
     let rotated = store_at(&path, NEW).await.with_previous_keys(&[KEY]);
@@ -216,14 +202,7 @@ async fn a_password_less_deployment_journals_no_password_and_keeps_none() {
     assert!(store.take_password(&id).await.unwrap().is_none());
     let held = HeldToken { root_password: None, ..held() };
     let holder = ReplicaId::random();
-    let entry = NewJournalEntry {
-        outcome_id: &id,
-        held: &held,
-        holder: &holder,
-        lease: Duration::ZERO,
-        follow_bound: Duration::from_secs(60),
-    };
-    store.journal_token(entry).await.unwrap();
+    journal_lapsed(&store, &id, &held, &holder).await;
     tokio::time::sleep(Duration::from_millis(5)).await;
     let taken = store.take_over_lapsed(&ReplicaId::random(), Duration::from_secs(10), 10).await.unwrap();
     let entry = taken.into_iter().next().unwrap().unwrap();
